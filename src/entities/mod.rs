@@ -1,0 +1,19 @@
+//! sea-orm models, one file per table. These are storage, not API: the GraphQL types in
+//! `graphql/` are built from them, never derived on them.
+
+pub mod auth_token;
+pub mod certification;
+pub mod certification_product;
+pub mod cooperative;
+pub mod login_attempt;
+pub mod order;
+pub mod order_event;
+pub mod order_line;
+pub mod payout_adjustment;
+pub mod payout_statement;
+pub mod product;
+pub mod province;
+pub mod region;
+pub mod segment;
+pub mod stock_movement;
+pub mod user;

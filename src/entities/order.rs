@@ -1,0 +1,37 @@
+use crate::domain::enums::{Channel, OrderStatus, PaymentMethod};
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub number: String,
+    pub user_id: Option<i32>,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    pub total_cents: i64,
+    pub item_count: i32,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub note: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the normalized request, to tell a replay from a conflicting reuse of a key.
+    pub request_hash: Option<String>,
+    /// The reference of an imported historical order.
+    pub external_ref: Option<String>,
+    pub payment_method: Option<PaymentMethod>,
+    pub payment_reference: Option<String>,
+    pub placed_at: DateTimeUtc,
+    pub paid_at: Option<DateTimeUtc>,
+    pub fulfilled_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub refunded_at: Option<DateTimeUtc>,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,28 @@
+use crate::domain::enums::CooperativeKind;
+use sea_orm::entity::prelude::*;
+
+/// One product of an order, with everything that matters snapshotted at order time.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "order_lines")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    pub product_id: i32,
+    pub sku: String,
+    pub product_name: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub total_cents: i64,
+    pub cooperative_id: i32,
+    pub segment_id: i32,
+    pub region_code: String,
+    pub kind: CooperativeKind,
+    pub commission_rate_bp: i32,
+    pub payout_statement_id: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

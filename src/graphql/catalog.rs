@@ -1,0 +1,838 @@
+//! The public catalog: products, cooperatives, segments, regions and certifications.
+
+use crate::domain::catalog::{self as dc, CooperativeFilter, ProductFilter};
+use crate::domain::compliance::{self, IssueCode};
+use crate::entities::{certification, cooperative, product, province, region, segment};
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::enums::{CertificationType, CooperativeKind, CooperativeStatus, SortDirection};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{
+    CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey, LoadError,
+    RegionKey, SegmentKey,
+};
+use crate::graphql::money::{Money, to_centimes};
+use crate::graphql::pagination::{
+    ConnectionFields, Cursor, KeyKind, Ordering, PageArgs, SortValue, connection, fetch_page,
+};
+use crate::graphql::scalars::{Date, Decimal};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+/// A product for sale: one format of one cooperative's product ("250 g jar").
+pub struct Product(pub product::Model);
+
+impl Product {
+    async fn cooperative_model(&self, ctx: &Context<'_>) -> AppResult<cooperative::Model> {
+        load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await
+    }
+
+    /// The certifications of the product's cooperative that cover it, valid or not.
+    async fn covering(&self, ctx: &Context<'_>) -> AppResult<Vec<certification::Model>> {
+        let loaders = ctx.loaders();
+        let (all, listed) = futures::try_join!(
+            loaders.load_one(CertificationsOfCooperative(self.0.cooperative_id)),
+            loaders.load_one(CertificationIdsListingProduct(self.0.id)),
+        )?;
+        let listed = listed.unwrap_or_default();
+        Ok(all
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.covers_all_products || listed.contains(&c.id))
+            .collect())
+    }
+
+    /// The reasons this product cannot be sold today.
+    pub async fn issues(&self, ctx: &Context<'_>) -> AppResult<Vec<compliance::ComplianceIssue>> {
+        let (coop, covering) = futures::try_join!(self.cooperative_model(ctx), self.covering(ctx))?;
+        let refs: Vec<_> = covering.iter().collect();
+        Ok(compliance::assess(&self.0, &coop, &refs, ctx.today()))
+    }
+}
+
+/// A product for sale: one format of one cooperative's product ("250 g jar").
+#[Object]
+impl Product {
+    /// Global ID of the product.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Product, self.0.id)
+    }
+    /// Stock-keeping unit, unique across the market.
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    /// Name shown to shoppers.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Longer description.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The format sold, e.g. "250 g jar" or "1 L bottle".
+    async fn format(&self) -> &str {
+        &self.0.format
+    }
+    /// Unit price.
+    async fn price(&self) -> Money {
+        Money::mad(self.0.price_cents)
+    }
+    /// Whether the cooperative offers the product at all (inactive products are not sold).
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// The product's segment (olive oil, spices, pottery…).
+    async fn segment(&self, ctx: &Context<'_>) -> Result<Segment> {
+        Ok(Segment(
+            load_required(ctx, SegmentKey(self.0.segment_id), "segment").await?,
+        ))
+    }
+    /// The cooperative that makes the product.
+    async fn cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
+        Ok(Cooperative(self.cooperative_model(ctx).await?))
+    }
+    /// Certifications of the cooperative covering this product. By default only those
+    /// valid today; `includeInvalid` adds expired, revoked and not-yet-valid ones.
+    async fn certifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_invalid: bool,
+    ) -> Result<Vec<Certification>> {
+        let today = ctx.today();
+        Ok(self
+            .covering(ctx)
+            .await?
+            .into_iter()
+            .filter(|c| include_invalid || compliance::is_valid(c, today))
+            .map(Certification)
+            .collect())
+    }
+    /// Stock available for sale.
+    async fn stock(&self) -> StockInfo {
+        StockInfo {
+            available: self.0.stock,
+            in_stock: self.0.stock > 0,
+        }
+    }
+    /// Whether the product can be ordered today (see `complianceIssues` when it cannot).
+    async fn is_sellable(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.issues(ctx).await?.is_empty())
+    }
+    /// Why the product cannot be sold today; empty when it can.
+    async fn compliance_issues(&self, ctx: &Context<'_>) -> Result<Vec<ComplianceIssue>> {
+        Ok(self
+            .issues(ctx)
+            .await?
+            .into_iter()
+            .map(ComplianceIssue::from)
+            .collect())
+    }
+    /// When the product was added to the catalog.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the product was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// How much of a product can be bought now.
+#[derive(SimpleObject)]
+pub struct StockInfo {
+    /// Units available.
+    pub available: i32,
+    /// Whether at least one unit is available.
+    pub in_stock: bool,
+}
+
+/// Why a product cannot be sold.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+#[graphql(remote = "IssueCode")]
+pub enum ComplianceIssueCode {
+    /// A Terroir (food) product without a valid ONSSA authorization or approval covering it.
+    MissingOnssaAuthorization,
+    /// A cosmetic product without a valid DMP authorization or ISO 22716 covering it.
+    MissingDmpAuthorization,
+    /// The required certification covering the product has expired.
+    CertificationExpired,
+    /// The required certification covering the product was revoked.
+    CertificationRevoked,
+    /// The required certification covering the product is not valid yet.
+    CertificationNotYetValid,
+    /// The product's cooperative is suspended.
+    CooperativeSuspended,
+    /// The product is not active.
+    ProductInactive,
+}
+
+/// One reason a product cannot be sold.
+#[derive(SimpleObject)]
+pub struct ComplianceIssue {
+    /// Machine-readable reason.
+    pub code: ComplianceIssueCode,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl From<compliance::ComplianceIssue> for ComplianceIssue {
+    fn from(issue: compliance::ComplianceIssue) -> Self {
+        Self {
+            code: issue.code.into(),
+            message: issue.message,
+        }
+    }
+}
+
+/// A producers' cooperative listed by the market.
+pub struct Cooperative(pub cooperative::Model);
+
+/// A producers' cooperative listed by the market.
+#[Object]
+impl Cooperative {
+    /// Global ID of the cooperative.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Cooperative, self.0.id)
+    }
+    /// URL-friendly unique name.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name of the cooperative.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Presentation of the cooperative.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Terroir, cosmetics or handicrafts.
+    async fn kind(&self) -> CooperativeKind {
+        self.0.kind.into()
+    }
+    /// The region the cooperative is based in.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Region> {
+        Ok(Region(
+            load_required(ctx, RegionKey(self.0.region_code.clone()), "region").await?,
+        ))
+    }
+    /// The province or prefecture the cooperative is based in.
+    async fn province(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(id) = self.0.province_id else {
+            return Ok(None);
+        };
+        let row = province::Entity::find_by_id(id)
+            .one(ctx.db())
+            .await
+            .map_err(AppError::from)?;
+        Ok(row.map(|p| p.name))
+    }
+    /// When the cooperative was founded.
+    async fn founded_on(&self) -> Option<Date> {
+        self.0.founded_on.map(Date)
+    }
+    /// Number of members.
+    async fn member_count(&self) -> i32 {
+        self.0.member_count
+    }
+    /// Whether the cooperative is led by women.
+    async fn women_led(&self) -> bool {
+        self.0.women_led
+    }
+    /// Whether the cooperative is led by young people.
+    async fn youth_led(&self) -> bool {
+        self.0.youth_led
+    }
+    /// When the cooperative joined the market.
+    async fn listed_since(&self) -> Date {
+        Date(self.0.listed_since)
+    }
+    /// Incubated, listed or suspended.
+    async fn status(&self) -> CooperativeStatus {
+        self.0.status.into()
+    }
+    /// Contact e-mail; `null` unless the viewer is a manager or a member of this cooperative.
+    async fn contact_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.0.contact_email.as_deref())
+    }
+    /// Contact phone; `null` unless the viewer is a manager or a member of this cooperative.
+    async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.0.contact_phone.as_deref())
+    }
+    /// Bank account (RIB) payouts are sent to; `null` unless the viewer is a manager or a
+    /// member of this cooperative.
+    async fn payout_account(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.0.payout_account.as_deref())
+    }
+    /// The cooperative's products, sellable ones only unless the viewer manages it.
+    #[allow(clippy::too_many_arguments)] // the four Relay arguments, filter and sort
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        sort: Option<ProductSort>,
+    ) -> Result<ProductConnection> {
+        let filter = ProductFilter {
+            cooperative_id: Some(self.0.id),
+            include_unsellable: ctx.viewer().manages_cooperative(self.0.id),
+            ..Default::default()
+        };
+        list_products(
+            ctx,
+            filter,
+            sort,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await
+    }
+    /// Certifications held by the cooperative. By default only those valid today.
+    async fn certifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_invalid: bool,
+    ) -> Result<Vec<Certification>> {
+        let today = ctx.today();
+        let all = ctx
+            .loaders()
+            .load_one(CertificationsOfCooperative(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .filter(|c| include_invalid || compliance::is_valid(c, today))
+            .map(Certification)
+            .collect())
+    }
+}
+
+impl Cooperative {
+    fn private<'a>(&self, ctx: &Context<'_>, value: Option<&'a str>) -> Option<&'a str> {
+        value.filter(|_| ctx.viewer().manages_cooperative(self.0.id))
+    }
+}
+
+/// A product category (olive oil, spices, pottery…), belonging to one cooperative kind.
+pub struct Segment(pub segment::Model);
+
+/// A product category (olive oil, spices, pottery…), belonging to one cooperative kind.
+#[Object]
+impl Segment {
+    /// Global ID of the segment.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Segment, self.0.id)
+    }
+    /// URL-friendly unique name, usable in product filters.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name of the segment.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The kind of cooperative whose products fall in this segment.
+    async fn kind(&self) -> CooperativeKind {
+        self.0.kind.into()
+    }
+}
+
+/// One of the twelve regions of Morocco.
+pub struct Region(pub region::Model);
+
+/// One of the twelve regions of Morocco.
+#[Object]
+impl Region {
+    /// Global ID of the region.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Region, &self.0.code)
+    }
+    /// Stable code (ISO 3166-2, e.g. "MA-03" for Fès–Meknès), usable in filters.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Name of the region.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Provinces and prefectures of the region.
+    async fn provinces(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let rows = province::Entity::find()
+            .filter(province::Column::RegionCode.eq(self.0.code.clone()))
+            .order_by_asc(province::Column::Name)
+            .all(ctx.db())
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(|p| p.name).collect())
+    }
+    /// How many cooperatives of the region are listed by the market.
+    async fn listed_cooperative_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let count = ctx
+            .loaders()
+            .load_one(crate::graphql::loaders::ListedCooperativesInRegion(
+                self.0.code.clone(),
+            ))
+            .await
+            .map_err(AppError::from)?;
+        Ok(count.unwrap_or(0))
+    }
+}
+
+/// A certification or label held by a cooperative.
+pub struct Certification(pub certification::Model);
+
+/// A certification or label held by a cooperative.
+#[Object]
+impl Certification {
+    /// Global ID of the certification.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Certification, self.0.id)
+    }
+    /// Type of certification.
+    #[graphql(name = "type")]
+    async fn certification_type(&self) -> CertificationType {
+        self.0.r#type.into()
+    }
+    /// Number on the certificate.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// Who issued it (ONSSA, DMP, a certification body…).
+    async fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+    /// Date it took effect.
+    async fn issued_on(&self) -> Date {
+        Date(self.0.issued_on)
+    }
+    /// Last day it is valid; `null` when it does not expire.
+    async fn expires_on(&self) -> Option<Date> {
+        self.0.expires_on.map(Date)
+    }
+    /// Whether it covers every product of the cooperative (otherwise only a list).
+    async fn covers_all_products(&self) -> bool {
+        self.0.covers_all_products
+    }
+    /// When it was revoked, if it was.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    /// Why it was revoked.
+    async fn revoked_reason(&self) -> Option<&str> {
+        self.0.revoked_reason.as_deref()
+    }
+    /// Whether it is in force today in the market's time zone: issued, not revoked, not expired.
+    async fn is_valid(&self, ctx: &Context<'_>) -> bool {
+        compliance::is_valid(&self.0, ctx.today())
+    }
+    /// The cooperative holding it.
+    async fn cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
+        Ok(Cooperative(
+            load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await?,
+        ))
+    }
+}
+
+/// Filters of the product list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ProductFilterInput {
+    /// Words to find in the product's name, format or description or its cooperative's
+    /// name; case- and accent-insensitive ("fes" finds "Fès").
+    pub search: Option<String>,
+    /// Only products of this cooperative.
+    pub cooperative_id: Option<ID>,
+    /// Only products of cooperatives of this kind.
+    pub kind: Option<CooperativeKind>,
+    /// Only products of this segment (its slug).
+    pub segment: Option<String>,
+    /// Only products of cooperatives of this region (its code).
+    pub region: Option<String>,
+    /// Only products covered by a valid certification of this type.
+    pub certification: Option<CertificationType>,
+    /// `true`: only products in stock; `false`: only products out of stock.
+    pub in_stock: Option<bool>,
+    /// Lowest unit price, in MAD.
+    pub price_min: Option<Decimal>,
+    /// Highest unit price, in MAD.
+    pub price_max: Option<Decimal>,
+    /// Also list products that cannot be sold now. Managers only, or members together
+    /// with their own `cooperativeId`.
+    #[graphql(default = false)]
+    pub include_unsellable: bool,
+}
+
+impl ProductFilterInput {
+    fn parse(self, ctx: &Context<'_>) -> AppResult<ProductFilter> {
+        let price = |value: Option<Decimal>, field: &str| -> AppResult<Option<i64>> {
+            value
+                .map(|v| {
+                    to_centimes(v.0).filter(|c| *c >= 0).ok_or_else(|| {
+                        AppError::bad_input(format!(
+                            "{field} must be a non-negative amount with at most two decimals"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let cooperative_id = self
+            .cooperative_id
+            .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))
+            .transpose()?;
+        if self.include_unsellable {
+            let allowed = ctx.viewer().is_manager()
+                || cooperative_id.is_some_and(|id| ctx.viewer().is_member_of(id));
+            if !allowed {
+                ctx.viewer().require_user()?;
+                return Err(AppError::Forbidden);
+            }
+        }
+        Ok(ProductFilter {
+            search: self.search,
+            cooperative_id,
+            kind: self.kind.map(Into::into),
+            segment_slug: self.segment,
+            region_code: self.region,
+            certification: self.certification.map(Into::into),
+            in_stock: self.in_stock,
+            price_min_cents: price(self.price_min, "priceMin")?,
+            price_max_cents: price(self.price_max, "priceMax")?,
+            include_unsellable: self.include_unsellable,
+        })
+    }
+}
+
+/// What products can be sorted by.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ProductSortField {
+    /// Alphabetically by name.
+    #[default]
+    Name,
+    /// By unit price.
+    Price,
+    /// By date added to the catalog, newest first (`DESC` gives oldest first).
+    Newest,
+}
+
+/// The order of a product list.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct ProductSort {
+    /// What to sort by.
+    #[graphql(default)]
+    pub field: ProductSortField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+fn product_ordering(sort: ProductSort) -> Ordering<product::Column> {
+    let asc = sort.direction == SortDirection::Asc;
+    let (col, kind, ascending) = match sort.field {
+        ProductSortField::Name => (product::Column::Name, KeyKind::Text, asc),
+        ProductSortField::Price => (product::Column::PriceCents, KeyKind::Int, asc),
+        ProductSortField::Newest => (product::Column::CreatedAt, KeyKind::Time, !asc),
+    };
+    Ordering {
+        key: Some((col, kind)),
+        id: product::Column::Id,
+        ascending,
+    }
+}
+
+fn product_cursor(sort: ProductSort, p: &product::Model) -> Cursor {
+    let key = match sort.field {
+        ProductSortField::Name => SortValue::Text(p.name.clone()),
+        ProductSortField::Price => SortValue::Int(p.price_cents),
+        ProductSortField::Newest => {
+            SortValue::Text(p.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        }
+    };
+    Cursor {
+        key,
+        id: p.id.into(),
+    }
+}
+
+/// One page of products matching `filter`.
+pub async fn list_products(
+    ctx: &Context<'_>,
+    filter: ProductFilter,
+    sort: Option<ProductSort>,
+    args: PageArgs,
+) -> Result<ProductConnection> {
+    let sort = sort.unwrap_or_default();
+    let select = dc::products_query(&filter, ctx.today());
+    let fields = ConnectionFields::counting(&select);
+    let page = fetch_page(ctx.db(), select, &product_ordering(sort), args).await?;
+    prefetch_product_relations(ctx, &page.rows).await?;
+    Ok(connection(
+        page,
+        fields,
+        |p| product_cursor(sort, p),
+        Product,
+    ))
+}
+
+/// Loads, in one batch each, the relations the selection will ask of a page of products,
+/// so the page costs the same number of statements whatever its size. (Left to
+/// themselves, the fields of a long page reach the DataLoader in several waves.)
+async fn prefetch_product_relations(ctx: &Context<'_>, rows: &[product::Model]) -> AppResult<()> {
+    let look = ctx.look_ahead();
+    let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+    let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+    let wants_in_coop = |field: &str| {
+        edge_node.field("cooperative").field(field).exists()
+            || node.field("cooperative").field(field).exists()
+    };
+    let compliance = wants("isSellable") || wants("complianceIssues");
+    let loaders = ctx.loaders();
+    let coop_ids = || rows.iter().map(|p| CooperativeKey(p.cooperative_id));
+    let coops = async {
+        if wants("cooperative") || compliance {
+            let coops = loaders.load_many(coop_ids()).await?;
+            if wants_in_coop("region") {
+                loaders
+                    .load_many(coops.values().map(|c| RegionKey(c.region_code.clone())))
+                    .await?;
+            }
+        }
+        Ok::<_, LoadError>(())
+    };
+    let segments = async {
+        if wants("segment") {
+            loaders
+                .load_many(rows.iter().map(|p| SegmentKey(p.segment_id)))
+                .await?;
+        }
+        Ok(())
+    };
+    let certifications = async {
+        if wants("certifications") || compliance || wants_in_coop("certifications") {
+            loaders
+                .load_many(
+                    rows.iter()
+                        .map(|p| CertificationsOfCooperative(p.cooperative_id)),
+                )
+                .await?;
+        }
+        if wants("certifications") || compliance {
+            loaders
+                .load_many(rows.iter().map(|p| CertificationIdsListingProduct(p.id)))
+                .await?;
+        }
+        Ok(())
+    };
+    futures::try_join!(coops, segments, certifications)?;
+    Ok(())
+}
+
+/// Filters of the cooperative list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct CooperativeFilterInput {
+    /// Only cooperatives of this kind.
+    pub kind: Option<CooperativeKind>,
+    /// Only cooperatives of this region (its code).
+    pub region: Option<String>,
+    /// Only cooperatives in this status.
+    pub status: Option<CooperativeStatus>,
+    /// Words to find in the name; case- and accent-insensitive.
+    pub search: Option<String>,
+}
+
+/// What cooperatives can be sorted by.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum CooperativeSortField {
+    /// Alphabetically by name.
+    #[default]
+    Name,
+    /// By the date they joined the market, most recent first (`DESC` gives earliest first).
+    Newest,
+}
+
+/// The order of a cooperative list.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct CooperativeSort {
+    /// What to sort by.
+    #[graphql(default)]
+    pub field: CooperativeSortField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// Catalog queries of the storefront.
+#[derive(Default)]
+pub struct CatalogQuery;
+
+/// Catalog queries of the storefront.
+#[Object]
+impl CatalogQuery {
+    /// Products of the catalog. Only sellable products are listed unless
+    /// `filter.includeUnsellable` is set by someone allowed to.
+    #[allow(clippy::too_many_arguments)] // the four Relay arguments, filter and sort
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ProductFilterInput>,
+        sort: Option<ProductSort>,
+    ) -> Result<ProductConnection> {
+        let filter = filter.unwrap_or_default().parse(ctx)?;
+        list_products(
+            ctx,
+            filter,
+            sort,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await
+    }
+
+    /// One product by global ID or by SKU (exactly one of them). Unsellable products are
+    /// returned too, with `isSellable: false`.
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        sku: Option<String>,
+    ) -> Result<Option<Product>> {
+        let query = match (id, sku) {
+            (Some(id), None) => {
+                product::Entity::find_by_id(ids::decode::<i32>(&id, NodeType::Product)?)
+            }
+            (None, Some(sku)) => product::Entity::find().filter(product::Column::Sku.eq(sku)),
+            _ => return Err(AppError::bad_input("give exactly one of `id` and `sku`").into()),
+        };
+        let row = query.one(ctx.db()).await.map_err(AppError::from)?;
+        Ok(row.map(Product))
+    }
+
+    /// Cooperatives listed by the market.
+    #[allow(clippy::too_many_arguments)] // the four Relay arguments, filter and sort
+    async fn cooperatives(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CooperativeFilterInput>,
+        sort: Option<CooperativeSort>,
+    ) -> Result<CooperativeConnection> {
+        let f = filter.unwrap_or_default();
+        let filter = CooperativeFilter {
+            kind: f.kind.map(Into::into),
+            region_code: f.region,
+            status: f.status.map(Into::into),
+            search: f.search,
+        };
+        let sort = sort.unwrap_or_default();
+        let asc = sort.direction == SortDirection::Asc;
+        let ordering = match sort.field {
+            CooperativeSortField::Name => Ordering {
+                key: Some((cooperative::Column::Name, KeyKind::Text)),
+                id: cooperative::Column::Id,
+                ascending: asc,
+            },
+            CooperativeSortField::Newest => Ordering {
+                key: Some((cooperative::Column::ListedSince, KeyKind::Text)),
+                id: cooperative::Column::Id,
+                ascending: !asc,
+            },
+        };
+        let select = dc::cooperatives_query(&filter);
+        let fields = ConnectionFields::counting(&select);
+        let page = fetch_page(
+            ctx.db(),
+            select,
+            &ordering,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await?;
+        Ok(connection(
+            page,
+            fields,
+            |c| Cursor {
+                key: match sort.field {
+                    CooperativeSortField::Name => SortValue::Text(c.name.clone()),
+                    CooperativeSortField::Newest => SortValue::Text(c.listed_since.to_string()),
+                },
+                id: c.id.into(),
+            },
+            Cooperative,
+        ))
+    }
+
+    /// One cooperative by global ID or by slug (exactly one of them).
+    async fn cooperative(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> Result<Option<Cooperative>> {
+        let query = match (id, slug) {
+            (Some(id), None) => {
+                cooperative::Entity::find_by_id(ids::decode::<i32>(&id, NodeType::Cooperative)?)
+            }
+            (None, Some(slug)) => {
+                cooperative::Entity::find().filter(cooperative::Column::Slug.eq(slug))
+            }
+            _ => return Err(AppError::bad_input("give exactly one of `id` and `slug`").into()),
+        };
+        let row = query.one(ctx.db()).await.map_err(AppError::from)?;
+        Ok(row.map(Cooperative))
+    }
+
+    /// Product segments, optionally of one kind, in catalog order.
+    async fn segments(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<CooperativeKind>,
+    ) -> Result<Vec<Segment>> {
+        let mut query = segment::Entity::find().order_by_asc(segment::Column::Position);
+        if let Some(kind) = kind {
+            query = query.filter(
+                segment::Column::Kind.eq(crate::domain::enums::CooperativeKind::from(kind)),
+            );
+        }
+        let rows = query.all(ctx.db()).await.map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Segment).collect())
+    }
+
+    /// The twelve regions of Morocco.
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+        let rows = region::Entity::find()
+            .order_by_asc(region::Column::Position)
+            .all(ctx.db())
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Region).collect())
+    }
+}
+
+crate::connection_types!(ProductConnection, ProductEdge, Product, "products");
+crate::connection_types!(
+    CooperativeConnection,
+    CooperativeEdge,
+    Cooperative,
+    "cooperatives"
+);

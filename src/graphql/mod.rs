@@ -1,0 +1,51 @@
+//! The GraphQL API: thin resolvers over `domain`, one file per area, merged here.
+
+pub mod catalog;
+pub mod context;
+pub mod enums;
+pub mod extensions;
+pub mod ids;
+pub mod loaders;
+pub mod money;
+pub mod node;
+pub mod pagination;
+pub mod scalars;
+
+use crate::config::Config;
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Every query of the API.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(catalog::CatalogQuery, node::NodeQuery);
+
+/// The schema type served at `/graphql`.
+pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Deepest selection allowed.
+pub const MAX_DEPTH: usize = 16;
+/// Largest complexity (number of fields selected, with nesting) allowed.
+pub const MAX_COMPLEXITY: usize = 10_000;
+
+/// Builds the schema with its limits. Per-request data (viewer, loaders) is added by the
+/// HTTP layer.
+pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
+    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_DEPTH)
+        .limit_directives(8)
+        .disable_suggestions()
+        .extension(extensions::execution_marker())
+        .data(config);
+    if let Some(db) = db {
+        builder = builder.data(db);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as written to `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, Arc::new(Config::for_database("sqlite::memory:"))).sdl()
+}

@@ -1,0 +1,361 @@
+//! Relay cursor connections over keyset ordering. A page is one indexed range scan
+//! whatever its depth in the list; `totalCount` costs a `COUNT(*)` only when asked for.
+
+use crate::error::{AppError, AppResult, codes};
+use async_graphql::Context;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+};
+use serde::{Deserialize, Serialize};
+
+/// The most items a page may hold.
+pub const MAX_PAGE_SIZE: i32 = 100;
+/// The page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// The four Relay arguments, as the client sent them.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// Validated arguments: how many, from which cursors, in which direction.
+#[derive(Debug)]
+struct PageRequest {
+    limit: u64,
+    after: Option<Cursor>,
+    before: Option<Cursor>,
+    backward: bool,
+}
+
+impl PageArgs {
+    fn validate(self) -> AppResult<PageRequest> {
+        let size_error = |message: String| AppError::BadInput {
+            code: codes::PAGE_SIZE_EXCEEDED,
+            message,
+        };
+        let (size, backward) = match (self.first, self.last) {
+            (Some(_), Some(_)) => {
+                return Err(size_error(
+                    "pass either `first` or `last`, not both".to_owned(),
+                ));
+            }
+            (Some(n), None) => (n, false),
+            (None, Some(n)) => (n, true),
+            (None, None) => (DEFAULT_PAGE_SIZE, false),
+        };
+        if !(0..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(size_error(format!(
+                "a page holds 0 to {MAX_PAGE_SIZE} items; {size} were asked for"
+            )));
+        }
+        Ok(PageRequest {
+            limit: size as u64,
+            after: self.after.as_deref().map(Cursor::decode).transpose()?,
+            before: self.before.as_deref().map(Cursor::decode).transpose()?,
+            backward,
+        })
+    }
+}
+
+/// The position of a row in a sorted list: its sort key and its id (the tie-breaker).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cursor {
+    #[serde(rename = "k")]
+    pub key: SortValue,
+    #[serde(rename = "i")]
+    pub id: i64,
+}
+
+/// A sort key value carried in a cursor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum SortValue {
+    None,
+    Int(i64),
+    Text(String),
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(text: &str) -> AppResult<Self> {
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| AppError::bad_input(format!("\"{text}\" is not a valid cursor")))
+    }
+}
+
+/// How a list is ordered: an optional key column, then the id column.
+pub struct Ordering<C> {
+    /// The sort column and how to read a cursor's key for it; `None` sorts by id alone.
+    pub key: Option<(C, KeyKind)>,
+    pub id: C,
+    pub ascending: bool,
+}
+
+/// How a cursor's key is turned back into an SQL value.
+#[derive(Clone, Copy)]
+pub enum KeyKind {
+    Int,
+    Text,
+    /// An RFC 3339 timestamp, compared as a timestamp.
+    Time,
+}
+
+impl KeyKind {
+    fn value(self, key: &SortValue) -> AppResult<Value> {
+        let invalid = || AppError::bad_input("the cursor does not belong to this sort order");
+        Ok(match (self, key) {
+            (KeyKind::Int, SortValue::Int(n)) => Value::from(*n),
+            (KeyKind::Text, SortValue::Text(s)) => Value::from(s.clone()),
+            (KeyKind::Time, SortValue::Text(s)) => {
+                let t = chrono::DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| invalid())?
+                    .with_timezone(&chrono::Utc);
+                Value::from(t)
+            }
+            _ => return Err(invalid()),
+        })
+    }
+}
+
+/// A fetched page: the rows in list order and whether more lie on either side.
+pub struct Page<M> {
+    pub rows: Vec<M>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+/// Rows strictly after (`after = true`) or before `cursor` in the list's order.
+fn beyond<C: ColumnTrait>(
+    ordering: &Ordering<C>,
+    cursor: &Cursor,
+    after: bool,
+) -> AppResult<Condition> {
+    let forward = ordering.ascending == after;
+    let id_beyond = if forward {
+        ordering.id.gt(cursor.id)
+    } else {
+        ordering.id.lt(cursor.id)
+    };
+    Ok(match &ordering.key {
+        None => Condition::all().add(id_beyond),
+        Some((col, kind)) => {
+            let v = kind.value(&cursor.key)?;
+            let key_beyond = if forward {
+                col.gt(v.clone())
+            } else {
+                col.lt(v.clone())
+            };
+            Condition::any()
+                .add(key_beyond)
+                .add(Condition::all().add(col.eq(v)).add(id_beyond))
+        }
+    })
+}
+
+/// Fetches one page of `select` in `ordering`, with `limit + 1` rows to know whether
+/// another page follows.
+pub async fn fetch_page<E, C>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    ordering: &Ordering<C>,
+    args: PageArgs,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait<Column = C>,
+    C: ColumnTrait,
+    E::Model: FromQueryResult + Send + Sync,
+{
+    let request = args.validate()?;
+    let mut select = select;
+    if let Some(c) = &request.after {
+        select = select.filter(beyond(ordering, c, true)?);
+    }
+    if let Some(c) = &request.before {
+        select = select.filter(beyond(ordering, c, false)?);
+    }
+    let scan_ascending = ordering.ascending != request.backward;
+    let order = if scan_ascending {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    if let Some((col, _)) = &ordering.key {
+        select = select.order_by(*col, order.clone());
+    }
+    select = select.order_by(ordering.id, order);
+    let mut rows = select.limit(request.limit + 1).all(db).await?;
+    let more = rows.len() as u64 > request.limit;
+    rows.truncate(request.limit as usize);
+    if request.backward {
+        rows.reverse();
+        Ok(Page {
+            rows,
+            has_previous: more,
+            has_next: request.before.is_some(),
+        })
+    } else {
+        Ok(Page {
+            rows,
+            has_previous: request.after.is_some(),
+            has_next: more,
+        })
+    }
+}
+
+/// The fields every connection has besides edges and pageInfo.
+pub struct ConnectionFields {
+    count_query: SelectStatement,
+}
+
+impl ConnectionFields {
+    /// Fields that count the rows `select` would return, without its paging.
+    pub fn counting<E: EntityTrait>(select: &Select<E>) -> Self {
+        let inner = select.clone().into_query();
+        let mut count_query = Query::select();
+        count_query
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(inner, Alias::new("counted"));
+        Self { count_query }
+    }
+}
+
+#[derive(FromQueryResult)]
+struct CountRow {
+    n: i64,
+}
+
+impl ConnectionFields {
+    /// Counts the rows of the whole list.
+    pub async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let stmt = db.get_database_backend().build(&self.count_query);
+        let row = CountRow::find_by_statement(stmt)
+            .one(db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(row.map_or(0, |r| r.n))
+    }
+}
+
+/// Where a page stands in its list (Relay `PageInfo`).
+#[derive(async_graphql::SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// Whether items come before this page (exact with `last`/`before`; with `after`, true
+    /// when a cursor was given).
+    pub has_previous_page: bool,
+    /// Whether items come after this page (exact with `first`/`after`; with `before`, true
+    /// when a cursor was given).
+    pub has_next_page: bool,
+    /// Cursor of the first item of the page, for `before`.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item of the page, for `after`.
+    pub end_cursor: Option<String>,
+}
+
+/// A connection type made by [`connection_types!`].
+pub trait ConnectionType {
+    type Node;
+    fn assemble(
+        edges: Vec<(String, Self::Node)>,
+        page_info: PageInfo,
+        fields: ConnectionFields,
+    ) -> Self;
+}
+
+/// Builds the connection for a fetched page, mapping each row to its node and cursor.
+pub fn connection<M, C: ConnectionType>(
+    page: Page<M>,
+    fields: ConnectionFields,
+    cursor: impl Fn(&M) -> Cursor,
+    node: impl Fn(M) -> C::Node,
+) -> C {
+    let edges: Vec<(String, C::Node)> = page
+        .rows
+        .into_iter()
+        .map(|row| (cursor(&row).encode(), node(row)))
+        .collect();
+    let page_info = PageInfo {
+        has_previous_page: page.has_previous,
+        has_next_page: page.has_next,
+        start_cursor: edges.first().map(|(c, _)| c.clone()),
+        end_cursor: edges.last().map(|(c, _)| c.clone()),
+    };
+    C::assemble(edges, page_info, fields)
+}
+
+/// Declares a documented Relay connection and edge type for a node type.
+#[macro_export]
+macro_rules! connection_types {
+    ($connection:ident, $edge:ident, $node:ty, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ", with cursors to move through the list.")]
+        pub struct $connection {
+            edges: Vec<$edge>,
+            page_info: $crate::graphql::pagination::PageInfo,
+            fields: $crate::graphql::pagination::ConnectionFields,
+        }
+
+        #[doc = concat!("A page of ", $what, ", with cursors to move through the list.")]
+        #[async_graphql::Object]
+        impl $connection {
+            /// The items of the page, each with its cursor.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+            /// The items of the page, without cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+            /// Where the page stands in the whole list.
+            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
+                &self.page_info
+            }
+            /// How many items the whole list holds, across all pages, with the same filter.
+            async fn total_count(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<i64> {
+                self.fields.total_count(ctx).await
+            }
+        }
+
+        #[doc = concat!("One of ", $what, " in a page, with its cursor.")]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// The item.
+            pub node: $node,
+            /// The item's position, for `after` and `before`.
+            pub cursor: String,
+        }
+
+        impl $crate::graphql::pagination::ConnectionType for $connection {
+            type Node = $node;
+            fn assemble(
+                edges: Vec<(String, $node)>,
+                page_info: $crate::graphql::pagination::PageInfo,
+                fields: $crate::graphql::pagination::ConnectionFields,
+            ) -> Self {
+                Self {
+                    edges: edges
+                        .into_iter()
+                        .map(|(cursor, node)| $edge { node, cursor })
+                        .collect(),
+                    page_info,
+                    fields,
+                }
+            }
+        }
+    };
+}

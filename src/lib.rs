@@ -1,0 +1,65 @@
+//! Solidarity Market: the GraphQL backend of a fair-trade marketplace for cooperative
+//! products. `app(state)` is the whole HTTP application, shared by `main` and the tests.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::graphql::AppSchema;
+use axum::Router;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use std::sync::Arc;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// State over an open, migrated database.
+    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        let config = Arc::new(config);
+        let schema = graphql::build_schema(Some(db.clone()), config.clone());
+        Self { db, schema, config }
+    }
+}
+
+/// The HTTP application.
+pub fn app(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// Connects, migrates, and (if asked and the catalog is empty) seeds the demo data.
+pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> {
+    let db = db::connect(&config.database_url, config.database_max_connections).await?;
+    db::migrate(&db).await?;
+    seed::seed_reference_data(&db).await?;
+    if config.seed_demo && entities::cooperative::Entity::find().count(&db).await? == 0 {
+        seed_demo(&db, config).await?;
+    }
+    Ok(db)
+}
+
+/// Seeds the demo catalog in one transaction.
+pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()> {
+    let txn = db::begin_write(db).await?;
+    let summary = seed::demo::seed_demo_catalog(&txn, config.market_today()).await?;
+    txn.commit().await?;
+    tracing::info!(
+        cooperatives = summary.cooperatives,
+        products = summary.products,
+        certifications = summary.certifications,
+        "seeded the demo catalog"
+    );
+    Ok(())
+}

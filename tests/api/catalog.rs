@@ -1,0 +1,389 @@
+//! The storefront's catalog: listing, filters, sorting, pagination, lookups, batching.
+
+use crate::fixtures::{self, NewCoop, NewProduct, days_from_today};
+use crate::helpers::{TestApp, error_code};
+use serde_json::{Value, json};
+use solidarity_market::domain::enums::{CertificationType as C, CooperativeKind as K};
+
+/// Four cooperatives: certified Terroir in Fès, certified Cosmetics, Handicrafts (no
+/// certificate needed) and an uncertified Terroir one whose honey cannot be sold.
+async fn small_catalog() -> TestApp {
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let fes = fixtures::coop(
+        db,
+        NewCoop::new("Coopérative Fès Saïss", K::Terroir, "MA-03"),
+    )
+    .await;
+    fixtures::product(
+        db,
+        &fes,
+        NewProduct {
+            age: 3,
+            ..NewProduct::new("OIL-1L", "Extra virgin olive oil", "olive-oil", 8500, 10)
+        },
+    )
+    .await;
+    fixtures::product(
+        db,
+        &fes,
+        NewProduct {
+            age: 2,
+            ..NewProduct::new("OLV-500", "Black olives", "olives", 3000, 0)
+        },
+    )
+    .await;
+    fixtures::product(
+        db,
+        &fes,
+        NewProduct {
+            age: 1,
+            ..NewProduct::new("LEM-250", "Preserved lemons", "preserves", 2550, 5)
+        },
+    )
+    .await;
+    fixtures::certify(
+        db,
+        &fes,
+        C::OnssaAuthorization,
+        days_from_today(-100),
+        Some(days_from_today(300)),
+        &[],
+    )
+    .await;
+
+    let argan = fixtures::coop(db, NewCoop::new("Tighanimine", K::Cosmetics, "MA-09")).await;
+    fixtures::product(
+        db,
+        &argan,
+        NewProduct {
+            age: 4,
+            ..NewProduct::new("ARG-100", "Argan oil", "cosmetics", 12000, 3)
+        },
+    )
+    .await;
+    fixtures::certify(
+        db,
+        &argan,
+        C::DmpAuthorization,
+        days_from_today(-10),
+        None,
+        &[],
+    )
+    .await;
+
+    let safi = fixtures::coop(db, NewCoop::new("Poterie de Safi", K::Handicrafts, "MA-07")).await;
+    fixtures::product(
+        db,
+        &safi,
+        NewProduct {
+            age: 5,
+            ..NewProduct::new("TAJ-30", "Tajine 30 cm", "pottery", 25000, 2)
+        },
+    )
+    .await;
+
+    let honey = fixtures::coop(db, NewCoop::new("Miel de l'Atlas", K::Terroir, "MA-09")).await;
+    fixtures::product(
+        db,
+        &honey,
+        NewProduct::new("HON-500", "Thyme honey", "honey", 9000, 7),
+    )
+    .await;
+    app
+}
+
+const LIST: &str = r#"
+query($first: Int, $after: String, $last: Int, $before: String, $filter: ProductFilterInput, $sort: ProductSort) {
+  products(first: $first, after: $after, last: $last, before: $before, filter: $filter, sort: $sort) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { sku name price { amount currencyCode } stock { available inStock } } }
+  }
+}"#;
+
+fn skus(data: &Value) -> Vec<String> {
+    data["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["sku"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn list(app: &TestApp, vars: Value) -> Value {
+    app.data(LIST, vars).await
+}
+
+#[tokio::test]
+async fn storefront_lists_only_sellable_products_with_money_as_decimal_strings() {
+    let app = small_catalog().await;
+    let data = list(&app, json!({ "sort": { "field": "PRICE" } })).await;
+    assert_eq!(
+        skus(&data),
+        ["LEM-250", "OLV-500", "OIL-1L", "ARG-100", "TAJ-30"]
+    );
+    assert_eq!(data["products"]["totalCount"], 5);
+    let first = &data["products"]["edges"][0]["node"];
+    assert_eq!(
+        first["price"],
+        json!({ "amount": "25.50", "currencyCode": "MAD" })
+    );
+    assert_eq!(first["stock"], json!({ "available": 5, "inStock": true }));
+}
+
+#[tokio::test]
+async fn search_is_case_and_accent_insensitive_and_covers_cooperative_names() {
+    let app = small_catalog().await;
+    for needle in ["fes", "FÈS", "Saiss"] {
+        let data = list(
+            &app,
+            json!({ "filter": { "search": needle }, "sort": { "field": "PRICE" } }),
+        )
+        .await;
+        assert_eq!(
+            skus(&data),
+            ["LEM-250", "OLV-500", "OIL-1L"],
+            "search {needle}"
+        );
+    }
+    let data = list(&app, json!({ "filter": { "search": "ARGAN" } })).await;
+    assert_eq!(skus(&data), ["ARG-100"]);
+    let data = list(&app, json!({ "filter": { "search": "100%_" } })).await;
+    assert_eq!(
+        skus(&data),
+        Vec::<String>::new(),
+        "LIKE wildcards are literal"
+    );
+}
+
+#[tokio::test]
+async fn filters_combine_kind_region_segment_certification_stock_and_price() {
+    let app = small_catalog().await;
+    let cases = [
+        (
+            json!({ "kind": "TERROIR" }),
+            vec!["LEM-250", "OLV-500", "OIL-1L"],
+        ),
+        (json!({ "region": "MA-07" }), vec!["TAJ-30"]),
+        (json!({ "segment": "olives" }), vec!["OLV-500"]),
+        (
+            json!({ "certification": "DMP_AUTHORIZATION" }),
+            vec!["ARG-100"],
+        ),
+        (
+            json!({ "certification": "ONSSA_AUTHORIZATION", "inStock": true }),
+            vec!["LEM-250", "OIL-1L"],
+        ),
+        (json!({ "inStock": false }), vec!["OLV-500"]),
+        (
+            json!({ "priceMin": "30", "priceMax": "120.00" }),
+            vec!["OLV-500", "OIL-1L", "ARG-100"],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let data = list(
+            &app,
+            json!({ "filter": filter, "sort": { "field": "PRICE" } }),
+        )
+        .await;
+        assert_eq!(skus(&data), expected, "filter {filter}");
+        assert_eq!(
+            data["products"]["totalCount"],
+            expected.len(),
+            "count for {filter}"
+        );
+    }
+    let response = app
+        .graphql(LIST, json!({ "filter": { "priceMin": "1.005" } }))
+        .await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn sorts_by_name_price_and_newest_both_ways() {
+    let app = small_catalog().await;
+    let order = |field: &str, direction: &str| json!({ "sort": { "field": field, "direction": direction } });
+    assert_eq!(
+        skus(&list(&app, order("NAME", "ASC")).await),
+        ["ARG-100", "OLV-500", "OIL-1L", "LEM-250", "TAJ-30"]
+    );
+    assert_eq!(
+        skus(&list(&app, order("PRICE", "DESC")).await),
+        ["TAJ-30", "ARG-100", "OIL-1L", "OLV-500", "LEM-250"]
+    );
+    assert_eq!(
+        skus(&list(&app, order("NEWEST", "ASC")).await),
+        ["TAJ-30", "ARG-100", "OIL-1L", "OLV-500", "LEM-250"]
+    );
+    assert_eq!(
+        skus(&list(&app, order("NEWEST", "DESC")).await),
+        ["LEM-250", "OLV-500", "OIL-1L", "ARG-100", "TAJ-30"]
+    );
+}
+
+#[tokio::test]
+async fn cursors_page_forward_and_backward_through_the_whole_list() {
+    let app = small_catalog().await;
+    let sort = json!({ "field": "PRICE", "direction": "DESC" });
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let data = list(&app, json!({ "first": 2, "after": after, "sort": sort })).await;
+        seen.extend(skus(&data));
+        let info = &data["products"]["pageInfo"];
+        assert_eq!(info["hasPreviousPage"], after.is_some());
+        if info["hasNextPage"] == false {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, ["TAJ-30", "ARG-100", "OIL-1L", "OLV-500", "LEM-250"]);
+
+    let last = list(&app, json!({ "last": 2, "sort": sort })).await;
+    assert_eq!(skus(&last), ["OLV-500", "LEM-250"]);
+    assert_eq!(last["products"]["pageInfo"]["hasPreviousPage"], true);
+    let before = last["products"]["pageInfo"]["startCursor"]
+        .as_str()
+        .unwrap();
+    let earlier = list(&app, json!({ "last": 2, "before": before, "sort": sort })).await;
+    assert_eq!(skus(&earlier), ["ARG-100", "OIL-1L"]);
+    assert_eq!(earlier["products"]["pageInfo"]["hasNextPage"], true);
+}
+
+#[tokio::test]
+async fn oversized_pages_and_bad_cursors_are_refused_with_codes() {
+    let app = small_catalog().await;
+    let response = app.graphql(LIST, json!({ "first": 101 })).await;
+    assert_eq!(error_code(&response), "PAGE_SIZE_EXCEEDED");
+    let response = app.graphql(LIST, json!({ "first": 2, "last": 2 })).await;
+    assert_eq!(error_code(&response), "PAGE_SIZE_EXCEEDED");
+    let response = app.graphql(LIST, json!({ "first": -1 })).await;
+    assert_eq!(error_code(&response), "PAGE_SIZE_EXCEEDED");
+    let response = app
+        .graphql(LIST, json!({ "after": "bm90IGEgY3Vyc29y" }))
+        .await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn products_and_cooperatives_resolve_by_readable_key_global_id_and_node() {
+    let app = small_catalog().await;
+    let data = app
+        .data(
+            r#"{ product(sku: "HON-500") { id sku isSellable cooperative { id slug name kind region { code name } } } }"#,
+            json!({}),
+        )
+        .await;
+    let product = &data["product"];
+    assert_eq!(
+        product["isSellable"], false,
+        "unsellable products still resolve by SKU"
+    );
+    let (pid, cid) = (product["id"].clone(), product["cooperative"]["id"].clone());
+    let slug = product["cooperative"]["slug"].clone();
+
+    let data = app
+        .data(
+            r#"query($p: ID!, $c: ID!, $slug: String!) {
+                 product(id: $p) { sku }
+                 cooperative(slug: $slug) { id }
+                 nodes(ids: [$p, $c]) { id ... on Product { sku } ... on Cooperative { name } }
+                 node(id: $c) { ... on Cooperative { slug } }
+               }"#,
+            json!({ "p": pid, "c": cid, "slug": slug }),
+        )
+        .await;
+    assert_eq!(data["product"]["sku"], "HON-500");
+    assert_eq!(data["cooperative"]["id"], cid);
+    assert_eq!(data["nodes"][0]["sku"], "HON-500");
+    assert_eq!(data["nodes"][1]["name"], "Miel de l'Atlas");
+    assert_eq!(data["node"]["slug"], slug);
+
+    let response = app
+        .graphql(
+            r#"query($c: ID!) { product(id: $c) { sku } }"#,
+            json!({ "c": cid }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&response),
+        "BAD_USER_INPUT",
+        "a cooperative ID is not a product ID"
+    );
+    let data = app
+        .data(r#"{ product(sku: "NOPE") { sku } }"#, json!({}))
+        .await;
+    assert_eq!(data["product"], Value::Null);
+}
+
+#[tokio::test]
+async fn cooperatives_list_filters_and_hides_private_fields_from_the_public() {
+    let app = small_catalog().await;
+    let data = app
+        .data(
+            r#"{ cooperatives(filter: { kind: TERROIR }) { totalCount edges { node { name payoutAccount contactEmail
+                 products(first: 10) { totalCount } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let coops = &data["cooperatives"];
+    assert_eq!(coops["totalCount"], 2);
+    assert_eq!(coops["edges"][0]["node"]["name"], "Coopérative Fès Saïss");
+    assert_eq!(coops["edges"][0]["node"]["products"]["totalCount"], 3);
+    assert_eq!(coops["edges"][0]["node"]["payoutAccount"], Value::Null);
+    assert_eq!(coops["edges"][0]["node"]["contactEmail"], Value::Null);
+    assert_eq!(
+        coops["edges"][1]["node"]["products"]["totalCount"], 0,
+        "uncertified honey is not listed"
+    );
+
+    let data = app
+        .data(r#"{ cooperatives(filter: { search: "fes", region: "MA-03" }) { edges { node { slug } } } }"#, json!({}))
+        .await;
+    assert_eq!(data["cooperatives"]["edges"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn regions_and_segments_are_reference_data() {
+    let app = small_catalog().await;
+    let data = app
+        .data(r#"{ regions { code name listedCooperativeCount provinces } segments(kind: HANDICRAFTS) { slug kind } }"#, json!({}))
+        .await;
+    let regions = data["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 12);
+    let souss = regions.iter().find(|r| r["code"] == "MA-09").unwrap();
+    assert_eq!(souss["listedCooperativeCount"], 2);
+    assert!(!souss["provinces"].as_array().unwrap().is_empty());
+    assert!(
+        data["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["kind"] == "HANDICRAFTS")
+    );
+}
+
+/// A page of products with everything the storefront shows must cost the same number of
+/// SQL statements for 5 products as for 100.
+#[tokio::test]
+async fn a_catalog_page_needs_the_same_number_of_statements_whatever_its_size() {
+    let app = TestApp::with_demo().await;
+    let query = r#"query($n: Int!) { products(first: $n, filter: { includeUnsellable: false }) {
+        totalCount
+        edges { node { sku price { amount } isSellable complianceIssues { code }
+          segment { slug name }
+          cooperative { name slug region { code name } certifications { type number } }
+          certifications { type expiresOn }
+          stock { available inStock } } } } }"#;
+    let (small, data) = app
+        .count_statements(app.data(query, json!({ "n": 5 })))
+        .await;
+    assert_eq!(data["products"]["edges"].as_array().unwrap().len(), 5);
+    let (large, data) = app
+        .count_statements(app.data(query, json!({ "n": 100 })))
+        .await;
+    assert_eq!(data["products"]["edges"].as_array().unwrap().len(), 100);
+    assert_eq!(small, large, "statements for 5 products vs 100");
+    assert!(large <= 10, "{large} statements for one page");
+}

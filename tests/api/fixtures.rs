@@ -1,0 +1,182 @@
+//! Small builders for test data, written straight to the database.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use solidarity_market::domain::enums::{
+    CertificationType, CooperativeKind, CooperativeStatus, StockMovementKind,
+};
+use solidarity_market::domain::search::{normalize, product_search_text};
+use solidarity_market::entities::{
+    certification, certification_product, cooperative, product, segment, stock_movement,
+};
+
+/// A cooperative to insert.
+pub struct NewCoop<'a> {
+    pub name: &'a str,
+    pub kind: CooperativeKind,
+    pub region: &'a str,
+    pub status: CooperativeStatus,
+}
+
+impl<'a> NewCoop<'a> {
+    pub fn new(name: &'a str, kind: CooperativeKind, region: &'a str) -> Self {
+        Self {
+            name,
+            kind,
+            region,
+            status: CooperativeStatus::Listed,
+        }
+    }
+}
+
+pub async fn coop(db: &DatabaseConnection, c: NewCoop<'_>) -> cooperative::Model {
+    let now = Utc::now();
+    cooperative::ActiveModel {
+        slug: Set(normalize(c.name).replace([' ', '\''], "-")),
+        name: Set(c.name.to_owned()),
+        search_text: Set(normalize(c.name)),
+        description: Set(String::new()),
+        kind: Set(c.kind),
+        region_code: Set(c.region.to_owned()),
+        province_id: Set(None),
+        founded_on: Set(NaiveDate::from_ymd_opt(2010, 1, 1)),
+        member_count: Set(20),
+        women_led: Set(true),
+        youth_led: Set(false),
+        listed_since: Set(NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
+        status: Set(c.status),
+        contact_email: Set(Some("contact@example.ma".into())),
+        contact_phone: Set(Some("+212 600 000 000".into())),
+        commission_rate_bp: Set(None),
+        payout_account: Set(Some("011780000012345678901234".into())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert cooperative")
+}
+
+/// A product to insert.
+pub struct NewProduct<'a> {
+    pub sku: &'a str,
+    pub name: &'a str,
+    pub segment: &'a str,
+    pub price_cents: i64,
+    pub stock: i32,
+    pub active: bool,
+    /// Seconds after a fixed epoch, to order by newest.
+    pub age: i64,
+}
+
+impl<'a> NewProduct<'a> {
+    pub fn new(
+        sku: &'a str,
+        name: &'a str,
+        segment: &'a str,
+        price_cents: i64,
+        stock: i32,
+    ) -> Self {
+        Self {
+            sku,
+            name,
+            segment,
+            price_cents,
+            stock,
+            active: true,
+            age: 0,
+        }
+    }
+}
+
+pub async fn product(
+    db: &DatabaseConnection,
+    coop: &cooperative::Model,
+    p: NewProduct<'_>,
+) -> product::Model {
+    let segment = segment::Entity::find()
+        .filter(segment::Column::Slug.eq(p.segment))
+        .one(db)
+        .await
+        .expect("segment query")
+        .unwrap_or_else(|| panic!("no segment {}", p.segment));
+    let created = chrono::DateTime::from_timestamp(1_700_000_000 + p.age, 0).unwrap();
+    let model = product::ActiveModel {
+        sku: Set(p.sku.to_owned()),
+        name: Set(p.name.to_owned()),
+        description: Set(format!("{} from {}", p.name, coop.name)),
+        search_text: Set(product_search_text(p.name, "", "250 g")),
+        segment_id: Set(segment.id),
+        cooperative_id: Set(coop.id),
+        format: Set("250 g".into()),
+        price_cents: Set(p.price_cents),
+        active: Set(p.active),
+        stock: Set(p.stock),
+        low_stock_threshold: Set(5),
+        created_at: Set(created),
+        updated_at: Set(created),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert product");
+    if p.stock > 0 {
+        stock_movement::ActiveModel {
+            product_id: Set(model.id),
+            kind: Set(StockMovementKind::Delivery),
+            delta: Set(p.stock),
+            level_after: Set(p.stock),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("insert movement");
+    }
+    model
+}
+
+/// Gives `coop` a certification; `products` empty means it covers all of them.
+pub async fn certify(
+    db: &DatabaseConnection,
+    coop: &cooperative::Model,
+    kind: CertificationType,
+    issued_on: NaiveDate,
+    expires_on: Option<NaiveDate>,
+    products: &[&product::Model],
+) -> certification::Model {
+    let now = Utc::now();
+    let cert = certification::ActiveModel {
+        cooperative_id: Set(coop.id),
+        r#type: Set(kind),
+        number: Set(format!("{}-{}", kind, coop.id)),
+        issuer: Set("ONSSA".into()),
+        issued_on: Set(issued_on),
+        expires_on: Set(expires_on),
+        covers_all_products: Set(products.is_empty()),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert certification");
+    for p in products {
+        certification_product::ActiveModel {
+            certification_id: Set(cert.id),
+            product_id: Set(p.id),
+        }
+        .insert(db)
+        .await
+        .expect("insert coverage");
+    }
+    cert
+}
+
+/// A date relative to today (UTC is close enough for fixtures far from the boundary).
+pub fn days_from_today(days: i64) -> NaiveDate {
+    Utc::now().date_naive() + chrono::Duration::days(days)
+}

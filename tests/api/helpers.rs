@@ -1,0 +1,214 @@
+//! `TestApp`: a fresh, migrated database per test and the application over it.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use solidarity_market::config::Config;
+use solidarity_market::{AppState, app, db};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tower::ServiceExt;
+
+/// Where a test's database lives, and how to remove it afterwards.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Dropping happens outside any runtime the test may still be shutting down.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let admin = sea_orm::Database::connect(&admin_url).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// The PostgreSQL server to test against, if any (`TEST_DATABASE_URL`, without a
+/// database name, e.g. `postgres://postgres@127.0.0.1:5432`).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+async fn fresh_database() -> (String, TestDb) {
+    match postgres_server() {
+        Some(server) => {
+            let server = server.trim_end_matches('/').to_owned();
+            let name = format!("sm_test_{}", uuid_like());
+            let admin_url = format!("{server}/postgres");
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL is set but PostgreSQL cannot be reached");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("cannot create the test database");
+            (
+                format!("{server}/{name}"),
+                TestDb::Postgres { admin_url, name },
+            )
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().r#gen();
+    format!("{n:016x}")
+}
+
+/// The application over a fresh database.
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicUsize>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// A migrated database with the reference data (regions, segments) and nothing else.
+    pub async fn spawn() -> Self {
+        Self::build(false).await
+    }
+
+    /// A database filled with the demo catalog, as a new user gets on first start.
+    pub async fn with_demo() -> Self {
+        Self::build(true).await
+    }
+
+    async fn build(demo: bool) -> Self {
+        static LOGGING: std::sync::Once = std::sync::Once::new();
+        LOGGING.call_once(|| {
+            if let Ok(filter) = std::env::var("RUST_LOG") {
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_test_writer()
+                    .try_init();
+            }
+        });
+        let (url, guard) = fresh_database().await;
+        let config = Config {
+            seed_demo: demo,
+            ..Config::for_database(url)
+        };
+        let prepared = solidarity_market::prepare_database(&config)
+            .await
+            .expect("prepare database");
+        drop(prepared);
+        let mut conn = db::connect(&config.database_url, 8).await.expect("connect");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        let log_sql = std::env::var_os("TEST_LOG_SQL").is_some();
+        conn.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if log_sql {
+                eprintln!("SQL: {}", info.statement.sql);
+            }
+        });
+        Self {
+            router: app(AppState::new(conn.clone(), config)),
+            db: conn,
+            statements,
+            _db: guard,
+        }
+    }
+
+    /// Sends an HTTP request through the router.
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, header::HeaderMap, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    /// Runs a GraphQL operation as `token` (or anonymously) and returns the whole
+    /// response body.
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/graphql-response+json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let (_, _, text) = self
+            .send(request.body(Body::from(body)).expect("request"))
+            .await;
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    }
+
+    /// Runs a GraphQL operation anonymously.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// Runs an operation that must succeed, returning its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// Counts the SQL statements run while `f` runs.
+    pub async fn count_statements<F: std::future::Future>(&self, f: F) -> (usize, F::Output) {
+        let before = self.statements.load(Ordering::SeqCst);
+        let out = f.await;
+        (self.statements.load(Ordering::SeqCst) - before, out)
+    }
+
+    /// Executes raw SQL (for tests that break the database on purpose).
+    pub async fn execute_sql(&self, sql: &str) {
+        self.db.execute_unprepared(sql).await.expect("sql");
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {response:#}"))
+}
