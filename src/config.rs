@@ -75,6 +75,10 @@ pub struct Config {
     )]
     pub request_timeout_secs: u64,
 
+    /// Hours a sign-in token stays valid.
+    #[arg(long, env = "TOKEN_TTL_HOURS", default_value_t = 168, global = true)]
+    pub token_ttl_hours: i64,
+
     /// Microseconds the DataLoader waits to gather keys into one batch.
     #[arg(
         long,
@@ -97,6 +101,7 @@ impl Config {
             market_timezone: chrono_tz::Africa::Casablanca,
             seed_demo: false,
             request_timeout_secs: 30,
+            token_ttl_hours: 168,
             dataloader_delay_us: 200,
         }
     }

@@ -45,3 +45,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
     };
     Ok(db.begin_with_options(options).await?)
 }
+
+/// Ends a write transaction: commits on success, rolls back on any error (including user
+/// errors, so a refused input never leaves half a change behind).
+pub async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppResult<T> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}

@@ -30,10 +30,16 @@ pub mod codes {
 /// database message). Without `Display`, the only conversion is ours, through `extend`.
 #[derive(Debug)]
 pub enum AppError {
+    /// The input was refused for a reason the user can fix; nothing was written. Mutations
+    /// return these as `userErrors`.
+    User(Vec<UserError>),
     Unauthenticated,
     Forbidden,
     NotFound(String),
-    BadInput { code: &'static str, message: String },
+    BadInput {
+        code: &'static str,
+        message: String,
+    },
     Throttled(String),
     Database(sea_orm::DbErr),
     Internal(String),
@@ -46,6 +52,11 @@ impl From<sea_orm::DbErr> for AppError {
 }
 
 impl AppError {
+    /// One user error on `field`.
+    pub fn user(code: UserErrorCode, field: &[&str], message: impl Into<String>) -> Self {
+        Self::User(vec![UserError::new(code, field, message)])
+    }
+
     /// A malformed argument, with the generic `BAD_USER_INPUT` code.
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::BadInput {
@@ -57,6 +68,11 @@ impl AppError {
     /// The message sent to the client: never a database or internal cause.
     pub fn message(&self) -> String {
         match self {
+            Self::User(errors) => errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
             Self::Unauthenticated => "authentication required".into(),
             Self::Forbidden => "you are not allowed to do this".into(),
             Self::NotFound(m) | Self::Throttled(m) => m.clone(),
@@ -69,6 +85,9 @@ impl AppError {
     /// The code sent to the client.
     pub fn code(&self) -> &'static str {
         match self {
+            Self::User(errors) => errors
+                .first()
+                .map_or(codes::BAD_USER_INPUT, |e| e.code.as_str()),
             Self::Unauthenticated => codes::UNAUTHENTICATED,
             Self::Forbidden => codes::FORBIDDEN,
             Self::NotFound(_) => codes::NOT_FOUND,
@@ -110,3 +129,85 @@ impl From<AppError> for async_graphql::Error {
 
 /// Result of resolvers and domain functions.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Why an input was refused. The same codes appear in mutation payloads' `userErrors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum UserErrorCode {
+    /// A value is malformed or out of range.
+    Invalid,
+    /// Not a usable e-mail address.
+    InvalidEmail,
+    /// The password is too short or too long.
+    WeakPassword,
+    /// The e-mail and password do not match an account.
+    InvalidCredentials,
+    /// Another record already uses this value (e-mail, SKU, slug…).
+    Duplicate,
+    /// The referenced record does not exist.
+    NotFound,
+    /// A quantity is out of range (orders: 1 to 1,000 per line, 1 to 100 lines).
+    InvalidQuantity,
+    /// A price or amount is negative or has more than two decimals.
+    InvalidAmount,
+    /// The change would take a stock level below zero.
+    InsufficientStock,
+    /// Not enough stock to fill an order line.
+    OutOfStock,
+    /// The product cannot be sold now (see its `complianceIssues`).
+    NotSellable,
+    /// The segment belongs to another kind of cooperative than the product's.
+    SegmentKindMismatch,
+    /// The record is not in a status that allows this change.
+    InvalidStatus,
+    /// The idempotency key was already used for a different request.
+    IdempotencyConflict,
+    /// A date range is empty or reversed.
+    InvalidRange,
+}
+
+impl UserErrorCode {
+    /// The SCREAMING_SNAKE_CASE spelling, as in the schema.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "INVALID",
+            Self::InvalidEmail => "INVALID_EMAIL",
+            Self::WeakPassword => "WEAK_PASSWORD",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::Duplicate => "DUPLICATE",
+            Self::NotFound => "NOT_FOUND",
+            Self::InvalidQuantity => "INVALID_QUANTITY",
+            Self::InvalidAmount => "INVALID_AMOUNT",
+            Self::InsufficientStock => "INSUFFICIENT_STOCK",
+            Self::OutOfStock => "OUT_OF_STOCK",
+            Self::NotSellable => "NOT_SELLABLE",
+            Self::SegmentKindMismatch => "SEGMENT_KIND_MISMATCH",
+            Self::InvalidStatus => "INVALID_STATUS",
+            Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Self::InvalidRange => "INVALID_RANGE",
+        }
+    }
+}
+
+/// An input problem the user can fix.
+#[derive(Debug, Clone, PartialEq, Eq, async_graphql::SimpleObject)]
+pub struct UserError {
+    /// Path to the input field at fault, e.g. `["input", "price"]`; empty when the problem
+    /// is not one field's.
+    pub field: Vec<String>,
+    /// What is wrong, for people.
+    pub message: String,
+    /// What is wrong, for programs.
+    pub code: UserErrorCode,
+}
+
+impl UserError {
+    pub fn new(code: UserErrorCode, field: &[&str], message: impl Into<String>) -> Self {
+        let mut path = vec!["input".to_owned()];
+        path.extend(field.iter().map(|f| (*f).to_owned()));
+        Self {
+            field: if field.is_empty() { Vec::new() } else { path },
+            message: message.into(),
+            code,
+        }
+    }
+}

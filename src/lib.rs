@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::AppResult;
 use crate::graphql::AppSchema;
 use axum::Router;
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use std::sync::Arc;
 
 /// What every request handler shares.
@@ -54,6 +54,27 @@ pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> 
 pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()> {
     let txn = db::begin_write(db).await?;
     let summary = seed::demo::seed_demo_catalog(&txn, config.market_today()).await?;
+    for account in seed::demo::DEMO_ACCOUNTS {
+        let cooperative_id = match account.cooperative_slug {
+            Some(slug) => entities::cooperative::Entity::find()
+                .filter(entities::cooperative::Column::Slug.eq(slug))
+                .one(&txn)
+                .await?
+                .map(|c| c.id),
+            None => None,
+        };
+        domain::auth::create_user(
+            &txn,
+            domain::auth::NewUser {
+                email: account.email.into(),
+                password: account.password.into(),
+                name: account.name.into(),
+                role: account.role,
+                cooperative_id,
+            },
+        )
+        .await?;
+    }
     txn.commit().await?;
     tracing::info!(
         cooperatives = summary.cooperatives,

@@ -1,7 +1,8 @@
 //! The `solidarity-market` command: serve the API, migrate, seed, export the schema.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use solidarity_market::config::{Config, LogFormat};
+use solidarity_market::domain::enums::Role;
 use solidarity_market::{AppState, app, db, prepare_database};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -24,14 +25,46 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Fill an empty database with the demo catalog.
-    Seed,
+    /// Fill an empty database with the demo catalog, or with the market-scale one.
+    Seed {
+        /// Which catalog: `demo` (40 cooperatives) or `market` (424 cooperatives and
+        /// 5,000 products, the size of the real market, for benchmarks).
+        #[arg(long, value_enum, default_value_t = SeedProfile::Demo)]
+        profile: SeedProfile,
+    },
+    /// Create an account, e.g. the first manager of a new installation.
+    CreateUser {
+        /// E-mail address (unique, case-insensitive).
+        #[arg(long)]
+        email: String,
+        /// Password, at least 10 characters.
+        #[arg(long)]
+        password: String,
+        /// MANAGER, COOPERATIVE_MEMBER or CUSTOMER.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Slug of the cooperative of a COOPERATIVE_MEMBER.
+        #[arg(long)]
+        cooperative: Option<String>,
+        /// Display name (defaults to the e-mail address).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Write the GraphQL schema (SDL) to a file, or to standard output with `-`.
     ExportSchema {
         /// Where to write it.
         #[arg(long, short, default_value = "schema.graphql")]
         output: String,
     },
+}
+
+/// The catalogs `seed` can load.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SeedProfile {
+    /// The demo catalog, the one `serve` seeds on first start.
+    Demo,
+    /// The market-scale catalog of the benchmarks.
+    Market,
 }
 
 fn init_logging(config: &Config) {
@@ -71,7 +104,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed {
+            profile: SeedProfile::Market,
+        } => seed_market(&config).await,
+        Command::Seed {
+            profile: SeedProfile::Demo,
+        } => {
             let config = Config {
                 seed_demo: true,
                 ..config
@@ -79,6 +117,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             prepare_database(&config).await.map_err(|e| describe(&e))?;
             Ok(())
         }
+        Command::CreateUser {
+            email,
+            password,
+            role,
+            cooperative,
+            name,
+        } => create_user(config, email, password, role, cooperative, name).await,
         Command::ExportSchema { output } => {
             let sdl = solidarity_market::graphql::sdl();
             if output == "-" {
@@ -98,6 +143,86 @@ fn describe(err: &solidarity_market::error::AppError) -> String {
     }
 }
 
+/// Seeds the market-scale catalog into an empty database, in one transaction.
+async fn seed_market(config: &Config) -> Result<(), String> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use solidarity_market::{entities::cooperative, seed};
+    let conn = db::connect(&config.database_url, 2)
+        .await
+        .map_err(|e| e.to_string())?;
+    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    let existing = cooperative::Entity::find()
+        .count(&conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if existing > 0 {
+        return Err(format!(
+            "the database already holds {existing} cooperatives: the market profile only seeds an empty database"
+        ));
+    }
+    let txn = db::begin_write(&conn).await.map_err(|e| describe(&e))?;
+    let summary = seed::market::seed_market_catalog(&txn, config.market_today(), true)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    txn.commit().await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        cooperatives = summary.cooperatives,
+        products = summary.products,
+        certifications = summary.certifications,
+        stock_movements = summary.stock_movements,
+        "seeded the market catalog"
+    );
+    Ok(())
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(&text.to_uppercase())
+        .ok_or_else(|| "expected MANAGER, COOPERATIVE_MEMBER or CUSTOMER".to_owned())
+}
+
+async fn create_user(
+    config: Config,
+    email: String,
+    password: String,
+    role: Role,
+    cooperative: Option<String>,
+    name: Option<String>,
+) -> Result<(), String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use solidarity_market::entities::cooperative as coop;
+    let conn = db::connect(&config.database_url, 2)
+        .await
+        .map_err(|e| e.to_string())?;
+    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    let cooperative_id = match cooperative {
+        Some(slug) => Some(
+            coop::Entity::find()
+                .filter(coop::Column::Slug.eq(slug.clone()))
+                .one(&conn)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no cooperative with slug {slug}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let new = solidarity_market::domain::auth::NewUser {
+        name: name.unwrap_or_else(|| email.clone()),
+        email,
+        password,
+        role,
+        cooperative_id,
+    };
+    let created = solidarity_market::domain::auth::create_user(&conn, new)
+        .await
+        .map_err(|e| describe(&e))?;
+    println!(
+        "created {} {} (id {})",
+        created.role, created.email, created.id
+    );
+    Ok(())
+}
+
 async fn serve(config: Config) -> Result<(), String> {
     let db = prepare_database(&config).await.map_err(|e| describe(&e))?;
     let addr = config.bind_addr;
@@ -108,10 +233,14 @@ async fn serve(config: Config) -> Result<(), String> {
         "listening on http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    axum::serve(listener, app(AppState::new(db, config)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    axum::serve(
+        listener,
+        app(AppState::new(db, config))
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -1,12 +1,17 @@
-//! Catalog listings: how a filter on products or cooperatives becomes one SQL query.
+//! The catalog: how a filter on products or cooperatives becomes one SQL query, and how
+//! products are created and changed.
 
 use crate::domain::compliance;
 use crate::domain::enums::{CertificationType, CooperativeKind, CooperativeStatus};
-use crate::domain::search::normalize;
+use crate::domain::search::{normalize, product_search_text};
 use crate::entities::{cooperative, product, segment};
-use chrono::NaiveDate;
-use sea_orm::sea_query::{LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
+use crate::error::{AppError, AppResult, UserError, UserErrorCode};
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, Select, Set, TryIntoModel,
+};
 
 /// A product listing's filter, already parsed from the API's input.
 #[derive(Debug, Default, Clone)]
@@ -22,6 +27,8 @@ pub struct ProductFilter {
     pub price_max_cents: Option<i64>,
     /// Also list products that cannot be sold now (managers and the product's members).
     pub include_unsellable: bool,
+    /// Only products at or below their low-stock threshold.
+    pub low_stock: bool,
 }
 
 /// A `LIKE` pattern matching `text` anywhere, after normalization, with `%`, `_` and `\`
@@ -99,6 +106,11 @@ pub fn products_query(filter: &ProductFilter, today: NaiveDate) -> Select<produc
     if let Some(max) = filter.price_max_cents {
         cond = cond.add(product::Column::PriceCents.lte(max));
     }
+    if filter.low_stock {
+        cond = cond.add(
+            Expr::col(product::Column::Stock).lte(Expr::col(product::Column::LowStockThreshold)),
+        );
+    }
     if !filter.include_unsellable {
         cond = cond.add(compliance::sellable_condition(today));
     }
@@ -130,4 +142,198 @@ pub fn cooperatives_query(filter: &CooperativeFilter) -> Select<cooperative::Ent
         cond = cond.add(cooperative::Column::SearchText.like(contains_pattern(search)));
     }
     cooperative::Entity::find().filter(cond)
+}
+
+/// Every editable field of a product; `None` leaves a field unchanged on update.
+#[derive(Debug, Default, Clone)]
+pub struct ProductFields {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub format: Option<String>,
+    pub price_cents: Option<i64>,
+    pub segment_slug: Option<String>,
+    pub active: Option<bool>,
+    pub low_stock_threshold: Option<i32>,
+}
+
+fn product_error(code: UserErrorCode, field: &str, message: impl Into<String>) -> UserError {
+    UserError::new(code, &[field], message)
+}
+
+/// Validates and writes a product of `coop` (`current` for an update). New products start
+/// with no stock: stock arrives through deliveries, so the ledger explains every unit.
+pub async fn save_product(
+    db: &impl ConnectionTrait,
+    coop: &cooperative::Model,
+    current: Option<product::Model>,
+    fields: ProductFields,
+) -> AppResult<product::Model> {
+    use UserErrorCode::*;
+    let mut errors = Vec::new();
+    let creating = current.is_none();
+    let trimmed = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_owned());
+    let (sku, name, format) = (
+        trimmed(&fields.sku).map(|s| s.to_uppercase()),
+        trimmed(&fields.name),
+        trimmed(&fields.format),
+    );
+    if creating {
+        for (missing, field) in [
+            (sku.is_none(), "sku"),
+            (name.is_none(), "name"),
+            (format.is_none(), "format"),
+            (fields.price_cents.is_none(), "price"),
+            (fields.segment_slug.is_none(), "segment"),
+        ] {
+            if missing {
+                errors.push(product_error(
+                    Invalid,
+                    field,
+                    format!("`{field}` is required."),
+                ));
+            }
+        }
+    }
+    if let Some(s) = &sku {
+        let ok = (3..=64).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            errors.push(product_error(
+                Invalid,
+                "sku",
+                "A SKU is 3 to 64 letters, digits and dashes.",
+            ));
+        } else {
+            let taken = product::Entity::find()
+                .filter(product::Column::Sku.eq(s.clone()))
+                .filter(product::Column::Id.ne(current.as_ref().map_or(0, |p| p.id)))
+                .count(db)
+                .await?;
+            if taken > 0 {
+                errors.push(product_error(
+                    Duplicate,
+                    "sku",
+                    format!("Another product has SKU {s}."),
+                ));
+            }
+        }
+    }
+    if let Some(n) = &name
+        && (n.is_empty() || n.chars().count() > 200)
+    {
+        errors.push(product_error(
+            Invalid,
+            "name",
+            "Give a name of 1 to 200 characters.",
+        ));
+    }
+    if let Some(f) = &format
+        && (f.is_empty() || f.chars().count() > 80)
+    {
+        errors.push(product_error(
+            Invalid,
+            "format",
+            "Give a format of 1 to 80 characters, e.g. \"250 g jar\".",
+        ));
+    }
+    if let Some(p) = fields.price_cents
+        && !(0..=100_000_000).contains(&p)
+    {
+        errors.push(product_error(
+            InvalidAmount,
+            "price",
+            "A price lies between 0 and 1,000,000.00 MAD.",
+        ));
+    }
+    if let Some(t) = fields.low_stock_threshold
+        && !(0..=1_000_000).contains(&t)
+    {
+        errors.push(product_error(
+            Invalid,
+            "lowStockThreshold",
+            "The threshold is 0 or more.",
+        ));
+    }
+    let mut segment_id = None;
+    if let Some(slug) = &fields.segment_slug {
+        match segment::Entity::find()
+            .filter(segment::Column::Slug.eq(slug.clone()))
+            .one(db)
+            .await?
+        {
+            None => errors.push(product_error(
+                NotFound,
+                "segment",
+                format!("No segment {slug}."),
+            )),
+            Some(seg) if seg.kind != coop.kind => errors.push(product_error(
+                SegmentKindMismatch,
+                "segment",
+                format!(
+                    "{} is a {} segment; {} is a {} cooperative.",
+                    seg.name, seg.kind, coop.name, coop.kind
+                ),
+            )),
+            Some(seg) => segment_id = Some(seg.id),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::User(errors));
+    }
+
+    let now = Utc::now();
+    let mut model: product::ActiveModel = match current {
+        Some(p) => p.into(),
+        None => product::ActiveModel {
+            cooperative_id: Set(coop.id),
+            description: Set(String::new()),
+            active: Set(true),
+            stock: Set(0),
+            low_stock_threshold: Set(5),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    if let Some(s) = sku {
+        model.sku = Set(s);
+    }
+    if let Some(n) = name {
+        model.name = Set(n);
+    }
+    if let Some(f) = format {
+        model.format = Set(f);
+    }
+    if let Some(d) = fields.description {
+        model.description = Set(d.trim().to_owned());
+    }
+    if let Some(p) = fields.price_cents {
+        model.price_cents = Set(p);
+    }
+    if let Some(id) = segment_id {
+        model.segment_id = Set(id);
+    }
+    if let Some(a) = fields.active {
+        model.active = Set(a);
+    }
+    if let Some(t) = fields.low_stock_threshold {
+        model.low_stock_threshold = Set(t);
+    }
+    let search = product_search_text(
+        model.name.as_ref(),
+        model.description.as_ref(),
+        model.format.as_ref(),
+    );
+    model.search_text = Set(search);
+    model.updated_at = Set(now);
+    let saved = model.save(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::User(vec![product_error(
+            Duplicate,
+            "sku",
+            "Another product has this SKU.",
+        )]),
+        _ => AppError::Database(e),
+    })?;
+    Ok(saved.try_into_model()?)
 }

@@ -9,6 +9,19 @@ pub fn normalize(text: &str) -> String {
     ascii.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A URL-friendly key from a name: "Coopérative Aït Bouguemez" → "cooperative-ait-bouguemez".
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for ch in normalize(name).chars() {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
 /// The `search_text` stored for a product.
 pub fn product_search_text(name: &str, description: &str, format: &str) -> String {
     normalize(&format!("{name} {format} {description}"))

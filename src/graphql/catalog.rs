@@ -128,6 +128,57 @@ impl Product {
             .map(ComplianceIssue::from)
             .collect())
     }
+    /// Stock level at or below which the product is reported as low; `null` unless the
+    /// viewer manages its cooperative.
+    async fn low_stock_threshold(&self, ctx: &Context<'_>) -> Option<i32> {
+        ctx.viewer()
+            .manages_cooperative(self.0.cooperative_id)
+            .then_some(self.0.low_stock_threshold)
+    }
+    /// The stock ledger, newest first: every delivery, sale, cancellation, return and
+    /// adjustment. Managers and members of the product's cooperative only (`FORBIDDEN`
+    /// otherwise).
+    async fn stock_movements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<crate::graphql::portal::StockMovementConnection> {
+        use crate::entities::stock_movement;
+        ctx.viewer()
+            .require_cooperative_manager(self.0.cooperative_id)?;
+        let select =
+            stock_movement::Entity::find().filter(stock_movement::Column::ProductId.eq(self.0.id));
+        let fields = ConnectionFields::counting(&select);
+        let ordering = Ordering {
+            key: None,
+            id: stock_movement::Column::Id,
+            ascending: false,
+        };
+        let page = fetch_page(
+            ctx.db(),
+            select,
+            &ordering,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await?;
+        Ok(connection(
+            page,
+            fields,
+            |m| Cursor {
+                key: SortValue::None,
+                id: m.id,
+            },
+            crate::graphql::portal::StockMovement,
+        ))
+    }
     /// When the product was added to the catalog.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -264,6 +315,50 @@ impl Cooperative {
     /// member of this cooperative.
     async fn payout_account(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.payout_account.as_deref())
+    }
+    /// Commission the market keeps on sales, as a fraction ("0.15" = 15 %); `null` unless
+    /// the viewer is a manager or a member of this cooperative.
+    async fn commission_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        ctx.viewer().manages_cooperative(self.0.id).then(|| {
+            Decimal(rust_decimal::Decimal::new(
+                crate::domain::cooperatives::commission_bp(&self.0).into(),
+                4,
+            ))
+        })
+    }
+    /// Products at or below their low-stock threshold, sellable or not. Managers and
+    /// members of this cooperative only (`FORBIDDEN` otherwise).
+    async fn low_stock_products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ProductConnection> {
+        ctx.viewer().require_cooperative_manager(self.0.id)?;
+        let filter = ProductFilter {
+            cooperative_id: Some(self.0.id),
+            include_unsellable: true,
+            low_stock: true,
+            ..Default::default()
+        };
+        let sort = ProductSort {
+            field: ProductSortField::Name,
+            direction: SortDirection::Asc,
+        };
+        list_products(
+            ctx,
+            filter,
+            Some(sort),
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await
     }
     /// The cooperative's products, sellable ones only unless the viewer manages it.
     #[allow(clippy::too_many_arguments)] // the four Relay arguments, filter and sort
@@ -505,6 +600,7 @@ impl ProductFilterInput {
             price_min_cents: price(self.price_min, "priceMin")?,
             price_max_cents: price(self.price_max, "priceMax")?,
             include_unsellable: self.include_unsellable,
+            low_stock: false,
         })
     }
 }

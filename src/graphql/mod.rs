@@ -1,5 +1,7 @@
 //! The GraphQL API: thin resolvers over `domain`, one file per area, merged here.
 
+pub mod accounts;
+pub mod backoffice;
 pub mod catalog;
 pub mod context;
 pub mod enums;
@@ -9,19 +11,34 @@ pub mod loaders;
 pub mod money;
 pub mod node;
 pub mod pagination;
+pub mod payload;
+pub mod portal;
 pub mod scalars;
 
 use crate::config::Config;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(catalog::CatalogQuery, node::NodeQuery);
+pub struct QueryRoot(
+    catalog::CatalogQuery,
+    node::NodeQuery,
+    accounts::AccountsQuery,
+    portal::PortalQuery,
+);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    accounts::AccountsMutation,
+    portal::PortalMutation,
+    backoffice::BackofficeMutation,
+);
 
 /// The schema type served at `/graphql`.
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Deepest selection allowed.
 pub const MAX_DEPTH: usize = 16;
@@ -31,14 +48,18 @@ pub const MAX_COMPLEXITY: usize = 10_000;
 /// Builds the schema with its limits. Per-request data (viewer, loaders) is added by the
 /// HTTP layer.
 pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
-    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(MAX_DEPTH)
-        .limit_directives(8)
-        .disable_suggestions()
-        .extension(extensions::execution_marker())
-        .data(config);
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(MAX_DEPTH)
+    .limit_directives(8)
+    .disable_suggestions()
+    .extension(extensions::execution_marker())
+    .data(config);
     if let Some(db) = db {
         builder = builder.data(db);
     }

@@ -1,10 +1,53 @@
-//! Turns the `Authorization` header into the request's `Viewer`.
+//! Who is asking: the `Authorization: Bearer` token becomes the request's `Viewer`, and
+//! the peer address is kept for login throttling.
 
 use crate::AppState;
+use crate::domain::auth;
 use crate::domain::policy::Viewer;
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 
-/// The viewer of a request. Requests without a bearer token are anonymous.
-pub async fn viewer_from_headers(_state: &AppState, _headers: &HeaderMap) -> Viewer {
-    Viewer::Anonymous
+/// The client's address, when the server knows it (not in router-only tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// The viewer of a request. No token, or a token that is unknown, revoked or expired,
+/// makes the request anonymous: the public catalog still answers, and anything that needs
+/// an account answers `UNAUTHENTICATED`.
+pub async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Viewer {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+    else {
+        return Viewer::Anonymous;
+    };
+    match auth::authenticate(&state.db, token).await {
+        Ok(viewer) => viewer.unwrap_or_default(),
+        Err(err) => {
+            tracing::error!(error = ?err, "could not check a bearer token");
+            Viewer::Anonymous
+        }
+    }
 }

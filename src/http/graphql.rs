@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::error::codes;
 use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::loaders;
-use crate::http::auth::viewer_from_headers;
+use crate::http::auth::{ClientAddr, viewer_from_headers};
 use async_graphql::{Request, Response, Variables};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -132,6 +132,7 @@ async fn execute(
     media: MediaType,
     params: Params,
     method: Method,
+    client: ClientAddr,
 ) -> HttpResponse {
     let mut request = Request::new(params.query);
     if let Some(name) = params.operation_name {
@@ -176,6 +177,7 @@ async fn execute(
     let viewer = viewer_from_headers(state, headers).await;
     let request = request
         .data(viewer)
+        .data(client)
         .data(loaders::loaders(
             state.db.clone(),
             Duration::from_micros(state.config.dataloader_delay_us),
@@ -226,6 +228,7 @@ fn respond(media: MediaType, response: Response, executed: bool) -> HttpResponse
 /// `GET /graphql?query=…&variables=…`: queries only.
 pub async fn get_graphql(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     Query(raw): Query<HashMap<String, String>>,
 ) -> HttpResponse {
@@ -249,7 +252,7 @@ pub async fn get_graphql(
         )
     });
     match params {
-        Ok(params) => execute(&state, &headers, media, params, Method::GET).await,
+        Ok(params) => execute(&state, &headers, media, params, Method::GET, client).await,
         Err(message) => request_error(media, StatusCode::BAD_REQUEST, message),
     }
 }
@@ -257,6 +260,7 @@ pub async fn get_graphql(
 /// `POST /graphql` with an `application/json` body.
 pub async fn post_graphql(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
@@ -303,7 +307,7 @@ pub async fn post_graphql(
         map.remove("variables"),
         map.remove("extensions"),
     ) {
-        Ok(params) => execute(&state, &headers, media, params, Method::POST).await,
+        Ok(params) => execute(&state, &headers, media, params, Method::POST, client).await,
         Err(message) => request_error(media, StatusCode::BAD_REQUEST, message),
     }
 }

@@ -7,7 +7,7 @@ use super::certs::{CERTIFICATIONS, CertSeed, Coverage};
 use super::reference::segment_seed;
 use super::{insert_chunked, seed_reference_data};
 use crate::domain::enums::{CooperativeKind, StockMovementKind};
-use crate::domain::search::{normalize, product_search_text};
+use crate::domain::search::{normalize, product_search_text, slugify};
 use crate::entities::{
     certification, certification_product, cooperative, product, province, segment, stock_movement,
 };
@@ -29,6 +29,40 @@ const MARKET_OPENED: NaiveDate = date(2017, 3, 1);
 /// Price from which a piece is treated as a unique or near-unique item (a rug, a table
 /// top): little stock, and a lower low-stock threshold.
 const UNIQUE_PIECE_CENTS: i64 = 50_000;
+
+/// A demo account, listed in README.md.
+pub struct DemoAccount {
+    pub email: &'static str,
+    pub password: &'static str,
+    pub name: &'static str,
+    pub role: crate::domain::enums::Role,
+    pub cooperative_slug: Option<&'static str>,
+}
+
+/// One account of each role, so every client can be tried at once.
+pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        email: "manager@solidarity-market.ma",
+        password: "manager-demo-2026",
+        name: "Salma Bennani (market manager)",
+        role: crate::domain::enums::Role::Manager,
+        cooperative_slug: None,
+    },
+    DemoAccount {
+        email: "member@ait-bouguemez.coop.ma",
+        password: "member-demo-2026",
+        name: "Fatima Aït Ali (Coopérative Aït Bouguemez)",
+        role: crate::domain::enums::Role::CooperativeMember,
+        cooperative_slug: Some("cooperative-ait-bouguemez"),
+    },
+    DemoAccount {
+        email: "customer@example.ma",
+        password: "customer-demo-2026",
+        name: "Youssef El Amrani",
+        role: crate::domain::enums::Role::Customer,
+        cooperative_slug: None,
+    },
+];
 
 /// Fills an empty catalog with the demo data. Calls seed_reference_data first.
 ///
@@ -351,20 +385,6 @@ fn certification_model(
         created_at: Set(created_at),
         updated_at: Set(revoked_at.unwrap_or(created_at)),
     })
-}
-
-/// URL slug of a name: "Coopérative Poterie et Zellige de Fès" →
-/// "cooperative-poterie-et-zellige-de-fes".
-fn slugify(name: &str) -> String {
-    let mut slug = String::with_capacity(name.len());
-    for ch in normalize(name).chars() {
-        if ch.is_ascii_alphanumeric() {
-            slug.push(ch);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_owned()
 }
 
 /// `day` shifted by `days`, or an error instead of chrono's panic at the ends of time.

@@ -1,8 +1,10 @@
-//! Initial data: the reference tables every database needs, and the demo catalog.
+//! Initial data: the reference tables every database needs, the demo catalog, and the
+//! market-scale catalog of the benchmarks.
 
 mod catalog;
 mod certs;
 pub mod demo;
+pub mod market;
 mod reference;
 
 use crate::entities::{province, region, segment};

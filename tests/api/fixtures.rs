@@ -180,3 +180,106 @@ pub async fn certify(
 pub fn days_from_today(days: i64) -> NaiveDate {
     Utc::now().date_naive() + chrono::Duration::days(days)
 }
+
+/// Creates an account and signs it in, returning its bearer token.
+pub async fn account(
+    db: &DatabaseConnection,
+    email: &str,
+    role: solidarity_market::domain::enums::Role,
+    cooperative: Option<&cooperative::Model>,
+) -> String {
+    use solidarity_market::domain::auth;
+    let user = auth::create_user(
+        db,
+        auth::NewUser {
+            email: email.into(),
+            password: "correct horse battery".into(),
+            name: email.into(),
+            role,
+            cooperative_id: cooperative.map(|c| c.id),
+        },
+    )
+    .await
+    .expect("create account");
+    auth::issue_token(db, user.id, chrono::Duration::hours(1))
+        .await
+        .expect("issue token")
+}
+
+/// The five kinds of viewer of the authorization matrix.
+pub struct Actors {
+    pub customer: String,
+    pub own_member: String,
+    pub other_member: String,
+    pub manager: String,
+}
+
+/// A Terroir cooperative with one product (certified) and another cooperative, with an
+/// account of each kind.
+pub struct Portal {
+    pub coop: cooperative::Model,
+    pub other: cooperative::Model,
+    pub product: product::Model,
+    pub actors: Actors,
+}
+
+pub async fn portal(db: &DatabaseConnection) -> Portal {
+    use solidarity_market::domain::enums::Role;
+    let coop = self::coop(
+        db,
+        NewCoop::new(
+            "Coopérative Aït Bouguemez",
+            CooperativeKind::Terroir,
+            "MA-05",
+        ),
+    )
+    .await;
+    let other = self::coop(
+        db,
+        NewCoop::new(
+            "Coopérative Tighanimine",
+            CooperativeKind::Cosmetics,
+            "MA-09",
+        ),
+    )
+    .await;
+    let product = self::product(
+        db,
+        &coop,
+        NewProduct::new("HON-BGZ-1", "Thyme honey", "honey", 9000, 10),
+    )
+    .await;
+    certify(
+        db,
+        &coop,
+        CertificationType::OnssaAuthorization,
+        days_from_today(-30),
+        None,
+        &[],
+    )
+    .await;
+    let actors = Actors {
+        customer: account(db, "customer@example.ma", Role::Customer, None).await,
+        own_member: account(
+            db,
+            "member@bouguemez.ma",
+            Role::CooperativeMember,
+            Some(&coop),
+        )
+        .await,
+        other_member: account(
+            db,
+            "member@tighanimine.ma",
+            Role::CooperativeMember,
+            Some(&other),
+        )
+        .await,
+        manager: account(db, "manager@market.ma", Role::Manager, None).await,
+    };
+    Portal {
+        coop,
+        other,
+        product,
+        actors,
+    }
+}

@@ -206,6 +206,33 @@ impl TestApp {
     }
 }
 
+/// Runs a GraphQL operation on a router (for concurrent tests that share one app).
+pub async fn graphql_on(
+    router: Router,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/graphql-response+json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let response = router
+        .oneshot(request.body(Body::from(body)).expect("request"))
+        .await
+        .expect("router answers");
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    serde_json::from_slice(&bytes).expect("JSON response")
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

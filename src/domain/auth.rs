@@ -1,0 +1,347 @@
+//! Accounts and sessions: argon2id password hashes, bearer tokens stored as SHA-256
+//! hashes (so any number of server instances accept them and a database leak does not
+//! leak sessions), and login throttling kept in the database.
+
+use crate::domain::enums::Role;
+use crate::domain::policy::{SignedIn, Viewer};
+use crate::entities::{auth_token, cooperative, login_attempt, user};
+use crate::error::{AppError, AppResult, UserErrorCode};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+use tokio::sync::Semaphore;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 10;
+/// Longest password accepted (hashing cost is bounded).
+pub const MAX_PASSWORD_LEN: usize = 128;
+/// Failed logins allowed per e-mail and per client address in [`THROTTLE_WINDOW`].
+pub const MAX_FAILED_LOGINS: u64 = 10;
+/// The window failed logins are counted over.
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(1);
+
+/// argon2id at the OWASP minimum: 19 MiB, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Bounds the hashes running at once to the number of cores, so a burst of logins queues
+/// instead of starving every other request of CPU and memory.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing semaphore: {e}")))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
+}
+
+/// Hashes a password (PHC string) off the async runtime.
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await?
+    .map_err(AppError::Internal)
+}
+
+/// A hash of nothing anyone knows, verified against when the e-mail is unknown so both
+/// cases take the same time.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    argon2()
+        .hash_password(
+            &secret,
+            &SaltString::encode_b64(&[7u8; 16]).expect("static salt"),
+        )
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+/// Checks a password against a PHC hash off the async runtime.
+pub async fn verify_password(hash: Option<String>, password: &str) -> AppResult<bool> {
+    let password = password.to_owned();
+    blocking(move || {
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+}
+
+/// Normalizes and checks an e-mail address: trimmed, lower-cased, one `@`, a dotted domain.
+pub fn parse_email(email: &str) -> AppResult<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::user(
+            UserErrorCode::InvalidEmail,
+            &["email"],
+            "Enter a valid e-mail address.",
+        ))
+    }
+}
+
+/// Checks a new password's length.
+pub fn check_password(password: &str) -> AppResult<()> {
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        Err(AppError::user(
+            UserErrorCode::WeakPassword,
+            &["password"],
+            format!("Use at least {MIN_PASSWORD_LEN} characters."),
+        ))
+    } else if len > MAX_PASSWORD_LEN {
+        Err(AppError::user(
+            UserErrorCode::WeakPassword,
+            &["password"],
+            format!("Use at most {MAX_PASSWORD_LEN} characters."),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// What a new account is made of.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub role: Role,
+    pub cooperative_id: Option<i32>,
+}
+
+/// Creates an account after checking its fields; `DUPLICATE` when the e-mail is taken.
+pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
+    let email = parse_email(&new.email)?;
+    check_password(&new.password)?;
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::user(
+            UserErrorCode::Invalid,
+            &["name"],
+            "Give a name of 1 to 200 characters.",
+        ));
+    }
+    match (new.role, new.cooperative_id) {
+        (Role::CooperativeMember, None) => {
+            return Err(AppError::user(
+                UserErrorCode::Invalid,
+                &["cooperativeId"],
+                "A cooperative member must belong to a cooperative.",
+            ));
+        }
+        (Role::CooperativeMember, Some(id)) => {
+            if cooperative::Entity::find_by_id(id).one(db).await?.is_none() {
+                return Err(AppError::user(
+                    UserErrorCode::NotFound,
+                    &["cooperativeId"],
+                    "No such cooperative.",
+                ));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(AppError::user(
+                UserErrorCode::Invalid,
+                &["cooperativeId"],
+                "Only cooperative members belong to a cooperative.",
+            ));
+        }
+        (_, None) => {}
+    }
+    if user::Entity::find()
+        .filter(user::Column::Email.eq(email.clone()))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(duplicate_email());
+    }
+    let now = Utc::now();
+    let model = user::ActiveModel {
+        email: Set(email),
+        name: Set(name),
+        password_hash: Set(hash_password(&new.password).await?),
+        role: Set(new.role),
+        cooperative_id: Set(new
+            .cooperative_id
+            .filter(|_| new.role == Role::CooperativeMember)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    // A concurrent registration of the same e-mail loses on the unique index.
+    model.insert(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_email(),
+        _ => AppError::Database(e),
+    })
+}
+
+fn duplicate_email() -> AppError {
+    AppError::user(
+        UserErrorCode::Duplicate,
+        &["email"],
+        "An account already uses this e-mail address.",
+    )
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Opens a session for `user_id`: returns the bearer token (shown once, stored hashed).
+pub async fn issue_token(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    ttl: Duration,
+) -> AppResult<String> {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let now = Utc::now();
+    auth_token::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(token_hash(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + ttl),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// The viewer a bearer token stands for: anonymous unless the token exists, is not
+/// revoked and has not expired.
+pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Option<Viewer>> {
+    let Some(session) = auth_token::Entity::find()
+        .filter(auth_token::Column::TokenHash.eq(token_hash(token)))
+        .filter(auth_token::Column::RevokedAt.is_null())
+        .filter(auth_token::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(account) = user::Entity::find_by_id(session.user_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Viewer::User(SignedIn {
+        user_id: account.id,
+        role: account.role,
+        cooperative_id: account.cooperative_id,
+        token_id: session.id,
+    })))
+}
+
+/// Revokes one session.
+pub async fn revoke_token(db: &impl ConnectionTrait, token_id: i64) -> AppResult<()> {
+    auth_token::Entity::update_many()
+        .col_expr(auth_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(auth_token::Column::Id.eq(token_id))
+        .filter(auth_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn throttle_keys(email: &str, client: Option<std::net::IpAddr>) -> Vec<String> {
+    let mut keys = vec![format!("email:{}", email.trim().to_lowercase())];
+    if let Some(ip) = client {
+        keys.push(format!("ip:{ip}"));
+    }
+    keys
+}
+
+/// Checks e-mail and password. Refuses with `THROTTLED` before hashing when the e-mail or
+/// the client address failed too often lately; answers the same `INVALID_CREDENTIALS`,
+/// after the same work, whether or not the e-mail exists.
+pub async fn login(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> AppResult<user::Model> {
+    let keys = throttle_keys(email, client);
+    let since = Utc::now() - THROTTLE_WINDOW;
+    for key in &keys {
+        let failures = login_attempt::Entity::find()
+            .filter(login_attempt::Column::ThrottleKey.eq(key.clone()))
+            .filter(login_attempt::Column::AttemptedAt.gt(since))
+            .count(db)
+            .await?;
+        if failures >= MAX_FAILED_LOGINS {
+            return Err(AppError::Throttled(
+                "Too many failed sign-in attempts; try again in a minute.".into(),
+            ));
+        }
+    }
+    let account = user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await?;
+    let matched =
+        verify_password(account.as_ref().map(|a| a.password_hash.clone()), password).await?;
+    match account {
+        Some(account) if matched => Ok(account),
+        _ => {
+            let now = Utc::now();
+            login_attempt::Entity::delete_many()
+                .filter(login_attempt::Column::AttemptedAt.lt(now - Duration::hours(1)))
+                .exec(db)
+                .await?;
+            login_attempt::Entity::insert_many(keys.into_iter().map(|key| {
+                login_attempt::ActiveModel {
+                    throttle_key: Set(key),
+                    attempted_at: Set(now),
+                    ..Default::default()
+                }
+            }))
+            .exec_without_returning(db)
+            .await?;
+            Err(AppError::user(
+                UserErrorCode::InvalidCredentials,
+                &[],
+                "The e-mail or the password is wrong.",
+            ))
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Onboarding and managing cooperatives (the back office), and the commission rates that
+//! apply to them.
+
+use crate::domain::enums::{CooperativeKind, CooperativeStatus};
+use crate::domain::search::{normalize, slugify};
+use crate::entities::{cooperative, province, region};
+use crate::error::{AppError, AppResult, UserError, UserErrorCode};
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TryIntoModel,
+};
+
+/// Commission, in basis points, for cooperatives without a rate of their own.
+pub fn default_commission_bp(kind: CooperativeKind) -> i32 {
+    match kind {
+        CooperativeKind::Terroir => 1500,
+        CooperativeKind::Cosmetics => 2000,
+        CooperativeKind::Handicrafts => 2500,
+    }
+}
+
+/// The commission rate in force for a cooperative, in basis points.
+pub fn commission_bp(coop: &cooperative::Model) -> i32 {
+    coop.commission_rate_bp
+        .unwrap_or_else(|| default_commission_bp(coop.kind))
+}
+
+/// Every field of a cooperative; `None` leaves a field unchanged on update (and takes
+/// the default on creation).
+#[derive(Debug, Default, Clone)]
+pub struct CooperativeFields {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<CooperativeKind>,
+    pub region_code: Option<String>,
+    pub province: Option<String>,
+    pub founded_on: Option<NaiveDate>,
+    pub member_count: Option<i32>,
+    pub women_led: Option<bool>,
+    pub youth_led: Option<bool>,
+    pub listed_since: Option<NaiveDate>,
+    pub status: Option<CooperativeStatus>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    /// `Some(None)` resets to the default of the kind.
+    pub commission_rate_bp: Option<Option<i32>>,
+    pub payout_account: Option<String>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> UserError {
+    UserError::new(UserErrorCode::Invalid, &[field], message)
+}
+
+/// A Moroccan RIB: 24 digits (spaces allowed on input).
+pub fn parse_rib(text: &str) -> Result<String, UserError> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 24 && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err(invalid("payoutAccount", "A RIB has 24 digits."))
+    }
+}
+
+/// Validates `fields` over `current` (the stored cooperative, for updates) and writes
+/// them; returns every problem at once as user errors.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    current: Option<cooperative::Model>,
+    fields: CooperativeFields,
+    today: NaiveDate,
+) -> AppResult<cooperative::Model> {
+    let mut errors = Vec::new();
+    let creating = current.is_none();
+    let name = fields.name.as_deref().map(str::trim).map(str::to_owned);
+    if let Some(n) = &name
+        && (n.is_empty() || n.chars().count() > 200)
+    {
+        errors.push(invalid("name", "Give a name of 1 to 200 characters."));
+    }
+    if creating {
+        for (missing, field) in [
+            (name.is_none(), "name"),
+            (fields.kind.is_none(), "kind"),
+            (fields.region_code.is_none(), "region"),
+        ] {
+            if missing {
+                errors.push(invalid(field, format!("`{field}` is required.")));
+            }
+        }
+    }
+    let slug = match (&fields.slug, &name, creating) {
+        (Some(s), _, _) => Some(s.trim().to_owned()),
+        (None, Some(n), true) => Some(slugify(n)),
+        _ => None,
+    };
+    if let Some(s) = &slug {
+        let ok = !s.is_empty()
+            && s.len() <= 120
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            errors.push(invalid(
+                "slug",
+                "A slug is 1 to 120 lowercase letters, digits and dashes.",
+            ));
+        } else {
+            let taken = cooperative::Entity::find()
+                .filter(cooperative::Column::Slug.eq(s.clone()))
+                .filter(cooperative::Column::Id.ne(current.as_ref().map_or(0, |c| c.id)))
+                .count(db)
+                .await?;
+            if taken > 0 {
+                errors.push(UserError::new(
+                    UserErrorCode::Duplicate,
+                    &["slug"],
+                    "Another cooperative uses this slug.",
+                ));
+            }
+        }
+    }
+    let region_code = fields
+        .region_code
+        .clone()
+        .or_else(|| current.as_ref().map(|c| c.region_code.clone()));
+    if let Some(code) = &fields.region_code
+        && region::Entity::find_by_id(code.clone())
+            .one(db)
+            .await?
+            .is_none()
+    {
+        errors.push(UserError::new(
+            UserErrorCode::NotFound,
+            &["region"],
+            format!("No region {code}."),
+        ));
+    }
+    let mut province_id = current.as_ref().and_then(|c| c.province_id);
+    if fields.region_code.is_some() && fields.province.is_none() {
+        province_id = None;
+    }
+    if let (Some(name), Some(code)) = (&fields.province, &region_code) {
+        if name.trim().is_empty() {
+            province_id = None;
+        } else {
+            let found = province::Entity::find()
+                .filter(province::Column::RegionCode.eq(code.clone()))
+                .all(db)
+                .await?
+                .into_iter()
+                .find(|p| normalize(&p.name) == normalize(name));
+            match found {
+                Some(p) => province_id = Some(p.id),
+                None => errors.push(UserError::new(
+                    UserErrorCode::NotFound,
+                    &["province"],
+                    format!("No province {name} in region {code}."),
+                )),
+            }
+        }
+    }
+    if let Some(n) = fields.member_count
+        && !(0..=1_000_000).contains(&n)
+    {
+        errors.push(invalid("memberCount", "The member count is 0 or more."));
+    }
+    if let Some(Some(bp)) = fields.commission_rate_bp
+        && !(0..=10_000).contains(&bp)
+    {
+        errors.push(invalid(
+            "commissionRate",
+            "A commission rate lies between 0 and 1.",
+        ));
+    }
+    let payout_account = match fields.payout_account.as_deref().map(str::trim) {
+        None => current.as_ref().and_then(|c| c.payout_account.clone()),
+        Some("") => None,
+        Some(text) => match parse_rib(text) {
+            Ok(rib) => Some(rib),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    };
+    let contact_email = match fields.contact_email.as_deref().map(str::trim) {
+        None => current.as_ref().and_then(|c| c.contact_email.clone()),
+        Some("") => None,
+        Some(text) => match crate::domain::auth::parse_email(text) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                errors.push(UserError::new(
+                    UserErrorCode::InvalidEmail,
+                    &["contactEmail"],
+                    "Enter a valid e-mail address.",
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(AppError::User(errors));
+    }
+
+    let now = Utc::now();
+    let mut model: cooperative::ActiveModel = match current {
+        Some(c) => c.into(),
+        None => cooperative::ActiveModel {
+            description: Set(String::new()),
+            member_count: Set(0),
+            women_led: Set(false),
+            youth_led: Set(false),
+            listed_since: Set(today),
+            status: Set(CooperativeStatus::Incubated),
+            founded_on: Set(None),
+            contact_phone: Set(None),
+            commission_rate_bp: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    if let Some(n) = name {
+        model.search_text = Set(normalize(&n));
+        model.name = Set(n);
+    }
+    if let Some(s) = slug {
+        model.slug = Set(s);
+    }
+    if let Some(d) = fields.description {
+        model.description = Set(d.trim().to_owned());
+    }
+    if let Some(k) = fields.kind {
+        model.kind = Set(k);
+    }
+    if let Some(code) = region_code {
+        model.region_code = Set(code);
+    }
+    model.province_id = Set(province_id);
+    if let Some(d) = fields.founded_on {
+        model.founded_on = Set(Some(d));
+    }
+    if let Some(n) = fields.member_count {
+        model.member_count = Set(n);
+    }
+    if let Some(b) = fields.women_led {
+        model.women_led = Set(b);
+    }
+    if let Some(b) = fields.youth_led {
+        model.youth_led = Set(b);
+    }
+    if let Some(d) = fields.listed_since {
+        model.listed_since = Set(d);
+    }
+    if let Some(s) = fields.status {
+        model.status = Set(s);
+    }
+    if let Some(p) = fields.contact_phone {
+        let p = p.trim().to_owned();
+        model.contact_phone = Set((!p.is_empty()).then_some(p));
+    }
+    if let Some(rate) = fields.commission_rate_bp {
+        model.commission_rate_bp = Set(rate);
+    }
+    model.contact_email = Set(contact_email);
+    model.payout_account = Set(payout_account);
+    model.updated_at = Set(now);
+    Ok(model.save(db).await?.try_into_model()?)
+}

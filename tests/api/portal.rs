@@ -1,0 +1,529 @@
+//! The cooperative portal and the back office: products, stock ledger, cooperatives, and
+//! the authorization matrix of every mutation against every kind of viewer.
+
+use crate::fixtures::{self, Portal};
+use crate::helpers::{TestApp, error_code};
+use serde_json::{Value, json};
+use solidarity_market::graphql::ids::{NodeType, encode};
+
+fn gid(t: NodeType, id: i32) -> String {
+    encode(t, id).to_string()
+}
+
+/// What each kind of viewer must get from an operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    Allowed,
+    Unauthenticated,
+    Forbidden,
+}
+use Expect::*;
+
+/// Portal operations: allowed to the product's members and managers.
+const PORTAL: [Expect; 5] = [Unauthenticated, Forbidden, Allowed, Forbidden, Allowed];
+/// Back-office operations: managers only.
+const BACKOFFICE: [Expect; 5] = [Unauthenticated, Forbidden, Forbidden, Forbidden, Allowed];
+
+fn actors(p: &Portal) -> [(&'static str, Option<String>); 5] {
+    [
+        ("anonymous", None),
+        ("customer", Some(p.actors.customer.clone())),
+        (
+            "member of the product's cooperative",
+            Some(p.actors.own_member.clone()),
+        ),
+        (
+            "member of another cooperative",
+            Some(p.actors.other_member.clone()),
+        ),
+        ("manager", Some(p.actors.manager.clone())),
+    ]
+}
+
+/// The variables of an operation for the n-th actor (so creations do not collide).
+type Vars = Box<dyn Fn(usize) -> Value>;
+
+#[tokio::test]
+async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let product = gid(NodeType::Product, p.product.id);
+    let coop = gid(NodeType::Cooperative, p.coop.id);
+    let other = gid(NodeType::Cooperative, p.other.id);
+    // (name, expectations, query, variables per actor index)
+    let cases: Vec<(&str, [Expect; 5], &str, Vars)> = vec![
+        (
+            "createProduct",
+            PORTAL,
+            "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { sku } userErrors { code } } }",
+            Box::new({
+                let coop = coop.clone();
+                move |n| json!({ "i": { "cooperativeId": coop, "sku": format!("NEW-{n}"), "name": "Walnuts", "format": "500 g bag", "price": "60.00", "segment": "honey" } })
+            }),
+        ),
+        (
+            "updateProduct",
+            PORTAL,
+            "mutation($i: UpdateProductInput!) { updateProduct(input: $i) { product { sku } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |n| json!({ "i": { "id": product, "name": format!("Thyme honey {n}") } })
+            }),
+        ),
+        (
+            "recordStockDelivery",
+            PORTAL,
+            "mutation($i: RecordStockDeliveryInput!) { recordStockDelivery(input: $i) { stockMovement { levelAfter } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |_| json!({ "i": { "productId": product, "quantity": 3 } })
+            }),
+        ),
+        (
+            "adjustStock",
+            PORTAL,
+            "mutation($i: AdjustStockInput!) { adjustStock(input: $i) { stockMovement { levelAfter } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |_| json!({ "i": { "productId": product, "delta": -1, "reason": "DAMAGED" } })
+            }),
+        ),
+        (
+            "Product.stockMovements",
+            PORTAL,
+            "query($id: ID!) { node(id: $id) { ... on Product { stockMovements(first: 5) { totalCount } } } }",
+            Box::new({
+                let product = product.clone();
+                move |_| json!({ "id": product })
+            }),
+        ),
+        (
+            "createCooperative",
+            BACKOFFICE,
+            "mutation($i: CreateCooperativeInput!) { createCooperative(input: $i) { cooperative { slug } userErrors { code } } }",
+            Box::new(
+                |n| json!({ "i": { "name": format!("Coopérative Nouvelle {n}"), "kind": "HANDICRAFTS", "region": "MA-07" } }),
+            ),
+        ),
+        (
+            "updateCooperative",
+            BACKOFFICE,
+            "mutation($i: UpdateCooperativeInput!) { updateCooperative(input: $i) { cooperative { slug } userErrors { code } } }",
+            Box::new({
+                let other = other.clone();
+                move |n| json!({ "i": { "id": other, "memberCount": 30 + n } })
+            }),
+        ),
+        (
+            "setCooperativeStatus",
+            BACKOFFICE,
+            "mutation($i: SetCooperativeStatusInput!) { setCooperativeStatus(input: $i) { cooperative { status } userErrors { code } } }",
+            Box::new({
+                let other = other.clone();
+                move |_| json!({ "i": { "id": other, "status": "LISTED" } })
+            }),
+        ),
+        (
+            "createUser",
+            BACKOFFICE,
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { user { role } userErrors { code } } }",
+            Box::new(
+                |n| json!({ "i": { "email": format!("staff{n}@market.ma"), "password": "a long passphrase", "name": "Staff", "role": "MANAGER" } }),
+            ),
+        ),
+        (
+            "myCooperative",
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+            "{ myCooperative { slug } }",
+            Box::new(|_| json!({})),
+        ),
+        (
+            "logout",
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+            "mutation { logout { revoked } }",
+            Box::new(|_| json!({})),
+        ),
+    ];
+    for (name, expectations, query, vars) in &cases {
+        for (n, ((who, token), expected)) in actors(&p).into_iter().zip(expectations).enumerate() {
+            if *name == "logout" && token.is_some() {
+                continue; // checked last, so the matrix's tokens stay valid
+            }
+            let response = app.graphql_as(token.as_deref(), query, vars(n)).await;
+            let got = match response.get("errors") {
+                None => Allowed,
+                Some(_) => match error_code(&response) {
+                    "UNAUTHENTICATED" => Unauthenticated,
+                    "FORBIDDEN" => Forbidden,
+                    other => panic!("{name} as {who}: unexpected {other}: {response}"),
+                },
+            };
+            assert_eq!(got, *expected, "{name} as {who}: {response}");
+            if got == Allowed {
+                let data = &response["data"];
+                let payload = data.as_object().unwrap().values().next().unwrap();
+                assert!(
+                    payload.get("userErrors").is_none_or(|e| e == &json!([])),
+                    "{name} as {who} should succeed: {response}"
+                );
+            }
+        }
+    }
+    for (who, token) in actors(&p).into_iter().skip(1) {
+        let out = app
+            .graphql_as(
+                token.as_deref(),
+                "mutation { logout { revoked } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(out["data"]["logout"]["revoked"], true, "logout as {who}");
+    }
+}
+
+const DELIVER: &str = "mutation($i: RecordStockDeliveryInput!) { recordStockDelivery(input: $i) { stockMovement { kind quantityDelta levelAfter note } userErrors { code field message } } }";
+const ADJUST: &str = "mutation($i: AdjustStockInput!) { adjustStock(input: $i) { stockMovement { kind quantityDelta levelAfter reason } userErrors { code field message } } }";
+const LEDGER: &str = r#"query($sku: String!) { product(sku: $sku) { stock { available } stockMovements(first: 100) { totalCount
+    nodes { kind quantityDelta levelAfter reason note author { name email } } } } }"#;
+
+async fn ledger(app: &TestApp, token: &str, sku: &str) -> Value {
+    app.graphql_as(Some(token), LEDGER, json!({ "sku": sku }))
+        .await["data"]["product"]
+        .clone()
+}
+
+fn assert_level_is_sum_of_ledger(product: &Value) {
+    let sum: i64 = product["stockMovements"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["quantityDelta"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        product["stock"]["available"].as_i64().unwrap(),
+        sum,
+        "level = sum of ledger: {product}"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_and_adjustments_move_stock_through_the_ledger_never_below_zero() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let member = &p.actors.own_member;
+    let product = gid(NodeType::Product, p.product.id);
+
+    let out = app
+        .graphql_as(
+            Some(member),
+            DELIVER,
+            json!({ "i": { "productId": product, "quantity": 25, "note": "slip 42" } }),
+        )
+        .await;
+    assert_eq!(
+        out["data"]["recordStockDelivery"]["stockMovement"],
+        json!({ "kind": "DELIVERY", "quantityDelta": 25, "levelAfter": 35, "note": "slip 42" })
+    );
+    let out = app
+        .graphql_as(
+            Some(member),
+            ADJUST,
+            json!({ "i": { "productId": product, "delta": -5, "reason": "DAMAGED" } }),
+        )
+        .await;
+    assert_eq!(
+        out["data"]["adjustStock"]["stockMovement"]["levelAfter"],
+        30
+    );
+
+    let refused = app
+        .graphql_as(
+            Some(member),
+            ADJUST,
+            json!({ "i": { "productId": product, "delta": -31, "reason": "COUNT_CORRECTION" } }),
+        )
+        .await;
+    let payload = &refused["data"]["adjustStock"];
+    assert_eq!(payload["stockMovement"], Value::Null);
+    assert_eq!(payload["userErrors"][0]["code"], "INSUFFICIENT_STOCK");
+    assert!(
+        payload["userErrors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("30")
+    );
+    for bad in [json!({ "quantity": 0 }), json!({ "quantity": -3 })] {
+        let mut input = bad.clone();
+        input["productId"] = json!(product);
+        let out = app
+            .graphql_as(Some(member), DELIVER, json!({ "i": input }))
+            .await;
+        assert_eq!(
+            out["data"]["recordStockDelivery"]["userErrors"][0]["code"],
+            "INVALID_QUANTITY"
+        );
+    }
+
+    let product_now = ledger(&app, member, "HON-BGZ-1").await;
+    assert_eq!(
+        product_now["stock"]["available"], 30,
+        "refusals changed nothing"
+    );
+    assert_eq!(product_now["stockMovements"]["totalCount"], 3);
+    let newest = &product_now["stockMovements"]["nodes"][0];
+    assert_eq!(newest["kind"], "ADJUSTMENT");
+    assert_eq!(newest["reason"], "DAMAGED");
+    assert_eq!(
+        newest["author"]["email"], "member@bouguemez.ma",
+        "a user sees their own e-mail"
+    );
+    assert_level_is_sum_of_ledger(&product_now);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deliveries_and_adjustments_lose_no_update() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let product = gid(NodeType::Product, p.product.id);
+    let tokens = [p.actors.own_member.clone(), p.actors.manager.clone()];
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let router = app.router.clone();
+        let token = tokens[n % 2].clone();
+        let (query, input) = if n % 4 == 3 {
+            (
+                ADJUST,
+                json!({ "productId": product, "delta": -1, "reason": "COUNT_CORRECTION" }),
+            )
+        } else {
+            (DELIVER, json!({ "productId": product, "quantity": 2 }))
+        };
+        tasks.push(tokio::spawn(async move {
+            crate::helpers::graphql_on(router, Some(&token), query, json!({ "i": input })).await
+        }));
+    }
+    for task in tasks {
+        let response = task.await.unwrap();
+        assert!(response.get("errors").is_none(), "{response}");
+    }
+    // 10 + 30 deliveries × 2 − 10 adjustments × 1
+    let product_now = ledger(&app, &p.actors.manager, "HON-BGZ-1").await;
+    assert_eq!(product_now["stock"]["available"], 60);
+    assert_eq!(product_now["stockMovements"]["totalCount"], 41);
+    assert_level_is_sum_of_ledger(&product_now);
+}
+
+const CREATE_PRODUCT: &str = "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { sku name price { amount } stock { available } isSellable segment { slug } } userErrors { code field } } }";
+
+#[tokio::test]
+async fn products_are_created_and_updated_with_coded_errors_and_nothing_half_written() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let member = &p.actors.own_member;
+    let coop = gid(NodeType::Cooperative, p.coop.id);
+    let input = |sku: &str, price: &str, segment: &str| json!({ "i": { "cooperativeId": coop, "sku": sku, "name": "Walnut kernels", "format": "250 g bag", "price": price, "segment": segment } });
+
+    let out = app
+        .graphql_as(
+            Some(member),
+            CREATE_PRODUCT,
+            input("wal-bgz-2", "45.5", "honey"),
+        )
+        .await;
+    let created = &out["data"]["createProduct"];
+    assert_eq!(created["userErrors"], json!([]));
+    assert_eq!(created["product"]["sku"], "WAL-BGZ-2");
+    assert_eq!(created["product"]["price"]["amount"], "45.50");
+    assert_eq!(
+        created["product"]["stock"]["available"], 0,
+        "stock only arrives by delivery"
+    );
+    assert_eq!(
+        created["product"]["isSellable"], true,
+        "covered by the cooperative's ONSSA authorization"
+    );
+
+    for (sku, price, segment, code, field) in [
+        ("WAL-BGZ-2", "45.00", "honey", "DUPLICATE", "sku"),
+        ("WAL-BGZ-3", "45.001", "honey", "INVALID_AMOUNT", "price"),
+        ("WAL-BGZ-3", "-1", "honey", "INVALID_AMOUNT", "price"),
+        (
+            "WAL-BGZ-3",
+            "45.00",
+            "pottery",
+            "SEGMENT_KIND_MISMATCH",
+            "segment",
+        ),
+        (
+            "WAL-BGZ-3",
+            "45.00",
+            "no-such-segment",
+            "NOT_FOUND",
+            "segment",
+        ),
+        ("a b", "45.00", "honey", "INVALID", "sku"),
+    ] {
+        let out = app
+            .graphql_as(Some(member), CREATE_PRODUCT, input(sku, price, segment))
+            .await;
+        let payload = &out["data"]["createProduct"];
+        assert_eq!(payload["product"], Value::Null, "{sku} {price} {segment}");
+        assert_eq!(payload["userErrors"][0]["code"], code, "{out}");
+        assert_eq!(payload["userErrors"][0]["field"], json!(["input", field]));
+    }
+    let count = app
+        .graphql_as(
+            Some(member),
+            "{ myCooperative { products(first: 50) { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        count["data"]["myCooperative"]["products"]["totalCount"], 2,
+        "only the valid product was written"
+    );
+
+    let update = "mutation($i: UpdateProductInput!) { updateProduct(input: $i) { product { name active isSellable complianceIssues { code } } userErrors { code } } }";
+    let product = gid(NodeType::Product, p.product.id);
+    let out = app
+        .graphql_as(
+            Some(member),
+            update,
+            json!({ "i": { "id": product, "active": false, "name": "Thyme honey (new harvest)" } }),
+        )
+        .await;
+    let updated = &out["data"]["updateProduct"]["product"];
+    assert_eq!(updated["name"], "Thyme honey (new harvest)");
+    assert_eq!(updated["isSellable"], false);
+    assert_eq!(
+        updated["complianceIssues"],
+        json!([{ "code": "PRODUCT_INACTIVE" }])
+    );
+}
+
+#[tokio::test]
+async fn my_cooperative_shows_all_products_and_those_running_low() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    fixtures::product(
+        &app.db,
+        &p.coop,
+        fixtures::NewProduct::new("HON-BGZ-2", "Lavender honey", "honey", 9500, 2),
+    )
+    .await;
+    fixtures::product(
+        &app.db,
+        &p.coop,
+        fixtures::NewProduct {
+            active: false,
+            ..fixtures::NewProduct::new("HON-BGZ-3", "Old honey", "honey", 9500, 50)
+        },
+    )
+    .await;
+    let query = "{ myCooperative { slug products(first: 10) { totalCount } lowStockProducts(first: 10) { nodes { sku stock { available } lowStockThreshold } } } }";
+    let out = app
+        .graphql_as(Some(&p.actors.own_member), query, json!({}))
+        .await;
+    let coop = &out["data"]["myCooperative"];
+    assert_eq!(coop["slug"], p.coop.slug);
+    assert_eq!(
+        coop["products"]["totalCount"], 3,
+        "a member sees its unsellable products too"
+    );
+    assert_eq!(
+        coop["lowStockProducts"]["nodes"],
+        json!([{ "sku": "HON-BGZ-2", "stock": { "available": 2 }, "lowStockThreshold": 5 }])
+    );
+    let public = app.graphql(r#"query($s: String!) { cooperative(slug: $s) { products(first: 10) { totalCount } } }"#, json!({ "s": p.coop.slug })).await;
+    assert_eq!(
+        public["data"]["cooperative"]["products"]["totalCount"], 2,
+        "the public sees sellable products only"
+    );
+}
+
+#[tokio::test]
+async fn managers_onboard_cooperatives_and_suspension_stops_sales() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let manager = &p.actors.manager;
+    let create = "mutation($i: CreateCooperativeInput!) { createCooperative(input: $i) { cooperative { id slug name status kind region { code } province commissionRate payoutAccount listedSince } userErrors { code field } } }";
+    let out = app
+        .graphql_as(Some(manager), create, json!({ "i": { "name": "Coopérative Tissage de Taznakht", "kind": "HANDICRAFTS", "region": "MA-08", "province": "ouarzazate", "commissionRate": "0.12", "payoutAccount": "0117 8000 0012 3456 7890 1234" } }))
+        .await;
+    let coop = &out["data"]["createCooperative"]["cooperative"];
+    assert_eq!(coop["slug"], "cooperative-tissage-de-taznakht");
+    assert_eq!(coop["status"], "INCUBATED");
+    assert_eq!(coop["province"], "Ouarzazate");
+    assert_eq!(coop["commissionRate"], "0.1200");
+    assert_eq!(coop["payoutAccount"], "011780000012345678901234");
+
+    let bad = app
+        .graphql_as(Some(manager), create, json!({ "i": { "name": "Coopérative Tissage de Taznakht", "kind": "HANDICRAFTS", "region": "MA-99", "payoutAccount": "123", "commissionRate": "1.5" } }))
+        .await;
+    let mut errors: Vec<(String, String)> = bad["data"]["createCooperative"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"][1].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    errors.sort();
+    let expected = [
+        ("commissionRate", "INVALID"),
+        ("payoutAccount", "INVALID"),
+        ("region", "NOT_FOUND"),
+        ("slug", "DUPLICATE"),
+    ];
+    assert_eq!(
+        errors,
+        expected.map(|(f, c)| (f.to_owned(), c.to_owned())),
+        "every problem at once: {bad}"
+    );
+    assert_eq!(bad["data"]["createCooperative"]["cooperative"], Value::Null);
+
+    let status = "mutation($i: SetCooperativeStatusInput!) { setCooperativeStatus(input: $i) { cooperative { status } } }";
+    let coop_id = gid(NodeType::Cooperative, p.coop.id);
+    let is_sellable = r#"{ product(sku: "HON-BGZ-1") { isSellable complianceIssues { code } } }"#;
+    assert_eq!(
+        app.data(is_sellable, json!({})).await["product"]["isSellable"],
+        true
+    );
+    app.graphql_as(
+        Some(manager),
+        status,
+        json!({ "i": { "id": coop_id, "status": "SUSPENDED" } }),
+    )
+    .await;
+    let product = app.data(is_sellable, json!({})).await;
+    assert_eq!(
+        product["product"]["complianceIssues"],
+        json!([{ "code": "COOPERATIVE_SUSPENDED" }])
+    );
+    app.graphql_as(
+        Some(manager),
+        status,
+        json!({ "i": { "id": coop_id, "status": "LISTED" } }),
+    )
+    .await;
+    assert_eq!(
+        app.data(is_sellable, json!({})).await["product"]["isSellable"],
+        true
+    );
+
+    let update = "mutation($i: UpdateCooperativeInput!) { updateCooperative(input: $i) { cooperative { commissionRate memberCount } userErrors { code } } }";
+    let out = app
+        .graphql_as(
+            Some(manager),
+            update,
+            json!({ "i": { "id": coop_id, "commissionRate": null, "memberCount": 42 } }),
+        )
+        .await;
+    assert_eq!(
+        out["data"]["updateCooperative"]["cooperative"],
+        json!({ "commissionRate": "0.1500", "memberCount": 42 })
+    );
+}
