@@ -79,6 +79,15 @@ pub struct Config {
     #[arg(long, env = "TOKEN_TTL_HOURS", default_value_t = 168, global = true)]
     pub token_ttl_hours: i64,
 
+    /// Hours after which an unpaid `PLACED` order counts as stale (`cancelStaleOrders`).
+    #[arg(long, env = "STALE_ORDER_HOURS", default_value_t = 48, global = true)]
+    pub stale_order_hours: i32,
+
+    /// Days after the end of a payout period by which its statement must be paid (the
+    /// statement's `dueOn`).
+    #[arg(long, env = "PAYMENT_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=366), global = true)]
+    pub payment_terms_days: u16,
+
     /// Microseconds the DataLoader waits to gather keys into one batch.
     #[arg(
         long,
@@ -87,6 +96,11 @@ pub struct Config {
         global = true
     )]
     pub dataloader_delay_us: u64,
+
+    /// The instant "today" is reckoned from, instead of the system clock. Not a flag: tests
+    /// set it to stand on a given day (or minute) in the market's time zone.
+    #[arg(skip)]
+    pub now_override: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Config {
@@ -102,14 +116,57 @@ impl Config {
             seed_demo: false,
             request_timeout_secs: 30,
             token_ttl_hours: 168,
+            stale_order_hours: 48,
+            payment_terms_days: 30,
             dataloader_delay_us: 200,
+            now_override: None,
         }
     }
 
     /// Today's date in the market's time zone.
     pub fn market_today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now()
-            .with_timezone(&self.market_timezone)
-            .date_naive()
+        market_date(
+            self.now_override.unwrap_or_else(chrono::Utc::now),
+            self.market_timezone,
+        )
+    }
+}
+
+/// The calendar date of `instant` in `tz`: 23:30 UTC on 31 December is already 1 January
+/// in Casablanca (UTC+1), except during Ramadan when Morocco keeps UTC+0.
+pub fn market_date(instant: chrono::DateTime<chrono::Utc>, tz: Tz) -> chrono::NaiveDate {
+    instant.with_timezone(&tz).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_market_date_is_reckoned_in_casablanca_not_utc() {
+        let casablanca = chrono_tz::Africa::Casablanca;
+        // Winter: Morocco is UTC+1, so the market's day starts at 23:00 UTC.
+        let new_year_eve = Utc.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap();
+        assert_eq!(new_year_eve.date_naive(), date(2025, 12, 31));
+        assert_eq!(market_date(new_year_eve, casablanca), date(2026, 1, 1));
+        let before = Utc.with_ymd_and_hms(2025, 12, 31, 22, 59, 59).unwrap();
+        assert_eq!(market_date(before, casablanca), date(2025, 12, 31));
+        // Ramadan 2026 (from mid-February to mid-March): Morocco keeps UTC+0.
+        let ramadan = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
+        assert_eq!(market_date(ramadan, casablanca), date(2026, 3, 1));
+    }
+
+    #[test]
+    fn a_pinned_instant_overrides_the_clock() {
+        let config = Config {
+            now_override: Some(Utc.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap()),
+            ..Config::for_database("sqlite::memory:")
+        };
+        assert_eq!(config.market_today(), date(2026, 1, 1));
     }
 }

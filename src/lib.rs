@@ -1,6 +1,7 @@
 //! Solidarity Market: the GraphQL backend of a fair-trade marketplace for cooperative
 //! products. `app(state)` is the whole HTTP application, shared by `main` and the tests.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -44,6 +45,7 @@ pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> 
     let db = db::connect(&config.database_url, config.database_max_connections).await?;
     db::migrate(&db).await?;
     seed::seed_reference_data(&db).await?;
+    domain::rollups::ensure_built(&db, config.market_timezone).await?;
     if config.seed_demo && entities::cooperative::Entity::find().count(&db).await? == 0 {
         seed_demo(&db, config).await?;
     }

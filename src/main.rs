@@ -31,6 +31,21 @@ enum Command {
         /// 5,000 products, the size of the real market, for benchmarks).
         #[arg(long, value_enum, default_value_t = SeedProfile::Demo)]
         profile: SeedProfile,
+        /// With `--profile market`: also generate this many full years of sales history,
+        /// ending with last year (about a million orders in the last one, +18 % a year).
+        #[arg(long, default_value_t = 0)]
+        years: u32,
+    },
+    /// Import past sales (`orders`) or cooperatives and products (`catalog`) from a CSV
+    /// file: all or nothing, and importing the same file twice adds nothing.
+    Import {
+        #[command(subcommand)]
+        what: ImportKind,
+    },
+    /// Maintain the sales rollups behind the analytics.
+    Rollups {
+        #[command(subcommand)]
+        action: RollupsAction,
     },
     /// Create an account, e.g. the first manager of a new installation.
     CreateUser {
@@ -56,6 +71,29 @@ enum Command {
         #[arg(long, short, default_value = "schema.graphql")]
         output: String,
     },
+}
+
+/// What `import` reads.
+#[derive(Subcommand)]
+enum ImportKind {
+    /// Past order lines: `order_ref,placed_at,channel,status,sku,quantity,unit_price`.
+    Orders {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
+    /// Cooperatives and products: `cooperative_slug,cooperative_name,kind,region,province,
+    /// listed_since,sku,product_name,segment,format,price`.
+    Catalog {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
+}
+
+/// What `rollups` does.
+#[derive(Subcommand)]
+enum RollupsAction {
+    /// Recompute every sales rollup from the order lines (in the market's time zone).
+    Rebuild,
 }
 
 /// The catalogs `seed` can load.
@@ -106,9 +144,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Seed {
             profile: SeedProfile::Market,
-        } => seed_market(&config).await,
+            years,
+        } => {
+            seed_market(&config).await?;
+            solidarity_market::cli::seed_history(&config, years).await
+        }
         Command::Seed {
             profile: SeedProfile::Demo,
+            years: 0,
         } => {
             let config = Config {
                 seed_demo: true,
@@ -117,6 +160,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             prepare_database(&config).await.map_err(|e| describe(&e))?;
             Ok(())
         }
+        Command::Seed { .. } => Err("--years needs --profile market".into()),
+        Command::Import {
+            what: ImportKind::Orders { file },
+        } => solidarity_market::cli::import_orders(&config, &file).await,
+        Command::Import {
+            what: ImportKind::Catalog { file },
+        } => solidarity_market::cli::import_catalog(&config, &file).await,
+        Command::Rollups {
+            action: RollupsAction::Rebuild,
+        } => solidarity_market::cli::rebuild_rollups(&config).await,
         Command::CreateUser {
             email,
             password,

@@ -106,6 +106,11 @@ string_enum!(
     PaymentMethod { Cash = "CASH", Card = "CARD", Transfer = "TRANSFER", CashOnDelivery = "CASH_ON_DELIVERY" }
 );
 string_enum!(
-    /// Whether a payout statement has been paid to its cooperative.
-    PayoutStatus { Due = "DUE", Paid = "PAID" }
+    /// Whether a payout statement has been paid to its cooperative. A statement whose net
+    /// is negative is not payable: its balance is carried into a later statement.
+    PayoutStatus { Due = "DUE", Paid = "PAID", CarriedForward = "CARRIED_FORWARD" }
+);
+string_enum!(
+    /// What a payout adjustment corrects.
+    PayoutAdjustmentKind { Refund = "REFUND", CarriedBalance = "CARRIED_BALANCE" }
 );

@@ -1,11 +1,17 @@
 //! The rules of the market, independent of GraphQL: what may be sold, how stock moves,
 //! how orders and payouts are settled, and who may do what.
 
+pub mod analytics;
 pub mod auth;
 pub mod catalog;
+pub mod certifications;
 pub mod compliance;
 pub mod cooperatives;
 pub mod enums;
+pub mod import;
+pub mod orders;
+pub mod payouts;
 pub mod policy;
+pub mod rollups;
 pub mod search;
 pub mod stock;

@@ -69,3 +69,18 @@ impl Viewer {
         }
     }
 }
+
+impl Viewer {
+    /// Whose sales the viewer may analyse: managers the whole market, a member only its
+    /// own cooperative's lines; customers are `FORBIDDEN`, anonymous viewers
+    /// `UNAUTHENTICATED`.
+    pub fn sales_scope(&self) -> AppResult<crate::domain::analytics::SalesScope> {
+        use crate::domain::analytics::SalesScope;
+        let user = self.require_user()?;
+        match (user.role, user.cooperative_id) {
+            (Role::Manager, _) => Ok(SalesScope::Market),
+            (Role::CooperativeMember, Some(id)) => Ok(SalesScope::Cooperative(id)),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+}

@@ -9,7 +9,7 @@ use crate::graphql::enums::{CertificationType, CooperativeKind, CooperativeStatu
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey, LoadError,
-    RegionKey, SegmentKey,
+    ProductsListedByCertification, RegionKey, SegmentKey,
 };
 use crate::graphql::money::{Money, to_centimes};
 use crate::graphql::pagination::{
@@ -389,7 +389,9 @@ impl Cooperative {
         )
         .await
     }
-    /// Certifications held by the cooperative. By default only those valid today.
+    /// Certifications held by the cooperative. By default only those valid today;
+    /// `includeInvalid` adds expired, revoked and not-yet-valid ones. Certifications are
+    /// public labels, so anyone may list them (only `revokedReason` is private).
     async fn certifications(
         &self,
         ctx: &Context<'_>,
@@ -512,17 +514,39 @@ impl Certification {
     async fn expires_on(&self) -> Option<Date> {
         self.0.expires_on.map(Date)
     }
-    /// Whether it covers every product of the cooperative (otherwise only a list).
+    /// Whether it covers every product of the cooperative, present and future (otherwise
+    /// only those in `products`).
     async fn covers_all_products(&self) -> bool {
         self.0.covers_all_products
+    }
+    /// The products a list coverage names, by name; empty when `coversAllProducts` (it
+    /// then covers every product of the cooperative).
+    async fn products(&self, ctx: &Context<'_>) -> Result<Vec<Product>> {
+        if self.0.covers_all_products {
+            return Ok(Vec::new());
+        }
+        let listed = ctx
+            .loaders()
+            .load_one(ProductsListedByCertification(self.0.id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(listed
+            .unwrap_or_default()
+            .into_iter()
+            .map(Product)
+            .collect())
     }
     /// When it was revoked, if it was.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
-    /// Why it was revoked.
-    async fn revoked_reason(&self) -> Option<&str> {
-        self.0.revoked_reason.as_deref()
+    /// Why it was revoked; `null` unless the viewer is a manager or a member of the
+    /// holding cooperative (that it was revoked is public, the reason is not).
+    async fn revoked_reason(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0
+            .revoked_reason
+            .as_deref()
+            .filter(|_| ctx.viewer().manages_cooperative(self.0.cooperative_id))
     }
     /// Whether it is in force today in the market's time zone: issued, not revoked, not expired.
     async fn is_valid(&self, ctx: &Context<'_>) -> bool {
@@ -845,7 +869,7 @@ impl CatalogQuery {
                 ascending: asc,
             },
             CooperativeSortField::Newest => Ordering {
-                key: Some((cooperative::Column::ListedSince, KeyKind::Text)),
+                key: Some((cooperative::Column::ListedSince, KeyKind::Date)),
                 id: cooperative::Column::Id,
                 ascending: !asc,
             },

@@ -16,6 +16,13 @@ pub struct DbLoader {
     db: DatabaseConnection,
 }
 
+impl DbLoader {
+    /// The connection, for loaders declared next to their types (e.g. `graphql::payouts`).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
 /// The request's DataLoader.
 pub type Loaders = DataLoader<DbLoader, HashMapCache>;
 
@@ -199,6 +206,76 @@ impl Loader<ListedCooperativesInRegion> for DbLoader {
         let mut map: HashMap<_, _> = keys.iter().map(|k| (k.clone(), 0)).collect();
         for row in rows {
             map.insert(ListedCooperativesInRegion(row.region_code), row.n);
+        }
+        Ok(map)
+    }
+}
+
+/// The lines of an order, in product order.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct LinesOfOrder(pub i64);
+
+impl Loader<LinesOfOrder> for DbLoader {
+    type Value = Vec<crate::entities::order_line::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[LinesOfOrder],
+    ) -> Result<HashMap<LinesOfOrder, Self::Value>, LoadError> {
+        use crate::entities::order_line;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(ids))
+            .order_by_asc(order_line::Column::ProductId)
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<_, Vec<_>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            map.entry(LinesOfOrder(row.order_id)).or_default().push(row);
+        }
+        Ok(map)
+    }
+}
+
+/// The products a certification names in its list coverage (none when it covers all
+/// products), by name.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ProductsListedByCertification(pub i32);
+
+impl Loader<ProductsListedByCertification> for DbLoader {
+    type Value = Vec<product::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ProductsListedByCertification],
+    ) -> Result<HashMap<ProductsListedByCertification, Self::Value>, LoadError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let links = certification_product::Entity::find()
+            .filter(certification_product::Column::CertificationId.is_in(ids))
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<_, Vec<_>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        if links.is_empty() {
+            return Ok(map);
+        }
+        let products: HashMap<i32, product::Model> = product::Entity::find()
+            .filter(product::Column::Id.is_in(links.iter().map(|l| l.product_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        for link in links {
+            if let Some(p) = products.get(&link.product_id) {
+                map.entry(ProductsListedByCertification(link.certification_id))
+                    .or_default()
+                    .push(p.clone());
+            }
+        }
+        for list in map.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         }
         Ok(map)
     }

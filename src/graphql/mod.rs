@@ -1,8 +1,10 @@
 //! The GraphQL API: thin resolvers over `domain`, one file per area, merged here.
 
 pub mod accounts;
+pub mod analytics;
 pub mod backoffice;
 pub mod catalog;
+pub mod certifications;
 pub mod context;
 pub mod enums;
 pub mod extensions;
@@ -10,8 +12,10 @@ pub mod ids;
 pub mod loaders;
 pub mod money;
 pub mod node;
+pub mod orders;
 pub mod pagination;
 pub mod payload;
+pub mod payouts;
 pub mod portal;
 pub mod scalars;
 
@@ -27,6 +31,10 @@ pub struct QueryRoot(
     node::NodeQuery,
     accounts::AccountsQuery,
     portal::PortalQuery,
+    orders::OrdersQuery,
+    certifications::CertificationsQuery,
+    payouts::PayoutsQuery,
+    analytics::AnalyticsQuery,
 );
 
 /// Every mutation of the API.
@@ -35,6 +43,9 @@ pub struct MutationRoot(
     accounts::AccountsMutation,
     portal::PortalMutation,
     backoffice::BackofficeMutation,
+    orders::OrdersMutation,
+    certifications::CertificationsMutation,
+    payouts::PayoutsMutation,
 );
 
 /// The schema type served at `/graphql`.
@@ -59,6 +70,7 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .limit_directives(8)
     .disable_suggestions()
     .extension(extensions::execution_marker())
+    .extension(extensions::alias_limit())
     .data(config);
     if let Some(db) = db {
         builder = builder.data(db);

@@ -6,7 +6,7 @@ use crate::graphql::catalog::{Certification, Cooperative, Product, Region, Segme
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, NodeType};
 use async_graphql::{Context, ID, Interface, Object, Result};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// An object with a global ID.
 #[derive(Interface)]
@@ -17,6 +17,8 @@ pub enum Node {
     Segment(Segment),
     Region(Region),
     Certification(Certification),
+    Order(crate::graphql::orders::Order),
+    PayoutStatement(crate::graphql::payouts::PayoutStatement),
 }
 
 fn int_key(key: &str) -> AppResult<i32> {
@@ -48,6 +50,24 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Option<Node>> {
             .one(db)
             .await?
             .map(|m| Node::Certification(Certification(m))),
+        NodeType::Order => {
+            let Ok(scope) = crate::graphql::orders::scope(ctx.viewer()) else {
+                return Ok(None);
+            };
+            let id: i64 = key
+                .parse()
+                .map_err(|_| AppError::bad_input("the ID's key is not a number"))?;
+            crate::domain::orders::orders_query(scope, &Default::default())
+                .filter(crate::entities::order::Column::Id.eq(id))
+                .one(db)
+                .await?
+                .map(|m| Node::Order(crate::graphql::orders::Order::for_viewer(m, ctx.viewer())))
+        }
+        NodeType::PayoutStatement => {
+            crate::graphql::payouts::visible_statement(ctx, int_key(&key)?)
+                .await?
+                .map(Node::PayoutStatement)
+        }
         _ => None,
     })
 }

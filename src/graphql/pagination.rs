@@ -111,6 +111,8 @@ pub enum KeyKind {
     Text,
     /// An RFC 3339 timestamp, compared as a timestamp.
     Time,
+    /// A `YYYY-MM-DD` date, compared as a date (PostgreSQL has no `date > text`).
+    Date,
 }
 
 impl KeyKind {
@@ -124,6 +126,10 @@ impl KeyKind {
                     .map_err(|_| invalid())?
                     .with_timezone(&chrono::Utc);
                 Value::from(t)
+            }
+            (KeyKind::Date, SortValue::Text(s)) => {
+                let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| invalid())?;
+                Value::from(d)
             }
             _ => return Err(invalid()),
         })

@@ -1,7 +1,9 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/`, and `/health`.
+//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/`, `/health`, and the CSV
+//! export of payout statements (`/payouts/{id}.csv`).
 
 pub mod auth;
 pub mod graphql;
+pub mod payouts;
 
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
@@ -23,6 +25,7 @@ pub fn router(state: AppState) -> Router {
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
         .route("/health", get(health))
+        .route("/payouts/{file}", get(payouts::statement_csv))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -4,6 +4,7 @@
 mod catalog;
 mod certs;
 pub mod demo;
+pub mod history;
 pub mod market;
 mod reference;
 

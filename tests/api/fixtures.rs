@@ -283,3 +283,76 @@ pub async fn portal(db: &DatabaseConnection) -> Portal {
         actors,
     }
 }
+
+/// A calendar date, for tests that pin the server's clock.
+pub fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, day).expect("a real date")
+}
+
+/// Marks `cert` revoked now with `reason`, as `revokeCertification` would.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    cert: &certification::Model,
+    reason: &str,
+) -> certification::Model {
+    let mut model: certification::ActiveModel = cert.clone().into();
+    model.revoked_at = Set(Some(Utc::now()));
+    model.revoked_reason = Set(Some(reason.to_owned()));
+    model.update(db).await.expect("revoke certification")
+}
+
+/// An account of each kind for `coop` (its member) and `other` (the other member), with
+/// e-mails derived from the cooperatives' slugs so several sets can live in one database.
+pub async fn actors_of(
+    db: &DatabaseConnection,
+    coop: &cooperative::Model,
+    other: &cooperative::Model,
+) -> Actors {
+    use solidarity_market::domain::enums::Role;
+    Actors {
+        customer: account(
+            db,
+            &format!("customer@{}.example.ma", coop.slug),
+            Role::Customer,
+            None,
+        )
+        .await,
+        own_member: account(
+            db,
+            &format!("member@{}.coop.ma", coop.slug),
+            Role::CooperativeMember,
+            Some(coop),
+        )
+        .await,
+        other_member: account(
+            db,
+            &format!("member@{}.coop.ma", other.slug),
+            Role::CooperativeMember,
+            Some(other),
+        )
+        .await,
+        manager: account(
+            db,
+            &format!("manager@{}.market.ma", coop.slug),
+            Role::Manager,
+            None,
+        )
+        .await,
+    }
+}
+
+/// Moves the payment of order `number` to `paid_at`. Orders are paid "now" through the
+/// API, and payout periods must be over before they are settled: payout tests date their
+/// payments into past periods with this, the one field they cannot set through the API.
+pub async fn set_paid_at(db: &DatabaseConnection, number: &str, paid_at: chrono::DateTime<Utc>) {
+    use sea_orm::sea_query::Expr;
+    use solidarity_market::entities::order;
+    let changed = order::Entity::update_many()
+        .col_expr(order::Column::PaidAt, Expr::value(paid_at))
+        .filter(order::Column::Number.eq(number))
+        .exec(db)
+        .await
+        .expect("set paid_at")
+        .rows_affected;
+    assert_eq!(changed, 1, "no order {number}");
+}

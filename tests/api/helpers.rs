@@ -87,6 +87,8 @@ fn uuid_like() -> String {
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// The database URL, for servers started on the same database.
+    pub url: String,
     statements: Arc<AtomicUsize>,
     _db: TestDb,
 }
@@ -94,15 +96,21 @@ pub struct TestApp {
 impl TestApp {
     /// A migrated database with the reference data (regions, segments) and nothing else.
     pub async fn spawn() -> Self {
-        Self::build(false).await
+        Self::build(false, None).await
+    }
+
+    /// Like [`TestApp::spawn`], with the server's clock pinned at `now`: "today" is the
+    /// date of `now` in the market's time zone.
+    pub async fn spawn_at(now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::build(false, Some(now)).await
     }
 
     /// A database filled with the demo catalog, as a new user gets on first start.
     pub async fn with_demo() -> Self {
-        Self::build(true).await
+        Self::build(true, None).await
     }
 
-    async fn build(demo: bool) -> Self {
+    async fn build(demo: bool, now: Option<chrono::DateTime<chrono::Utc>>) -> Self {
         static LOGGING: std::sync::Once = std::sync::Once::new();
         LOGGING.call_once(|| {
             if let Ok(filter) = std::env::var("RUST_LOG") {
@@ -115,6 +123,7 @@ impl TestApp {
         let (url, guard) = fresh_database().await;
         let config = Config {
             seed_demo: demo,
+            now_override: now,
             ..Config::for_database(url)
         };
         let prepared = solidarity_market::prepare_database(&config)
@@ -132,6 +141,7 @@ impl TestApp {
             }
         });
         Self {
+            url: config.database_url.clone(),
             router: app(AppState::new(conn.clone(), config)),
             db: conn,
             statements,
@@ -238,4 +248,109 @@ pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {response:#}"))
+}
+
+/// The application served over real HTTP on a loopback port, for as long as it lives.
+pub struct TestServer {
+    pub base_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestApp {
+    /// Serves this app's router on 127.0.0.1 (a random port), in this process.
+    pub async fn serve(&self) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let service = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, service).await;
+        });
+        TestServer {
+            base_url: format!("http://{addr}"),
+            task,
+        }
+    }
+
+    /// Starts the real `solidarity-market` binary on this app's database, as a separate
+    /// server process (stopped when the returned guard is dropped).
+    pub async fn spawn_process(&self) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_solidarity-market"))
+            .args([
+                "serve",
+                "--seed-demo",
+                "false",
+                "--database-max-connections",
+                "8",
+            ])
+            .args(["--database-url", &self.url])
+            .args(["--bind-addr", &format!("127.0.0.1:{port}")])
+            .args(["--log-level", "warn"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server binary");
+        let server = ServerProcess {
+            base_url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client
+                .get(format!("{}/health", server.base_url))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server process did not become ready");
+    }
+}
+
+/// A server process started by a test.
+pub struct ServerProcess {
+    pub base_url: String,
+    child: std::process::Child,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a GraphQL operation over HTTP against `base_url`.
+pub async fn graphql_http(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{base_url}/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("HTTP request");
+    response.json().await.expect("JSON response")
 }

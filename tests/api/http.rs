@@ -184,3 +184,29 @@ async fn database_failures_are_masked_with_a_code() {
     );
     assert!(!response.to_string().to_lowercase().contains("select"));
 }
+
+#[tokio::test]
+async fn documents_with_too_many_aliases_are_refused() {
+    let app = TestApp::spawn().await;
+    let fields: String = (0..31)
+        .map(|n| format!("a{n}: regions {{ code }} "))
+        .collect();
+    let response = app.graphql(&format!("{{ {fields} }}"), json!({})).await;
+    assert!(response.get("data").is_none(), "{response}");
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aliases"),
+        "{response}"
+    );
+    assert_eq!(error_code(&response), "GRAPHQL_VALIDATION_FAILED");
+    let fields: String = (0..30)
+        .map(|n| format!("a{n}: regions {{ code }} "))
+        .collect();
+    let response = app.graphql(&format!("{{ {fields} }}"), json!({})).await;
+    assert!(
+        response.get("errors").is_none(),
+        "30 aliases are fine: {response}"
+    );
+}

@@ -2,9 +2,14 @@
 //! SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` points at a server.
 
 mod accounts;
+mod analytics;
 mod catalog;
+mod compliance;
 mod fixtures;
 mod helpers;
 mod http;
+mod import;
+mod orders;
+mod payouts;
 mod portal;
 mod schema;

@@ -1,0 +1,152 @@
+//! The data commands of the `solidarity-market` binary — `import orders|catalog`,
+//! `rollups rebuild`, `seed --years` — with their progress bars and messages. They live
+//! in the library so the tests can run them as the binary does.
+
+use crate::config::Config;
+use crate::db;
+use crate::domain::import::{self, ImportError};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+
+fn bar(what: &str) -> ProgressBar {
+    let bar = if std::env::var_os("NO_PROGRESS").is_some() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:<8} [{bar:40}] {pos:>9}/{len} ({elapsed}, eta {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn describe(e: &crate::error::AppError) -> String {
+    match e {
+        crate::error::AppError::Database(e) => format!("database: {e}"),
+        other => other.message(),
+    }
+}
+
+/// Says why an import wrote nothing: every bad row with its line, or the failure.
+pub fn explain(err: &ImportError) -> String {
+    match err {
+        ImportError::Rejected { errors, more } => {
+            let mut text = String::from("nothing was imported:");
+            for e in errors {
+                text.push_str(&format!("\n  {e}"));
+            }
+            if *more > 0 {
+                text.push_str(&format!("\n  … and {more} more rows with problems"));
+            }
+            text
+        }
+        ImportError::Failed(e) => format!("nothing was imported: {}", describe(e)),
+    }
+}
+
+async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, String> {
+    let conn = db::connect(&config.database_url, 2)
+        .await
+        .map_err(|e| e.to_string())?;
+    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    crate::seed::seed_reference_data(&conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::domain::rollups::ensure_built(&conn, config.market_timezone)
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(conn)
+}
+
+fn open(file: &Path) -> Result<std::fs::File, String> {
+    std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+}
+
+/// `import orders FILE`.
+pub async fn import_orders(config: &Config, file: &Path) -> Result<(), String> {
+    let conn = connect(config).await?;
+    let progress = bar("orders");
+    let report = import::import_orders(&conn, open(file)?, |done, total| {
+        progress.set_length(total);
+        progress.set_position(done);
+    })
+    .await
+    .map_err(|e| explain(&e))?;
+    progress.finish();
+    println!(
+        "imported {} orders ({} lines); {} already imported",
+        report.orders, report.lines, report.already_imported
+    );
+    Ok(())
+}
+
+/// `import catalog FILE`.
+pub async fn import_catalog(config: &Config, file: &Path) -> Result<(), String> {
+    let conn = connect(config).await?;
+    let progress = bar("catalog");
+    let report = import::import_catalog(&conn, open(file)?, |done, total| {
+        progress.set_length(total);
+        progress.set_position(done);
+    })
+    .await
+    .map_err(|e| explain(&e))?;
+    progress.finish();
+    println!(
+        "imported {} cooperatives and {} products; {} products already there",
+        report.cooperatives, report.products, report.already_there
+    );
+    Ok(())
+}
+
+/// `rollups rebuild`.
+pub async fn rebuild_rollups(config: &Config) -> Result<(), String> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let conn = connect(config).await?;
+    let progress = bar("orders");
+    let orders = crate::entities::order::Entity::find()
+        .count(&conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    progress.set_length(orders);
+    let txn = db::begin_write(&conn).await.map_err(|e| describe(&e))?;
+    let result =
+        crate::domain::rollups::rebuild(&txn, config.market_timezone, |n| progress.inc(n)).await;
+    let summary = db::finish(txn, result).await.map_err(|e| describe(&e))?;
+    progress.finish();
+    println!(
+        "rebuilt the sales rollups from {} sales orders ({} lines)",
+        summary.orders, summary.lines
+    );
+    Ok(())
+}
+
+/// `seed --profile market --years N`, after the catalog.
+pub async fn seed_history(config: &Config, years: u32) -> Result<(), String> {
+    if years == 0 {
+        return Ok(());
+    }
+    let conn = connect(config).await?;
+    let started = std::time::Instant::now();
+    let summary = crate::seed::history::seed_history(
+        &conn,
+        config.market_timezone,
+        config.market_today(),
+        years,
+        std::env::var_os("NO_PROGRESS").is_none(),
+    )
+    .await
+    .map_err(|e| describe(&e))?;
+    println!(
+        "seeded {years} years of history in {:.0?}: {} orders ({} sales), {} lines, {} items, {} MAD",
+        started.elapsed(),
+        summary.orders,
+        summary.sales_orders,
+        summary.lines,
+        summary.items,
+        summary.revenue_cents / 100
+    );
+    Ok(())
+}

@@ -1,0 +1,925 @@
+//! Importing history from CSV files: past sales (`import orders`) and the catalog they
+//! refer to (`import catalog`). Both are all-or-nothing — every row is checked first, and
+//! one bad row (reported with its line number and reason) leaves the database untouched —
+//! and idempotent: orders are keyed by `order_ref` (stored as `orders.external_ref`),
+//! cooperatives by slug and products by SKU, so importing a file twice adds nothing.
+//!
+//! Imported orders move no stock (they are history, not today's sales) and enter the
+//! sales rollups in the same transaction, through the same computation as a live payment.
+
+use crate::domain::cooperatives::commission_bp;
+use crate::domain::enums::{Channel, CooperativeKind, CooperativeStatus, OrderStatus};
+use crate::domain::rollups::{self, Delta, SaleLine, statement};
+use crate::domain::search::{normalize, product_search_text};
+use crate::entities::{cooperative, product, province, region, segment};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+/// The columns of an orders file, in order.
+pub const ORDER_COLUMNS: [&str; 7] = [
+    "order_ref",
+    "placed_at",
+    "channel",
+    "status",
+    "sku",
+    "quantity",
+    "unit_price",
+];
+
+/// The columns of a catalog file, in order.
+pub const CATALOG_COLUMNS: [&str; 11] = [
+    "cooperative_slug",
+    "cooperative_name",
+    "kind",
+    "region",
+    "province",
+    "listed_since",
+    "sku",
+    "product_name",
+    "segment",
+    "format",
+    "price",
+];
+
+/// Most problems reported for one file; the count of the others is given.
+const MAX_REPORTED: usize = 50;
+/// Most units on one imported line.
+const MAX_QUANTITY: i64 = 100_000;
+
+/// A row that cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Line of the file, 1 being the header.
+    pub line: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug)]
+pub enum ImportError {
+    /// Some rows are wrong (at most the first 50, in file order), and `more` others.
+    Rejected { errors: Vec<RowError>, more: usize },
+    /// The database failed.
+    Failed(AppError),
+}
+
+impl From<AppError> for ImportError {
+    fn from(e: AppError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for ImportError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Failed(AppError::Database(e))
+    }
+}
+
+/// Collects row errors, keeping the first few.
+#[derive(Default)]
+struct Problems {
+    errors: Vec<RowError>,
+    more: usize,
+}
+
+impl Problems {
+    fn add(&mut self, line: u64, reason: impl Into<String>) {
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(RowError {
+                line,
+                reason: reason.into(),
+            });
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn check(self) -> Result<(), ImportError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ImportError::Rejected {
+                errors: self.errors,
+                more: self.more,
+            })
+        }
+    }
+}
+
+/// What an orders import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrdersReport {
+    /// Orders added (new `order_ref`s).
+    pub orders: usize,
+    /// Their lines.
+    pub lines: usize,
+    /// Orders of the file already imported before, left as they were.
+    pub already_imported: usize,
+}
+
+/// A money amount in MAD written as a decimal ("12.50") into centimes.
+fn parse_price(text: &str) -> Result<i64, String> {
+    let amount: rust_decimal::Decimal = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a price (write it like 12.50)"))?;
+    if amount.is_sign_negative() {
+        return Err(format!("the price {text} is negative"));
+    }
+    let cents = amount * rust_decimal::Decimal::ONE_HUNDRED;
+    if !cents.fract().is_zero() {
+        return Err(format!("the price {text} has more than two decimals"));
+    }
+    i64::try_from(cents.trunc()).map_err(|_| format!("the price {text} is too large"))
+}
+
+/// Reads a CSV header and checks it names exactly `expected`, in order.
+fn check_header<R: Read>(
+    reader: &mut csv::Reader<R>,
+    expected: &[&str],
+) -> Result<(), ImportError> {
+    let header = reader.headers().map_err(|e| ImportError::Rejected {
+        errors: vec![RowError {
+            line: 1,
+            reason: format!("unreadable header: {e}"),
+        }],
+        more: 0,
+    })?;
+    let found: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    if found != expected {
+        return Err(ImportError::Rejected {
+            errors: vec![RowError {
+                line: 1,
+                reason: format!(
+                    "the header must be `{}`, not `{}`",
+                    expected.join(","),
+                    found.join(",")
+                ),
+            }],
+            more: 0,
+        });
+    }
+    Ok(())
+}
+
+fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input)
+}
+
+/// What an order line snapshots of its product and cooperative.
+#[derive(Debug, Clone)]
+pub struct ProductSnapshot {
+    pub product_id: i32,
+    pub sku: String,
+    pub name: String,
+    pub cooperative_id: i32,
+    pub segment_id: i32,
+    pub region_code: String,
+    pub kind: CooperativeKind,
+    pub commission_bp: i32,
+}
+
+/// Every product of the catalog as an order line would snapshot it now, by SKU.
+pub async fn product_snapshots(
+    db: &impl ConnectionTrait,
+) -> AppResult<HashMap<String, ProductSnapshot>> {
+    let coops: HashMap<i32, cooperative::Model> = cooperative::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut out = HashMap::new();
+    for p in product::Entity::find().all(db).await? {
+        let coop = coops
+            .get(&p.cooperative_id)
+            .ok_or_else(|| AppError::Internal("product without cooperative".into()))?;
+        out.insert(
+            p.sku.clone(),
+            ProductSnapshot {
+                product_id: p.id,
+                sku: p.sku,
+                name: p.name,
+                cooperative_id: coop.id,
+                segment_id: p.segment_id,
+                region_code: coop.region_code.clone(),
+                kind: coop.kind,
+                commission_bp: commission_bp(coop),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// A past order to write.
+#[derive(Debug, Clone)]
+pub struct HistoricOrder {
+    /// Unique order number (`orders.number`, at most 32 characters).
+    pub number: String,
+    pub external_ref: Option<String>,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    pub placed_at: DateTime<Utc>,
+    /// (product index in the caller's snapshot list, quantity, unit price in centimes)
+    pub lines: Vec<(usize, i32, i64)>,
+}
+
+/// The order number of an imported order: derived from its reference, so it is stable.
+fn imported_number(order_ref: &str) -> String {
+    let digest = hex::encode(Sha256::digest(order_ref.as_bytes()));
+    format!("IM-{}", &digest[..16].to_uppercase())
+}
+
+/// Rows per multi-row `INSERT` (13 values a line: far under both databases' limits).
+const INSERT_ROWS: usize = 1_000;
+
+/// Writes past orders and their lines with multi-row `INSERT`s, without touching stock,
+/// and adds the sales among them to `delta` (the caller applies it). Timestamps of the
+/// life cycle (`paid_at`…) are set to `placed_at`: history does not say more.
+pub async fn insert_orders(
+    txn: &impl ConnectionTrait,
+    products: &[ProductSnapshot],
+    orders: &[HistoricOrder],
+    delta: &mut Delta,
+    tz: chrono_tz::Tz,
+) -> AppResult<()> {
+    let backend = txn.get_database_backend();
+    let now = Utc::now();
+    for chunk in orders.chunks(INSERT_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO orders (number, user_id, channel, status, total_cents, item_count, \
+             external_ref, placed_at, paid_at, fulfilled_at, cancelled_at, refunded_at, \
+             updated_at) VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 13);
+        for (i, o) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            let total: i64 = o.lines.iter().map(|(_, q, p)| i64::from(*q) * p).sum();
+            let items: i32 = o.lines.iter().map(|(_, q, _)| q).sum();
+            let paid = matches!(
+                o.status,
+                OrderStatus::Paid | OrderStatus::Fulfilled | OrderStatus::Refunded
+            );
+            let at = |yes: bool| -> Value { yes.then_some(o.placed_at).into() };
+            values.extend([
+                o.number.clone().into(),
+                Option::<i32>::None.into(),
+                o.channel.as_str().into(),
+                o.status.as_str().into(),
+                total.into(),
+                items.into(),
+                o.external_ref.clone().into(),
+                o.placed_at.into(),
+                at(paid),
+                at(o.status == OrderStatus::Fulfilled),
+                at(o.status == OrderStatus::Cancelled),
+                at(o.status == OrderStatus::Refunded),
+                now.into(),
+            ]);
+        }
+        sql.push_str(" RETURNING id, number");
+        let rows = txn.query_all_raw(statement(backend, &sql, values)).await?;
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get_by_index(0)?;
+            let number: String = row.try_get_by_index(1)?;
+            ids.insert(number, id);
+        }
+
+        let mut lines: Vec<(i64, &ProductSnapshot, i32, i64)> = Vec::new();
+        for o in chunk {
+            let id = *ids
+                .get(&o.number)
+                .ok_or_else(|| AppError::Internal("inserted order not returned".into()))?;
+            let mut sale = Vec::new();
+            for (index, quantity, price) in &o.lines {
+                let p = products
+                    .get(*index)
+                    .ok_or_else(|| AppError::Internal("line of an unknown product".into()))?;
+                lines.push((id, p, *quantity, *price));
+                sale.push(SaleLine {
+                    product_id: p.product_id,
+                    cooperative_id: p.cooperative_id,
+                    segment_id: p.segment_id,
+                    kind: p.kind,
+                    region_code: p.region_code.clone(),
+                    quantity: *quantity,
+                    total_cents: i64::from(*quantity) * price,
+                });
+            }
+            if rollups::is_sale(o.status) {
+                delta.add_order(rollups::sales_day(o.placed_at, tz), o.channel, &sale, 1);
+            }
+        }
+        for part in lines.chunks(INSERT_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO order_lines (order_id, product_id, sku, product_name, quantity, \
+                 unit_price_cents, total_cents, cooperative_id, segment_id, region_code, kind, \
+                 commission_rate_bp, payout_statement_id) VALUES ",
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(part.len() * 13);
+            for (i, (order_id, p, quantity, price)) in part.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                values.extend([
+                    (*order_id).into(),
+                    p.product_id.into(),
+                    p.sku.clone().into(),
+                    p.name.clone().into(),
+                    (*quantity).into(),
+                    (*price).into(),
+                    (i64::from(*quantity) * price).into(),
+                    p.cooperative_id.into(),
+                    p.segment_id.into(),
+                    p.region_code.clone().into(),
+                    p.kind.as_str().into(),
+                    p.commission_bp.into(),
+                    Option::<i32>::None.into(),
+                ]);
+            }
+            txn.execute_raw(statement(backend, &sql, values)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One parsed row of an orders file.
+struct OrderRow {
+    line: u64,
+    placed_at: DateTime<Utc>,
+    channel: Channel,
+    status: OrderStatus,
+    product: usize,
+    quantity: i32,
+    unit_price: i64,
+}
+
+/// Imports an orders file (see [`ORDER_COLUMNS`]): one row per order line, rows of the
+/// same `order_ref` forming one order. `progress(done, total)` is told how many orders
+/// have been written.
+pub async fn import_orders(
+    db: &DatabaseConnection,
+    input: impl Read,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<OrdersReport, ImportError> {
+    let mut reader = csv_reader(input);
+    check_header(&mut reader, &ORDER_COLUMNS)?;
+    let catalog = product_snapshots(db).await?;
+    let mut snapshots: Vec<ProductSnapshot> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    let mut problems = Problems::default();
+    // Orders in the order of their first row, with their rows.
+    let mut refs: Vec<String> = Vec::new();
+    let mut by_ref: HashMap<String, usize> = HashMap::new();
+    let mut rows: Vec<Vec<OrderRow>> = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.add(line, format!("unreadable row: {e}"));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != ORDER_COLUMNS.len() {
+            problems.add(
+                line,
+                format!(
+                    "{} columns instead of {}",
+                    record.len(),
+                    ORDER_COLUMNS.len()
+                ),
+            );
+            continue;
+        }
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let mut bad = Vec::new();
+        let order_ref = field(0).to_owned();
+        if order_ref.is_empty() || order_ref.len() > 128 {
+            bad.push("order_ref must have 1 to 128 characters".to_owned());
+        }
+        let placed_at = DateTime::parse_from_rfc3339(field(1))
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                bad.push(format!(
+                    "placed_at \"{}\" is not an RFC 3339 time with offset (2024-12-31T23:30:00Z)",
+                    field(1)
+                ))
+            })
+            .ok();
+        let channel = Channel::parse(field(2)).or_else(|| {
+            bad.push(format!("channel \"{}\" is not ONLINE or STORE", field(2)));
+            None
+        });
+        let status = OrderStatus::parse(field(3))
+            .filter(|s| *s != OrderStatus::Placed)
+            .or_else(|| {
+                bad.push(format!(
+                    "status \"{}\" is not PAID, FULFILLED, CANCELLED or REFUNDED",
+                    field(3)
+                ));
+                None
+            });
+        let sku = field(4).to_uppercase();
+        let product = match catalog.get(&sku) {
+            Some(p) => Some(*index_of.entry(sku.clone()).or_insert_with(|| {
+                snapshots.push(p.clone());
+                snapshots.len() - 1
+            })),
+            None => {
+                bad.push(format!("unknown SKU \"{}\"", field(4)));
+                None
+            }
+        };
+        let quantity = match field(5).parse::<i64>() {
+            Ok(q) if (1..=MAX_QUANTITY).contains(&q) => Some(q as i32),
+            _ => {
+                bad.push(format!(
+                    "quantity \"{}\" is not a whole number from 1 to {MAX_QUANTITY}",
+                    field(5)
+                ));
+                None
+            }
+        };
+        let unit_price = parse_price(field(6)).map_err(|e| bad.push(e)).ok();
+        if !bad.is_empty() {
+            problems.add(line, bad.join("; "));
+            continue;
+        }
+        let (
+            Some(placed_at),
+            Some(channel),
+            Some(status),
+            Some(product),
+            Some(quantity),
+            Some(unit_price),
+        ) = (placed_at, channel, status, product, quantity, unit_price)
+        else {
+            continue;
+        };
+        let n = *by_ref.entry(order_ref.clone()).or_insert_with(|| {
+            refs.push(order_ref.clone());
+            rows.push(Vec::new());
+            rows.len() - 1
+        });
+        if let Some(first) = rows[n].first()
+            && (first.placed_at != placed_at || first.channel != channel || first.status != status)
+        {
+            problems.add(
+                line,
+                format!(
+                    "order {order_ref} has another placed_at, channel or status on line {}",
+                    first.line
+                ),
+            );
+            continue;
+        }
+        if rows[n].len() >= 1_000 {
+            problems.add(line, format!("order {order_ref} has more than 1,000 lines"));
+            continue;
+        }
+        rows[n].push(OrderRow {
+            line,
+            placed_at,
+            channel,
+            status,
+            product,
+            quantity,
+            unit_price,
+        });
+    }
+    problems.check()?;
+
+    let txn = crate::db::begin_write(db).await?;
+    let result = write_orders(&txn, &snapshots, refs, rows, &mut progress).await;
+    match result {
+        Ok(report) => {
+            txn.commit().await?;
+            Ok(report)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn write_orders(
+    txn: &impl ConnectionTrait,
+    snapshots: &[ProductSnapshot],
+    refs: Vec<String>,
+    rows: Vec<Vec<OrderRow>>,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<OrdersReport, ImportError> {
+    let backend = txn.get_database_backend();
+    // Which references are already in the database.
+    let mut known: HashSet<String> = HashSet::new();
+    for chunk in refs.chunks(INSERT_ROWS) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let found = txn
+            .query_all_raw(statement(
+                backend,
+                &format!("SELECT external_ref FROM orders WHERE external_ref IN ({marks})"),
+                chunk.iter().map(|r| r.clone().into()).collect(),
+            ))
+            .await?;
+        for row in found {
+            known.insert(row.try_get_by_index(0)?);
+        }
+    }
+    let mut report = OrdersReport {
+        already_imported: known.len(),
+        ..Default::default()
+    };
+    let tz = rollups::timezone(txn).await?;
+    let total = (refs.len() - known.len()) as u64;
+    let mut delta = Delta::default();
+    let mut batch = Vec::with_capacity(INSERT_ROWS);
+    let mut done = 0u64;
+    for (order_ref, lines) in refs.into_iter().zip(rows) {
+        if known.contains(&order_ref) {
+            continue;
+        }
+        let first = &lines[0];
+        report.orders += 1;
+        report.lines += lines.len();
+        batch.push(HistoricOrder {
+            number: imported_number(&order_ref),
+            external_ref: Some(order_ref),
+            channel: first.channel,
+            status: first.status,
+            placed_at: first.placed_at,
+            lines: lines
+                .iter()
+                .map(|l| (l.product, l.quantity, l.unit_price))
+                .collect(),
+        });
+        if batch.len() == INSERT_ROWS {
+            insert_orders(txn, snapshots, &batch, &mut delta, tz).await?;
+            done += batch.len() as u64;
+            progress(done, total);
+            batch.clear();
+        }
+    }
+    insert_orders(txn, snapshots, &batch, &mut delta, tz).await?;
+    progress(total, total);
+    rollups::apply(txn, delta).await?;
+    Ok(report)
+}
+
+/// What a catalog import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogReport {
+    pub cooperatives: usize,
+    pub products: usize,
+    /// Rows whose cooperative and product were both there already.
+    pub already_there: usize,
+}
+
+struct NewCoop {
+    slug: String,
+    name: String,
+    kind: CooperativeKind,
+    region: String,
+    province_id: Option<i32>,
+    listed_since: NaiveDate,
+    line: u64,
+}
+
+struct NewProduct {
+    sku: String,
+    name: String,
+    segment_id: i32,
+    coop_slug: String,
+    format: String,
+    price: i64,
+}
+
+/// Imports a catalog file (see [`CATALOG_COLUMNS`]): one row per product with its
+/// cooperative's columns repeated (a row with an empty `sku` adds only the cooperative).
+/// New cooperatives are `LISTED`; new products are active with no stock (stock comes
+/// through deliveries). Known slugs and SKUs are left as they are.
+pub async fn import_catalog(
+    db: &DatabaseConnection,
+    input: impl Read,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<CatalogReport, ImportError> {
+    let mut reader = csv_reader(input);
+    check_header(&mut reader, &CATALOG_COLUMNS)?;
+    let coops: HashMap<String, cooperative::Model> = cooperative::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.slug.clone(), c))
+        .collect();
+    let skus: HashSet<String> = product::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.sku)
+        .collect();
+    let regions: HashSet<String> = region::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    let provinces: HashMap<(String, String), i32> = province::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| ((p.region_code, p.name.to_lowercase()), p.id))
+        .collect();
+    let segments: HashMap<String, segment::Model> = segment::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.slug.clone(), s))
+        .collect();
+    let mut problems = Problems::default();
+    let mut new_coops: Vec<NewCoop> = Vec::new();
+    let mut new_products: Vec<NewProduct> = Vec::new();
+    let mut seen_skus: HashSet<String> = HashSet::new();
+    let mut report = CatalogReport::default();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.add(
+                    e.position().map_or(0, |p| p.line()),
+                    format!("unreadable row: {e}"),
+                );
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != CATALOG_COLUMNS.len() {
+            problems.add(
+                line,
+                format!(
+                    "{} columns instead of {}",
+                    record.len(),
+                    CATALOG_COLUMNS.len()
+                ),
+            );
+            continue;
+        }
+        let field = |i: usize| record.get(i).unwrap_or("").to_owned();
+        let mut bad = Vec::new();
+        let slug = field(0);
+        let slug_ok = !slug.is_empty()
+            && slug.len() <= 120
+            && slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !slug_ok {
+            bad.push(format!(
+                "cooperative_slug \"{slug}\" is not 1 to 120 lowercase letters, digits and dashes"
+            ));
+        }
+        let kind = CooperativeKind::parse(&field(2).to_uppercase());
+        // The cooperative: known, new in this file, or to create.
+        let coop_kind = if let Some(c) = coops.get(&slug) {
+            Some(c.kind)
+        } else if let Some(c) = new_coops.iter().find(|c| c.slug == slug) {
+            if c.name != field(1) || Some(c.kind) != kind || c.region != field(3) {
+                bad.push(format!(
+                    "cooperative {slug} has another name, kind or region on line {}",
+                    c.line
+                ));
+            }
+            Some(c.kind)
+        } else if slug_ok {
+            let name = field(1);
+            if name.is_empty() || name.chars().count() > 200 {
+                bad.push("cooperative_name must have 1 to 200 characters".into());
+            }
+            if kind.is_none() {
+                bad.push(format!(
+                    "kind \"{}\" is not TERROIR, COSMETICS or HANDICRAFTS",
+                    field(2)
+                ));
+            }
+            let region = field(3);
+            if !regions.contains(&region) {
+                bad.push(format!(
+                    "unknown region \"{region}\" (use codes MA-01 … MA-12)"
+                ));
+            }
+            let province_id = match field(4) {
+                p if p.is_empty() => None,
+                p => match provinces.get(&(region.clone(), p.to_lowercase())) {
+                    Some(id) => Some(*id),
+                    None => {
+                        bad.push(format!("no province \"{p}\" in region {region}"));
+                        None
+                    }
+                },
+            };
+            let listed_since = NaiveDate::parse_from_str(&field(5), "%Y-%m-%d")
+                .map_err(|_| {
+                    bad.push(format!(
+                        "listed_since \"{}\" is not a date (YYYY-MM-DD)",
+                        field(5)
+                    ))
+                })
+                .ok();
+            if let (Some(kind), Some(listed_since), true) = (kind, listed_since, bad.is_empty()) {
+                new_coops.push(NewCoop {
+                    slug: slug.clone(),
+                    name,
+                    kind,
+                    region,
+                    province_id,
+                    listed_since,
+                    line,
+                });
+            }
+            kind
+        } else {
+            None
+        };
+        let sku = field(6).to_uppercase();
+        if !sku.is_empty() {
+            let sku_ok = (3..=64).contains(&sku.len())
+                && sku
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+            if !sku_ok {
+                bad.push(format!(
+                    "sku \"{sku}\" is not 3 to 64 letters, digits and dashes"
+                ));
+            } else if !seen_skus.insert(sku.clone()) {
+                bad.push(format!("sku {sku} appears twice in the file"));
+            } else if skus.contains(&sku) {
+                report.already_there += 1;
+            } else {
+                let name = field(7);
+                if name.is_empty() || name.chars().count() > 200 {
+                    bad.push("product_name must have 1 to 200 characters".into());
+                }
+                let format = field(9);
+                if format.is_empty() || format.chars().count() > 80 {
+                    bad.push("format must have 1 to 80 characters (e.g. \"250 g jar\")".into());
+                }
+                let segment = segments.get(&field(8));
+                match (segment, coop_kind) {
+                    (None, _) => bad.push(format!("unknown segment \"{}\"", field(8))),
+                    (Some(s), Some(k)) if s.kind != k => bad.push(format!(
+                        "segment {} is for {} cooperatives, not {}",
+                        s.slug, s.kind, k
+                    )),
+                    _ => {}
+                }
+                let price = parse_price(&field(10)).map_err(|e| bad.push(e)).ok();
+                if let (Some(s), Some(price), true) = (segment, price, bad.is_empty()) {
+                    new_products.push(NewProduct {
+                        sku,
+                        name,
+                        segment_id: s.id,
+                        coop_slug: slug.clone(),
+                        format,
+                        price,
+                    });
+                }
+            }
+        }
+        if !bad.is_empty() {
+            problems.add(line, bad.join("; "));
+        }
+    }
+    problems.check()?;
+
+    let txn = crate::db::begin_write(db).await?;
+    let total = (new_coops.len() + new_products.len()) as u64;
+    let result = write_catalog(&txn, &new_coops, &new_products, &mut progress, total).await;
+    match result {
+        Ok(()) => {
+            txn.commit().await?;
+            report.cooperatives = new_coops.len();
+            report.products = new_products.len();
+            Ok(report)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn write_catalog(
+    txn: &impl ConnectionTrait,
+    coops: &[NewCoop],
+    products: &[NewProduct],
+    progress: &mut impl FnMut(u64, u64),
+    total: u64,
+) -> Result<(), ImportError> {
+    let now = Utc::now();
+    for chunk in coops.chunks(50) {
+        let rows = chunk.iter().map(|c| cooperative::ActiveModel {
+            slug: sea_orm::Set(c.slug.clone()),
+            name: sea_orm::Set(c.name.clone()),
+            search_text: sea_orm::Set(normalize(&c.name)),
+            description: sea_orm::Set(String::new()),
+            kind: sea_orm::Set(c.kind),
+            region_code: sea_orm::Set(c.region.clone()),
+            province_id: sea_orm::Set(c.province_id),
+            founded_on: sea_orm::Set(None),
+            member_count: sea_orm::Set(0),
+            women_led: sea_orm::Set(false),
+            youth_led: sea_orm::Set(false),
+            listed_since: sea_orm::Set(c.listed_since),
+            status: sea_orm::Set(CooperativeStatus::Listed),
+            contact_email: sea_orm::Set(None),
+            contact_phone: sea_orm::Set(None),
+            commission_rate_bp: sea_orm::Set(None),
+            payout_account: sea_orm::Set(None),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+            ..Default::default()
+        });
+        cooperative::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    progress(coops.len() as u64, total);
+    let ids: HashMap<String, i32> = cooperative::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.slug, c.id))
+        .collect();
+    let mut done = coops.len() as u64;
+    for chunk in products.chunks(50) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            let cooperative_id = *ids
+                .get(&p.coop_slug)
+                .ok_or_else(|| AppError::Internal("imported cooperative vanished".into()))?;
+            rows.push(product::ActiveModel {
+                sku: sea_orm::Set(p.sku.clone()),
+                name: sea_orm::Set(p.name.clone()),
+                description: sea_orm::Set(String::new()),
+                search_text: sea_orm::Set(product_search_text(&p.name, "", &p.format)),
+                segment_id: sea_orm::Set(p.segment_id),
+                cooperative_id: sea_orm::Set(cooperative_id),
+                format: sea_orm::Set(p.format.clone()),
+                price_cents: sea_orm::Set(p.price),
+                active: sea_orm::Set(true),
+                stock: sea_orm::Set(0),
+                low_stock_threshold: sea_orm::Set(5),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+                ..Default::default()
+            });
+        }
+        product::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        done += chunk.len() as u64;
+        progress(done, total);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_exact_decimals_in_mad() {
+        assert_eq!(parse_price("12.50"), Ok(1250));
+        assert_eq!(parse_price("7"), Ok(700));
+        assert!(parse_price("1.005").is_err());
+        assert!(parse_price("-3").is_err());
+        assert!(parse_price("abc").is_err());
+    }
+
+    #[test]
+    fn imported_numbers_are_stable_and_short() {
+        let n = imported_number("POS-2019-000001");
+        assert_eq!(n, imported_number("POS-2019-000001"));
+        assert!(n.len() <= 32 && n.starts_with("IM-"));
+        assert_ne!(n, imported_number("POS-2019-000002"));
+    }
+}

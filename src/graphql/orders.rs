@@ -1,0 +1,693 @@
+//! Orders: storefront checkout, in-store sales, the order life cycle, and reading orders
+//! (each viewer sees only what concerns them).
+
+use crate::db;
+use crate::domain::enums as d;
+use crate::domain::orders::{self, Contact, OrderFilter, OrderRequest, OrderScope, Transition};
+use crate::domain::policy::Viewer;
+use crate::entities::{order, order_event, order_line, user};
+use crate::error::{AppError, AppResult, UserErrorCode};
+use crate::graphql::accounts::User;
+use crate::graphql::catalog::{Cooperative, Product};
+use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{CooperativeKey, ProductKey};
+use crate::graphql::money::Money;
+use crate::graphql::pagination::{
+    ConnectionFields, Cursor, Ordering, PageArgs, SortValue, connection, fetch_page,
+};
+use crate::graphql::payload::respond;
+use crate::graphql::scalars::Date;
+use crate::payload;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+/// Where an order was placed.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "d::Channel")]
+pub enum Channel {
+    /// On the e-commerce storefront, by a signed-in customer.
+    Online,
+    /// At the till of the shop, recorded by a manager.
+    Store,
+}
+
+/// The life cycle of an order.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "d::OrderStatus")]
+pub enum OrderStatus {
+    /// Placed; its stock is taken. Awaiting payment.
+    Placed,
+    /// Paid.
+    Paid,
+    /// Handed over or shipped.
+    Fulfilled,
+    /// Cancelled before fulfilment; its stock was returned.
+    Cancelled,
+    /// Refunded after payment; its stock was returned if it was restocked.
+    Refunded,
+}
+
+/// How an order was paid.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "d::PaymentMethod")]
+pub enum PaymentMethod {
+    /// Cash at the till.
+    Cash,
+    /// Bank card.
+    Card,
+    /// Bank transfer.
+    Transfer,
+    /// Cash collected on delivery.
+    CashOnDelivery,
+}
+
+/// An order of the storefront or the shop.
+pub struct Order {
+    model: order::Model,
+    /// For a cooperative member: only their cooperative's lines are shown and totalled.
+    only_cooperative: Option<i32>,
+}
+
+impl Order {
+    pub fn for_viewer(model: order::Model, viewer: &Viewer) -> Self {
+        let only_cooperative = match viewer {
+            Viewer::User(u) if u.role == d::Role::CooperativeMember => u.cooperative_id,
+            _ => None,
+        };
+        Self {
+            model,
+            only_cooperative,
+        }
+    }
+
+    async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
+        let lines = ctx
+            .loaders()
+            .load_one(crate::graphql::loaders::LinesOfOrder(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(lines
+            .into_iter()
+            .filter(|l| self.only_cooperative.is_none_or(|c| l.cooperative_id == c))
+            .collect())
+    }
+}
+
+/// An order of the storefront or the shop.
+#[Object]
+impl Order {
+    /// Global ID of the order.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Order, self.model.id)
+    }
+    /// Human-readable order number, e.g. "SM-7KQ2M9XW3A".
+    async fn number(&self) -> &str {
+        &self.model.number
+    }
+    /// Where it was placed.
+    async fn channel(&self) -> Channel {
+        self.model.channel.into()
+    }
+    /// Where it stands.
+    async fn status(&self) -> OrderStatus {
+        self.model.status.into()
+    }
+    /// Total of the lines shown (for a cooperative member: of its own lines only).
+    async fn total(&self, ctx: &Context<'_>) -> Result<Money> {
+        if self.only_cooperative.is_none() {
+            return Ok(Money::mad(self.model.total_cents));
+        }
+        Ok(Money::mad(
+            self.visible_lines(ctx)
+                .await?
+                .iter()
+                .map(|l| l.total_cents)
+                .sum(),
+        ))
+    }
+    /// Units in the lines shown.
+    async fn item_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        if self.only_cooperative.is_none() {
+            return Ok(self.model.item_count);
+        }
+        Ok(self
+            .visible_lines(ctx)
+            .await?
+            .iter()
+            .map(|l| l.quantity)
+            .sum())
+    }
+    /// The lines (for a cooperative member: its own only), each with its price at order time.
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        Ok(self
+            .visible_lines(ctx)
+            .await?
+            .into_iter()
+            .map(OrderLine)
+            .collect())
+    }
+    /// When it was placed.
+    async fn placed_at(&self) -> DateTime<Utc> {
+        self.model.placed_at
+    }
+    /// When it was paid.
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.model.paid_at
+    }
+    /// When it was fulfilled.
+    async fn fulfilled_at(&self) -> Option<DateTime<Utc>> {
+        self.model.fulfilled_at
+    }
+    /// When it was cancelled.
+    async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
+        self.model.cancelled_at
+    }
+    /// When it was refunded.
+    async fn refunded_at(&self) -> Option<DateTime<Utc>> {
+        self.model.refunded_at
+    }
+    /// How it was paid.
+    async fn payment_method(&self) -> Option<PaymentMethod> {
+        self.model.payment_method.map(Into::into)
+    }
+    /// Payment reference (card slip, transfer reference…); managers and the buyer only.
+    async fn payment_reference(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.model.payment_reference.as_deref())
+    }
+    /// Who to contact; managers and the buyer only.
+    async fn contact(&self, ctx: &Context<'_>) -> Option<OrderContact> {
+        self.private(ctx, Some(())).map(|_| OrderContact {
+            name: self.model.contact_name.clone(),
+            email: self.model.contact_email.clone(),
+            phone: self.model.contact_phone.clone(),
+        })
+    }
+    /// The buyer's note.
+    async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.model.note.as_deref())
+    }
+    /// The account that placed it; managers and the buyer only.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.private(ctx, self.model.user_id) else {
+            return Ok(None);
+        };
+        let found = user::Entity::find_by_id(id)
+            .one(ctx.db())
+            .await
+            .map_err(AppError::from)?;
+        Ok(found.map(User::new))
+    }
+    /// Every change of status, oldest first, with who made it and when.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<OrderEvent>> {
+        let events = order_event::Entity::find()
+            .filter(order_event::Column::OrderId.eq(self.model.id))
+            .order_by_asc(order_event::Column::Id)
+            .all(ctx.db())
+            .await
+            .map_err(AppError::from)?;
+        Ok(events.into_iter().map(OrderEvent).collect())
+    }
+}
+
+impl Order {
+    /// Values only managers and the buyer see.
+    fn private<T>(&self, ctx: &Context<'_>, value: Option<T>) -> Option<T> {
+        let viewer = ctx.viewer();
+        let buyer = matches!(viewer, Viewer::User(u) if Some(u.user_id) == self.model.user_id);
+        value.filter(|_| viewer.is_manager() || buyer)
+    }
+}
+
+/// Who to contact about an order.
+#[derive(SimpleObject)]
+pub struct OrderContact {
+    /// Name.
+    pub name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// One product of an order, with the price and cooperative of the moment it was placed.
+pub struct OrderLine(pub order_line::Model);
+
+/// One product of an order, with the price and cooperative of the moment it was placed.
+#[Object]
+impl OrderLine {
+    /// Global ID of the line.
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::OrderLine, self.0.id)
+    }
+    /// The product (as it is now).
+    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
+        Ok(Product(
+            load_required(ctx, ProductKey(self.0.product_id), "product").await?,
+        ))
+    }
+    /// SKU at order time.
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    /// Product name at order time.
+    async fn product_name(&self) -> &str {
+        &self.0.product_name
+    }
+    /// Units ordered.
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+    /// Unit price at order time.
+    async fn unit_price(&self) -> Money {
+        Money::mad(self.0.unit_price_cents)
+    }
+    /// Quantity × unit price.
+    async fn total(&self) -> Money {
+        Money::mad(self.0.total_cents)
+    }
+    /// The cooperative that made the product.
+    async fn cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
+        Ok(Cooperative(
+            load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await?,
+        ))
+    }
+}
+
+/// A change of an order's status.
+pub struct OrderEvent(pub order_event::Model);
+
+/// A change of an order's status.
+#[Object]
+impl OrderEvent {
+    /// The status before (`null` when the order was placed).
+    async fn from_status(&self) -> Option<OrderStatus> {
+        self.0.from_status.map(Into::into)
+    }
+    /// The status after.
+    async fn to_status(&self) -> OrderStatus {
+        self.0.to_status.into()
+    }
+    /// Who made the change (`null` for the system).
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.actor_id else {
+            return Ok(None);
+        };
+        let found = user::Entity::find_by_id(id)
+            .one(ctx.db())
+            .await
+            .map_err(AppError::from)?;
+        Ok(found.map(User::new))
+    }
+    /// A note: the payment reference, the reason of a cancellation or refund.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+crate::connection_types!(OrderConnection, OrderEdge, Order, "orders");
+
+/// One product to order.
+#[derive(InputObject)]
+pub struct OrderLineInput {
+    /// The product.
+    pub product_id: ID,
+    /// Units, 1 to 1,000.
+    pub quantity: i32,
+}
+
+/// Who to contact about an order.
+#[derive(InputObject, Default)]
+pub struct ContactInput {
+    /// Name.
+    pub name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// An order to place.
+#[derive(InputObject)]
+pub struct PlaceOrderInput {
+    /// `ONLINE` (customers and managers) or `STORE` (managers, at the till).
+    pub channel: Channel,
+    /// 1 to 100 lines; repeated products are merged.
+    pub lines: Vec<OrderLineInput>,
+    /// A key unique to this order, chosen by the client (e.g. a UUID). Sending the same
+    /// order again with the same key returns the first one instead of ordering twice.
+    pub idempotency_key: String,
+    /// Who to contact.
+    pub contact: Option<ContactInput>,
+    /// A note for the market.
+    pub note: Option<String>,
+}
+
+/// An order to mark paid.
+#[derive(InputObject)]
+pub struct MarkOrderPaidInput {
+    /// The order (it must be `PLACED`).
+    pub order_id: ID,
+    /// How it was paid.
+    pub method: PaymentMethod,
+    /// Payment reference (card slip, transfer reference…).
+    pub reference: Option<String>,
+}
+
+/// An order to fulfil.
+#[derive(InputObject)]
+pub struct FulfillOrderInput {
+    /// The order (it must be `PAID`).
+    pub order_id: ID,
+}
+
+/// An order to cancel.
+#[derive(InputObject)]
+pub struct CancelOrderInput {
+    /// The order (it must be `PLACED` or `PAID`). Its stock is returned.
+    pub order_id: ID,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// An order to refund.
+#[derive(InputObject)]
+pub struct RefundOrderInput {
+    /// The order (it must be `PAID` or `FULFILLED`).
+    pub order_id: ID,
+    /// Whether the goods come back to stock (`RETURN` movements).
+    pub restock: bool,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// Which unpaid orders to cancel.
+#[derive(InputObject, Default)]
+pub struct CancelStaleOrdersInput {
+    /// Cancel orders `PLACED` longer ago than this many hours (default: the server's
+    /// `STALE_ORDER_HOURS`, 48).
+    pub older_than_hours: Option<i32>,
+}
+
+payload!(
+    /// The result of an order mutation.
+    OrderPayload {
+        /// The order as it is now.
+        order: Order
+    }
+);
+
+/// The result of `cancelStaleOrders`.
+#[derive(SimpleObject, Default)]
+pub struct CancelStaleOrdersPayload {
+    /// The orders cancelled (their stock was returned).
+    pub cancelled_orders: Vec<Order>,
+    /// Problems with the input.
+    pub user_errors: Vec<crate::error::UserError>,
+}
+
+impl crate::graphql::payload::Payload for CancelStaleOrdersPayload {
+    fn with_errors(errors: Vec<crate::error::UserError>) -> Self {
+        Self {
+            user_errors: errors,
+            ..Default::default()
+        }
+    }
+}
+
+/// Filters of the order list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct OrderFilterInput {
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders of this channel.
+    pub channel: Option<Channel>,
+    /// Only orders placed on or after this day (market time zone).
+    pub from: Option<Date>,
+    /// Only orders placed on or before this day (market time zone).
+    pub to: Option<Date>,
+    /// Only orders holding products of this cooperative.
+    pub cooperative_id: Option<ID>,
+}
+
+/// The orders `viewer` may read; `UNAUTHENTICATED` when anonymous.
+pub fn scope(viewer: &Viewer) -> AppResult<OrderScope> {
+    let user = viewer.require_user()?;
+    Ok(match user.role {
+        d::Role::Manager => OrderScope::All,
+        d::Role::Customer => OrderScope::PlacedBy(user.user_id),
+        d::Role::CooperativeMember => {
+            OrderScope::Cooperative(user.cooperative_id.ok_or(AppError::Forbidden)?)
+        }
+    })
+}
+
+/// The first instant of a market-local day.
+pub fn start_of_day(ctx: &Context<'_>, day: chrono::NaiveDate) -> DateTime<Utc> {
+    let tz = ctx.config().market_timezone;
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
+fn order_id(id: &ID) -> AppResult<i64> {
+    ids::decode::<i64>(id, NodeType::Order)
+}
+
+async fn change(ctx: &Context<'_>, id: &ID, transition: Transition) -> Result<OrderPayload> {
+    let manager = ctx.viewer().require_manager()?.user_id;
+    let order_id = match order_id(id) {
+        Ok(id) => id,
+        Err(e) => return Err(e.into()),
+    };
+    let txn = db::begin_write(ctx.db()).await?;
+    let result = orders::transition(&txn, order_id, transition, Some(manager)).await;
+    let viewer = ctx.viewer().clone();
+    respond(db::finish(txn, result).await, |o| {
+        OrderPayload::ok(Order::for_viewer(o, &viewer))
+    })
+}
+
+/// Order queries.
+#[derive(Default)]
+pub struct OrdersQuery;
+
+/// Order queries.
+#[Object]
+impl OrdersQuery {
+    /// Orders, newest first: all of them for managers, their own for customers, and for a
+    /// cooperative member the orders holding its products (with only its own lines).
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OrderFilterInput>,
+    ) -> Result<OrderConnection> {
+        let scope = scope(ctx.viewer())?;
+        let f = filter.unwrap_or_default();
+        let filter = OrderFilter {
+            status: f.status.map(Into::into),
+            channel: f.channel.map(Into::into),
+            from: f.from.map(|d| start_of_day(ctx, d.0)),
+            until: f.to.map(|d| start_of_day(ctx, d.0 + Duration::days(1))),
+            cooperative_id: f
+                .cooperative_id
+                .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))
+                .transpose()?,
+        };
+        let select = orders::orders_query(scope, &filter);
+        let fields = ConnectionFields::counting(&select);
+        let ordering = Ordering {
+            key: None,
+            id: order::Column::Id,
+            ascending: false,
+        };
+        let page = fetch_page(
+            ctx.db(),
+            select,
+            &ordering,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await?;
+        let viewer = ctx.viewer().clone();
+        Ok(connection(
+            page,
+            fields,
+            |o| Cursor {
+                key: SortValue::None,
+                id: o.id,
+            },
+            |o| Order::for_viewer(o, &viewer),
+        ))
+    }
+
+    /// One order by global ID or number; `null` if it does not exist or is not the viewer's.
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        number: Option<String>,
+    ) -> Result<Option<Order>> {
+        let scope = scope(ctx.viewer())?;
+        let select = orders::orders_query(scope, &OrderFilter::default());
+        let select = match (id, number) {
+            (Some(id), None) => select.filter(order::Column::Id.eq(order_id(&id)?)),
+            (None, Some(n)) => select.filter(order::Column::Number.eq(n)),
+            _ => return Err(AppError::bad_input("give exactly one of `id` and `number`").into()),
+        };
+        let found = select.one(ctx.db()).await.map_err(AppError::from)?;
+        Ok(found.map(|o| Order::for_viewer(o, ctx.viewer())))
+    }
+}
+
+/// Order mutations.
+#[derive(Default)]
+pub struct OrdersMutation;
+
+/// Order mutations.
+#[Object]
+impl OrdersMutation {
+    /// Places an order and takes its stock at once: two shoppers can never buy the same
+    /// last jar. Refused with `INVALID_QUANTITY`, `NOT_FOUND`, `NOT_SELLABLE` or
+    /// `OUT_OF_STOCK` (saying how many are available), nothing written. `ONLINE` orders are
+    /// placed by signed-in customers or managers; `STORE` orders by managers only.
+    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<OrderPayload> {
+        let buyer = ctx.viewer().require_user()?.clone();
+        let allowed = match input.channel {
+            Channel::Online => matches!(buyer.role, d::Role::Customer | d::Role::Manager),
+            Channel::Store => buyer.role == d::Role::Manager,
+        };
+        if !allowed {
+            return Err(AppError::Forbidden.into());
+        }
+        let mut lines = Vec::with_capacity(input.lines.len());
+        for line in &input.lines {
+            lines.push((
+                ids::decode::<i32>(&line.product_id, NodeType::Product)?,
+                line.quantity,
+            ));
+        }
+        let contact = input.contact.unwrap_or_default();
+        let request = OrderRequest {
+            channel: input.channel.into(),
+            lines,
+            idempotency_key: input.idempotency_key,
+            contact: Contact {
+                name: contact.name,
+                email: contact.email,
+                phone: contact.phone,
+            },
+            note: input.note,
+        };
+        let result = orders::place(ctx.db(), &buyer, request, ctx.today()).await;
+        let viewer = ctx.viewer().clone();
+        respond(result, |o| OrderPayload::ok(Order::for_viewer(o, &viewer)))
+    }
+
+    /// `PLACED` → `PAID` (managers).
+    async fn mark_order_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkOrderPaidInput,
+    ) -> Result<OrderPayload> {
+        change(
+            ctx,
+            &input.order_id,
+            Transition::MarkPaid {
+                method: input.method.into(),
+                reference: input.reference,
+            },
+        )
+        .await
+    }
+
+    /// `PAID` → `FULFILLED` (managers).
+    async fn fulfill_order(
+        &self,
+        ctx: &Context<'_>,
+        input: FulfillOrderInput,
+    ) -> Result<OrderPayload> {
+        change(ctx, &input.order_id, Transition::Fulfill).await
+    }
+
+    /// `PLACED` or `PAID` → `CANCELLED`, returning the stock (managers).
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelOrderInput,
+    ) -> Result<OrderPayload> {
+        change(
+            ctx,
+            &input.order_id,
+            Transition::Cancel {
+                reason: input.reason,
+            },
+        )
+        .await
+    }
+
+    /// `PAID` or `FULFILLED` → `REFUNDED`, returning the stock when `restock` (managers).
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        input: RefundOrderInput,
+    ) -> Result<OrderPayload> {
+        change(
+            ctx,
+            &input.order_id,
+            Transition::Refund {
+                restock: input.restock,
+                reason: input.reason,
+            },
+        )
+        .await
+    }
+
+    /// Cancels every order left `PLACED` and unpaid for longer than the given hours,
+    /// returning its stock (managers).
+    async fn cancel_stale_orders(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<CancelStaleOrdersInput>,
+    ) -> Result<CancelStaleOrdersPayload> {
+        let manager = ctx.viewer().require_manager()?.user_id;
+        let hours = input
+            .and_then(|i| i.older_than_hours)
+            .unwrap_or(ctx.config().stale_order_hours);
+        if hours < 0 {
+            return respond(
+                Err(AppError::user(
+                    UserErrorCode::Invalid,
+                    &["olderThanHours"],
+                    "Give 0 or more hours.",
+                )),
+                |p: CancelStaleOrdersPayload| p,
+            );
+        }
+        let result =
+            orders::cancel_stale(ctx.db(), Duration::hours(hours.into()), Some(manager)).await;
+        let viewer = ctx.viewer().clone();
+        respond(result, |orders| CancelStaleOrdersPayload {
+            cancelled_orders: orders
+                .into_iter()
+                .map(|o| Order::for_viewer(o, &viewer))
+                .collect(),
+            user_errors: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! Importing history: past orders and the catalog from CSV, all or nothing, idempotent,
+//! without moving stock, and counted by the analytics at once.
+
+use crate::analytics::{market, ok};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::json;
+use solidarity_market::domain::import::{ImportError, OrdersReport, import_catalog, import_orders};
+use solidarity_market::entities::{cooperative, order, order_line, product, stock_movement};
+
+const HISTORY: &str = "\
+order_ref,placed_at,channel,status,sku,quantity,unit_price
+POS-1,2024-12-31T23:30:00Z,STORE,FULFILLED,HON-1,2,85.00
+POS-1,2024-12-31T23:30:00Z,STORE,FULFILLED,OLV-1,1,55.00
+WEB-2,2025-01-15T10:00:00+01:00,ONLINE,PAID,arc-1,1,150
+WEB-3,2025-01-16T10:00:00Z,ONLINE,REFUNDED,ARC-1,4,150.00
+POS-4,2025-01-17T10:00:00Z,STORE,CANCELLED,POT-1,1,350.00
+POS-5,2024-12-31T22:59:00Z,STORE,PAID,POT-1,1,340.50
+";
+
+const BY_KIND: &str = r#"query($r: DateRangeInput!) {
+  salesBySegment(range: $r, dimension: COOPERATIVE_KIND) {
+    total { revenue { amount } itemsSold orders } rows { key revenue { amount } itemsSold orders } } }"#;
+
+fn nothing(_: u64, _: u64) {}
+
+#[tokio::test]
+async fn imported_orders_count_in_the_analytics_by_their_local_day_and_move_no_stock() {
+    let m = market().await;
+    let stock_before = stock_movement::Entity::find()
+        .count(&m.app.db)
+        .await
+        .unwrap();
+    let report = import_orders(&m.app.db, HISTORY.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        report,
+        OrdersReport {
+            orders: 5,
+            lines: 6,
+            already_imported: 0
+        }
+    );
+    let january = json!({ "r": { "from": "2025-01-01", "to": "2025-01-31" } });
+    let data = ok(&m.app, &m.manager, BY_KIND, january.clone()).await;
+    assert_eq!(
+        data["salesBySegment"],
+        json!({
+            "total": { "revenue": { "amount": "375.00" }, "itemsSold": 4, "orders": 2 },
+            "rows": [
+                { "key": "TERROIR", "revenue": { "amount": "225.00" }, "itemsSold": 3, "orders": 1 },
+                { "key": "COSMETICS", "revenue": { "amount": "150.00" }, "itemsSold": 1, "orders": 1 },
+            ]
+        })
+    );
+    let december = json!({ "r": { "from": "2024-12-01", "to": "2024-12-31" } });
+    let data = ok(&m.app, &m.manager, BY_KIND, december).await;
+    assert_eq!(
+        data["salesBySegment"]["total"],
+        json!({ "revenue": { "amount": "340.50" }, "itemsSold": 1, "orders": 1 })
+    );
+    assert_eq!(
+        stock_movement::Entity::find()
+            .count(&m.app.db)
+            .await
+            .unwrap(),
+        stock_before,
+        "history moves no stock"
+    );
+
+    // The same file again adds nothing.
+    let again = import_orders(&m.app.db, HISTORY.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        again,
+        OrdersReport {
+            orders: 0,
+            lines: 0,
+            already_imported: 5
+        }
+    );
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 5);
+    let data = ok(&m.app, &m.manager, BY_KIND, january.clone()).await;
+    assert_eq!(
+        data["salesBySegment"]["total"]["revenue"]["amount"],
+        "375.00"
+    );
+
+    // A rebuild from the lines agrees with what the import added.
+    let txn = solidarity_market::db::begin_write(&m.app.db).await.unwrap();
+    solidarity_market::domain::rollups::rebuild(&txn, chrono_tz::Africa::Casablanca, |_| {})
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let rebuilt = ok(&m.app, &m.manager, BY_KIND, january).await;
+    assert_eq!(rebuilt["salesBySegment"], data["salesBySegment"]);
+}
+
+#[tokio::test]
+async fn a_file_with_bad_rows_is_refused_whole_with_each_line_and_reason() {
+    let m = market().await;
+    let file = "\
+order_ref,placed_at,channel,status,sku,quantity,unit_price
+OK-1,2025-01-15T10:00:00Z,STORE,PAID,HON-1,1,90.00
+BAD-2,2025-01-15T10:00:00Z,STORE,PAID,NOPE-1,1,90.00
+BAD-3,2025-01-15T10:00:00Z,STORE,PAID,HON-1,0,90.00
+BAD-4,yesterday,STORE,PAID,HON-1,1,90.00
+OK-1,2025-01-15T10:00:00Z,ONLINE,PAID,OLV-1,1,55.00
+BAD-6,2025-01-15T10:00:00Z,TILL,PLACED,HON-1,1,9.999
+";
+    let err = import_orders(&m.app.db, file.as_bytes(), nothing)
+        .await
+        .expect_err("refused");
+    let ImportError::Rejected { errors, more } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(more, 0);
+    let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![3, 4, 5, 6, 7], "{errors:?}");
+    assert!(errors[0].reason.contains("unknown SKU"), "{errors:?}");
+    assert!(errors[1].reason.contains("quantity"), "{errors:?}");
+    assert!(errors[2].reason.contains("placed_at"), "{errors:?}");
+    assert!(errors[3].reason.contains("line 2"), "{errors:?}");
+    for word in ["channel", "status", "decimals"] {
+        assert!(errors[4].reason.contains(word), "{word}: {errors:?}");
+    }
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 0);
+    assert_eq!(
+        order_line::Entity::find().count(&m.app.db).await.unwrap(),
+        0
+    );
+
+    let wrong_header = "ref,when,channel,status,sku,quantity,unit_price\n";
+    let err = import_orders(&m.app.db, wrong_header.as_bytes(), nothing)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, ImportError::Rejected { errors, .. } if errors[0].line == 1),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_catalog_file_adds_cooperatives_and_products_once() {
+    let m = market().await;
+    let coops_before = cooperative::Entity::find().count(&m.app.db).await.unwrap();
+    let products_before = product::Entity::find().count(&m.app.db).await.unwrap();
+    let file = "\
+cooperative_slug,cooperative_name,kind,region,province,listed_since,sku,product_name,segment,format,price
+cooperative-nahla-ifrane,Coopérative Nahla d'Ifrane,TERROIR,MA-03,Ifrane,2019-04-01,HON-IFR-1,\"Cedar honey, raw\",honey,250 g jar,95.00
+cooperative-nahla-ifrane,Coopérative Nahla d'Ifrane,TERROIR,MA-03,Ifrane,2019-04-01,HON-IFR-2,Thyme honey,honey,500 g jar,160
+cooperative-tazra,Coopérative Tazra,HANDICRAFTS,MA-07,,2021-09-15,,,,,
+";
+    let report = import_catalog(&m.app.db, file.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((report.cooperatives, report.products), (2, 2));
+    let honey = ok(
+        &m.app,
+        &m.manager,
+        r#"{ product(sku: "HON-IFR-1") { name price { amount } stock { available } cooperative { slug kind listedSince } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        honey["product"],
+        json!({ "name": "Cedar honey, raw", "price": { "amount": "95.00" }, "stock": { "available": 0 },
+                "cooperative": { "slug": "cooperative-nahla-ifrane", "kind": "TERROIR", "listedSince": "2019-04-01" } })
+    );
+    let again = import_catalog(&m.app.db, file.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        (again.cooperatives, again.products, again.already_there),
+        (0, 0, 2)
+    );
+    assert_eq!(
+        cooperative::Entity::find().count(&m.app.db).await.unwrap(),
+        coops_before + 2
+    );
+
+    let bad = "\
+cooperative_slug,cooperative_name,kind,region,province,listed_since,sku,product_name,segment,format,price
+cooperative-tazra,Coopérative Tazra,HANDICRAFTS,MA-07,,2021-09-15,POT-TZR-1,Tajine,honey,30 cm,250.00
+cooperative-new,New,TERROIR,MA-99,,2021-09-15,OLV-NEW-1,Oil,olive-oil,1 L,abc
+";
+    let err = import_catalog(&m.app.db, bad.as_bytes(), nothing)
+        .await
+        .expect_err("refused");
+    let ImportError::Rejected { errors, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].reason.contains("segment honey is for TERROIR"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].reason.contains("MA-99") && errors[1].reason.contains("price"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        product::Entity::find().count(&m.app.db).await.unwrap(),
+        products_before + 2
+    );
+}
