@@ -85,7 +85,13 @@ pub struct Config {
 
     /// Days after the end of a payout period by which its statement must be paid (the
     /// statement's `dueOn`).
-    #[arg(long, env = "PAYMENT_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=366), global = true)]
+    #[arg(
+        long,
+        env = "PAYMENT_TERMS_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u16).range(0..=366),
+        global = true
+    )]
     pub payment_terms_days: u16,
 
     /// Microseconds the DataLoader waits to gather keys into one batch.

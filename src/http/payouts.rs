@@ -266,7 +266,6 @@ pub fn render(
         amount(statement.commission_cents),
         amount(statement.net_cents),
     ])?;
-    drop(write);
     let bytes = out
         .into_inner()
         .map_err(|e| AppError::Internal(format!("writing CSV: {e}")))?;

@@ -387,3 +387,29 @@ async fn a_catalog_page_needs_the_same_number_of_statements_whatever_its_size() 
     assert_eq!(small, large, "statements for 5 products vs 100");
     assert!(large <= 10, "{large} statements for one page");
 }
+
+#[tokio::test]
+async fn cooperatives_page_by_listing_date_with_cursors() {
+    let app = TestApp::with_demo().await;
+    let query = r#"query($after: String) { cooperatives(first: 7, after: $after, sort: { field: NEWEST }) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { slug listedSince } } }"#;
+    let (mut after, mut seen) = (None::<String>, Vec::new());
+    loop {
+        let data = app.data(query, json!({ "after": after })).await;
+        let page = &data["cooperatives"];
+        for node in page["nodes"].as_array().unwrap() {
+            seen.push((node["listedSince"].as_str().unwrap().to_owned(), node["slug"].as_str().unwrap().to_owned()));
+        }
+        if page["pageInfo"]["hasNextPage"] == false {
+            assert_eq!(seen.len() as i64, page["totalCount"].as_i64().unwrap());
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    let dates: Vec<&String> = seen.iter().map(|(d, _)| d).collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first across pages: {dates:?}");
+    let mut slugs: Vec<&String> = seen.iter().map(|(_, s)| s).collect();
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), seen.len(), "no cooperative twice");
+}
