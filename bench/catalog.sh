@@ -13,7 +13,7 @@
 # listing, 5 s for the baseline), BENCH_WARMUP (3 s), BENCH_REPEAT (3 runs, the median is
 # reported), BENCH_PORT (18080), BENCH_SERVER_ARGS (extra server flags), PG_URL
 # (postgres://postgres@127.0.0.1:5432; the database sm_bench is dropped and recreated).
-# Loopback only. Raw oha output goes to bench/results/<UTC time>/ (git-ignored); the
+# Loopback only. Raw oha output goes to bench/results/catalog-<UTC time>/ (git-ignored); the
 # summary is printed as a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ SERVER_ARGS="${BENCH_SERVER_ARGS:-}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PG_DB=sm_bench
 BASE="http://127.0.0.1:$PORT"
-RESULTS="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+RESULTS="bench/results/catalog-$(date -u +%Y%m%dT%H%M%SZ)"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 
@@ -127,6 +127,14 @@ load() {
   "$OHA" --no-tui --output-format json -w -z "${secs}s" -c "$conns" "$@" >"$RESULTS/$name.json"
 }
 
+# Other work on the machine while measuring (a build, another load generator): the runs
+# it overlapped are listed in disturbed.txt and flagged in the summary.
+busy() {
+  local others
+  others=$(for name in cargo rustc oha wrk; do pgrep -x "$name"; done | tr '\n' ' ')
+  [[ -z "$others" ]] || echo "busy(pids $others)"
+}
+
 # measure DB SCENARIO: warm-up, then $REPEAT runs per connection count.
 measure() {
   local db=$1 scenario=$2 secs=$DURATION args=()
@@ -144,7 +152,11 @@ measure() {
     "$OHA" --no-tui --output-format json -w -z "${WARMUP}s" -c "$conns" "${args[@]}" >/dev/null
     for run in $(seq 1 "$REPEAT"); do
       echo "  $db $scenario c=$conns run $run/$REPEAT (${secs}s)" >&2
+      busy_before=$(busy)
       load "$db-$scenario-c$conns-r$run" "$conns" "$secs" "${args[@]}"
+      if [[ -n "$busy_before$(busy)" ]]; then
+        echo "$db-$scenario-c$conns-r$run: $busy_before $(busy)" >>"$RESULTS/disturbed.txt"
+      fi
     done
   done
 }
@@ -237,6 +249,10 @@ for (db, scenario, conns), runs in sorted(rows.items(), key=lambda kv: (kv[0][0]
     rps, p50, p99 = (statistics.median(x) for x in zip(*runs))
     spread = f"{min(r[0] for r in runs):.0f}–{max(r[0] for r in runs):.0f}"
     print(f"| {db} | {label.get(scenario, scenario)} | {conns} | {rps:,.0f} ({spread}) | {p50:.2f} | {p99:.2f} | {len(runs)} |")
+disturbed = os.path.join(sys.argv[1], "disturbed.txt")
+if os.path.exists(disturbed):
+    print("\nRuns that overlapped other work on the machine (see disturbed.txt):",
+          ", ".join(l.split(":")[0] for l in open(disturbed)), file=sys.stderr)
 if bad:
     print("\nFAILED requests:\n" + "\n".join(bad), file=sys.stderr)
     sys.exit(1)

@@ -23,9 +23,12 @@
 # spread hot"), BENCH_CLIENTS (32), BENCH_DURATION (10 s per order run, at most 5 s for a
 # baseline), BENCH_WARMUP (2 s before each run), BENCH_REPEAT (3 runs, the median is
 # reported), BENCH_CUSTOMERS (200), BENCH_PORT (18081), BENCH_SERVER_ARGS (extra server
-# flags), PG_URL (postgres://postgres@127.0.0.1:5432; the database sm_bench_orders is
-# dropped and recreated). Loopback only. Raw results go to bench/results/orders-<UTC
-# time>/ (git-ignored); the summary is printed as a markdown table.
+# flags), BENCH_BUILD (1; 0 uses the binaries already built in CARGO_TARGET_DIR), PG_URL
+# (postgres://postgres@127.0.0.1:5432; the database sm_bench_orders is dropped and
+# recreated), BENCH_PG_PARAMS (connection parameters of the server's URL, e.g.
+# "sslmode=disable"). Loopback only. Raw results go to bench/results/orders-<UTC time>/
+# (git-ignored), with noise.txt (load average and compilers running around each run); the
+# summary is printed as a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +44,7 @@ CUSTOMERS="${BENCH_CUSTOMERS:-200}"
 PORT="${BENCH_PORT:-18081}"
 SERVER_ARGS="${BENCH_SERVER_ARGS:-}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+PG_PARAMS="${BENCH_PG_PARAMS:-}"
 PG_DB=sm_bench_orders
 BASE="http://127.0.0.1:$PORT"
 RESULTS="bench/results/orders-$(date -u +%Y%m%dT%H%M%SZ)"
@@ -71,13 +75,21 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$RESULTS"
 
-step "build (release): server and load generator"
-cargo build --release --quiet --bin solidarity-market --example order_load
-BIN="$CARGO_TARGET_DIR/release/solidarity-market"
-LOAD="$CARGO_TARGET_DIR/release/examples/order_load"
+if [[ "${BENCH_BUILD:-1}" == 1 ]]; then
+  step "build (release): server and load generator"
+  cargo build --release --quiet --bin solidarity-market --example order_load
+fi
+# Private copies: a build in the same target directory cannot swap them mid-run.
+cp "$CARGO_TARGET_DIR/release/solidarity-market" "$CARGO_TARGET_DIR/release/examples/order_load" "$WORK/"
+BIN="$WORK/solidarity-market"
+LOAD="$WORK/order_load"
 
 start_server() {
   local url=$1 log=$2
+  # Another process on the port would be measured instead of ours.
+  if curl -s -o /dev/null "$BASE/health" 2>/dev/null; then
+    fail "something already listens on 127.0.0.1:$PORT (set BENCH_PORT)"
+  fi
   # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
   "$BIN" --database-url "$url" --bind-addr "127.0.0.1:$PORT" --seed-demo false \
     --log-level warn $SERVER_ARGS serve >"$log" 2>&1 &
@@ -90,6 +102,10 @@ start_server() {
   fail "the server did not answer /health within 20 s"
 }
 
+# busy: how many rustc/cargo processes run on the machine (other work skews the figures;
+# noise.txt records it around every run).
+busy() { { pgrep -x rustc; pgrep -x cargo; } | wc -l; }
+
 # measure DB LOAD: $REPEAT runs, each after its own warm-up, one JSON line per run.
 measure() {
   local db=$1 load=$2 secs=$DURATION
@@ -100,9 +116,12 @@ measure() {
   esac
   for run in $(seq 1 "$REPEAT"); do
     echo "  $db $load c=$CLIENTS run $run/$REPEAT (${WARMUP}s + ${secs}s)" >&2
+    local before
+    before="load $(cut -d' ' -f1 /proc/loadavg), $(busy) compilers"
     "$LOAD" run --state "$WORK/state-$db.json" --load "$load" --clients "$CLIENTS" \
       --duration "$secs" --warmup "$WARMUP" >"$RESULTS/$db-$load-r$run.json" ||
       fail "$db $load run $run: $(cat "$RESULTS/$db-$load-r$run.json")"
+    echo "$db $load r$run: before: $before; after: load $(cut -d' ' -f1 /proc/loadavg), $(busy) compilers" >>"$RESULTS/noise.txt"
   done
 }
 
@@ -117,7 +136,7 @@ for db in $DATABASES; do
         # Only this database's sessions, not the server's configuration.
         psql "$PG_URL/postgres" -qc "ALTER DATABASE $PG_DB SET synchronous_commit = off" >/dev/null
       fi
-      url="$PG_URL/$PG_DB"
+      url="$PG_URL/$PG_DB${PG_PARAMS:+?$PG_PARAMS}"
       ;;
     *) fail "unknown database $db (sqlite, postgres or postgres-async)" ;;
   esac
@@ -156,7 +175,7 @@ done
 
 step "results in $RESULTS"
 {
-  echo "command: BENCH_DATABASES=\"$DATABASES\" BENCH_LOADS=\"$LOADS\" BENCH_CLIENTS=$CLIENTS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_REPEAT=$REPEAT BENCH_CUSTOMERS=$CUSTOMERS BENCH_SERVER_ARGS=\"$SERVER_ARGS\" bash bench/orders.sh"
+  echo "command: BENCH_DATABASES=\"$DATABASES\" BENCH_LOADS=\"$LOADS\" BENCH_CLIENTS=$CLIENTS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_REPEAT=$REPEAT BENCH_CUSTOMERS=$CUSTOMERS BENCH_SERVER_ARGS=\"$SERVER_ARGS\" BENCH_PG_PARAMS=\"$PG_PARAMS\" bash bench/orders.sh"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
   echo "memory: $(free -h | awk '/Mem:/ {print $2}')"

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261124_000001_sales_rollups;
 mod m20261124_000002_payout_settlement;
+mod m20261124_000003_sales_dimension_rollups;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000001_sales_rollups::Migration),
             Box::new(m20261124_000002_payout_settlement::Migration),
+            Box::new(m20261124_000003_sales_dimension_rollups::Migration),
         ]
     }
 }

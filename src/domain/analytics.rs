@@ -3,6 +3,9 @@
 //! summary. Every figure is read from the rollups of `domain::rollups`: a range is cut
 //! into whole years, months and weeks with only the days at its edges read at day grain,
 //! so a year of history costs a few thousand rows whatever the number of order lines.
+//! The market's figures by kind, segment, region, channel or in total come from
+//! `sales_dims`; a cooperative's figures, and the breakdown by cooperative, from
+//! `sales_cells`.
 //!
 //! Definitions (DESIGN.md, "Sales analytics"): sales are the lines of `PAID` and
 //! `FULFILLED` orders, dated by `placedAt` in the market's time zone; ranges are whole
@@ -379,6 +382,9 @@ async fn cell_sums(
     if runs.is_empty() {
         return Ok(Vec::new());
     }
+    if let (SalesScope::Market, Some(code)) = (scope, dims_code(dimension)) {
+        return dim_sums(db, &runs, code, dimension, by_period).await;
+    }
     let mut group = Vec::new();
     if by_period {
         group.extend(["grain", "period_start"]);
@@ -431,6 +437,73 @@ async fn cell_sums(
             orders: row.try_get_by_index(i + 2)?,
         };
         out.push((period, key, figures));
+    }
+    Ok(out)
+}
+
+/// The code of a dimension in `sales_dims` (`None`: not kept there).
+fn dims_code(dimension: Option<Dimension>) -> Option<&'static str> {
+    match dimension {
+        None => Some("T"),
+        Some(Dimension::Kind) => Some("K"),
+        Some(Dimension::Segment) => Some("S"),
+        Some(Dimension::Region) => Some("R"),
+        Some(Dimension::Channel) => Some("C"),
+        Some(Dimension::Cooperative) => None,
+    }
+}
+
+/// [`cell_sums`] for the whole market, from `sales_dims`.
+async fn dim_sums(
+    db: &impl ConnectionTrait,
+    runs: &[(Grain, NaiveDate, NaiveDate)],
+    code: &str,
+    dimension: Option<Dimension>,
+    by_period: bool,
+) -> AppResult<Vec<(Option<(Grain, NaiveDate)>, Option<RawKey>, Figures)>> {
+    let mut values: Vec<Value> = vec![code.into()];
+    let filter = where_clause(runs, SalesScope::Market, &mut values);
+    let group = if by_period {
+        "grain, period_start, \"key\""
+    } else {
+        "\"key\""
+    };
+    let sql = format!(
+        "SELECT {group}, CAST(SUM(revenue_cents) AS BIGINT), CAST(SUM(items) AS BIGINT), \
+         CAST(SUM(orders) AS BIGINT) FROM sales_dims WHERE dimension = ? AND {filter} \
+         GROUP BY {group} HAVING SUM(items) > 0"
+    );
+    let rows = db
+        .query_all_raw(statement(db.get_database_backend(), &sql, values))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (period, i) = if by_period {
+            let code: String = row.try_get_by_index(0)?;
+            let start: NaiveDate = row.try_get_by_index(1)?;
+            let grain = Grain::parse(&code)
+                .ok_or_else(|| AppError::Internal(format!("unknown grain {code}")))?;
+            (Some((grain, start)), 2)
+        } else {
+            (None, 0)
+        };
+        let text: String = row.try_get_by_index(i)?;
+        let key = match dimension {
+            None => None,
+            Some(d) if d.numeric() => Some(RawKey::Int(text.parse().map_err(|_| {
+                AppError::Internal(format!("unreadable key {text} in sales_dims"))
+            })?)),
+            Some(_) => Some(RawKey::Text(text)),
+        };
+        out.push((
+            period,
+            key,
+            Figures {
+                revenue_cents: row.try_get_by_index(i + 1)?,
+                items: row.try_get_by_index(i + 2)?,
+                orders: row.try_get_by_index(i + 3)?,
+            },
+        ));
     }
     Ok(out)
 }

@@ -169,9 +169,8 @@ pub async fn place(
     let merged = validate(&request)?;
     let key = request.idempotency_key.trim().to_owned();
     let hash = request_hash(&request, &merged);
-    if let Some(existing) = find_by_key(db, buyer.user_id, &key).await? {
-        return replay(existing, &hash);
-    }
+    // A replay is found by the check at the start of the transaction, not by one before
+    // it: one pool checkout and round trip less for every new order (bench/orders.sh).
     let txn = crate::db::begin_write(db).await?;
     let result = place_in(&txn, buyer, &request, &merged, &key, &hash, today).await;
     match crate::db::finish(txn, result).await {
@@ -200,37 +199,43 @@ async fn place_in(
     hash: &str,
     today: chrono::NaiveDate,
 ) -> AppResult<order::Model> {
-    // Under SQLite's single writer this re-check sees any order committed since the first.
+    // Under SQLite's single writer this sees any order committed before; on PostgreSQL a
+    // concurrent one with the same key is caught by the unique index (see `place`).
     if let Some(existing) = find_by_key(txn, buyer.user_id, key).await? {
         return replay(existing, hash);
     }
+    // Every query is a round trip inside the transaction: products come with their
+    // cooperatives, and certification lists are read only when a certification needs one.
     let ids: Vec<i32> = merged.keys().copied().collect();
-    let products: HashMap<i32, product::Model> = product::Entity::find()
+    let mut products: HashMap<i32, product::Model> = HashMap::with_capacity(ids.len());
+    let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
+    for (p, coop) in product::Entity::find()
+        .find_also_related(cooperative::Entity)
         .filter(product::Column::Id.is_in(ids.clone()))
         .all(txn)
         .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let coop_ids: Vec<i32> = products.values().map(|p| p.cooperative_id).collect();
-    let coops: HashMap<i32, cooperative::Model> = cooperative::Entity::find()
-        .filter(cooperative::Column::Id.is_in(coop_ids.clone()))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    {
+        if let Some(coop) = coop {
+            coops.insert(coop.id, coop);
+        }
+        products.insert(p.id, p);
+    }
+    let coop_ids: Vec<i32> = coops.keys().copied().collect();
     let certs = certification::Entity::find()
         .filter(certification::Column::CooperativeId.is_in(coop_ids))
         .all(txn)
         .await?;
-    let listed: Vec<(i32, i32)> = certification_product::Entity::find()
-        .filter(certification_product::Column::ProductId.is_in(ids))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|cp| (cp.certification_id, cp.product_id))
-        .collect();
+    let listed: Vec<(i32, i32)> = if certs.iter().all(|c| c.covers_all_products) {
+        Vec::new()
+    } else {
+        certification_product::Entity::find()
+            .filter(certification_product::Column::ProductId.is_in(ids))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|cp| (cp.certification_id, cp.product_id))
+            .collect()
+    };
 
     let mut errors = Vec::new();
     for (product_id, (_, index)) in merged {

@@ -22,6 +22,11 @@
 //!   snapshots and its order's channel: revenue, items, and six order counts.
 //! - `sales_products`, keyed by product (with its snapshots, for the filters of
 //!   `topProducts`): revenue and items. No week rows: `topProducts` has no weekly view.
+//! - `sales_dims`, keyed by one dimension value over the whole market — `T` (the total,
+//!   key empty), `K` kind, `S` segment id, `R` region code, `C` channel — with revenue,
+//!   items and the orders having a line of that value. About 45 rows a day instead of
+//!   the ~1,000 cells: the market's trends and breakdowns read it; a cooperative's
+//!   figures and the breakdown by cooperative read `sales_cells`.
 //!
 //! # Why the order counts are exact
 //!
@@ -202,17 +207,30 @@ struct ProductKey {
     region_code: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct DimKey {
+    dimension: char,
+    grain: Grain,
+    period_start: NaiveDate,
+    key: String,
+}
+
+/// The dimensions of `sales_dims`: (code, the key of a cell's value).
+const DIMS: [char; 5] = ['T', 'K', 'S', 'R', 'C'];
+
 /// A change to the rollups, accumulated in memory and written by [`apply`]: one order
 /// entering or leaving the sales, or a whole import or rebuild.
 #[derive(Debug, Default)]
 pub struct Delta {
     cells: HashMap<CellKey, CellSums>,
     products: HashMap<ProductKey, (i64, i64)>,
+    /// (revenue, items, orders) by dimension value.
+    dims: HashMap<DimKey, (i64, i64, i64)>,
 }
 
 impl Delta {
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty() && self.products.is_empty()
+        self.cells.is_empty() && self.products.is_empty() && self.dims.is_empty()
     }
 
     /// Adds (`sign` = 1) or removes (`sign` = -1) one order of sales day `day`.
@@ -256,6 +274,36 @@ impl Delta {
                     region_code: (*region).to_owned(),
                 };
                 self.cells.entry(key).or_default().add(sums, sign);
+            }
+        }
+        // The order's values in each dimension, each counting the order once.
+        let mut values: BTreeMap<(char, String), (i64, i64)> = BTreeMap::new();
+        for ((_, segment, kind, region), sums) in &cells {
+            for (dimension, key) in [
+                ('T', String::new()),
+                ('K', kind.as_str().to_owned()),
+                ('S', segment.to_string()),
+                ('R', (*region).to_owned()),
+                ('C', channel.as_str().to_owned()),
+            ] {
+                let v = values.entry((dimension, key)).or_default();
+                v.0 += sums.revenue_cents;
+                v.1 += sums.items;
+            }
+        }
+        debug_assert!(values.keys().all(|(d, _)| DIMS.contains(d)));
+        for ((dimension, key), (revenue, items)) in values {
+            for grain in CELL_GRAINS {
+                let k = DimKey {
+                    dimension,
+                    grain,
+                    period_start: grain.start(day),
+                    key: key.clone(),
+                };
+                let v = self.dims.entry(k).or_default();
+                v.0 += sign * revenue;
+                v.1 += sign * items;
+                v.2 += sign;
             }
         }
         for l in lines {
@@ -402,6 +450,38 @@ pub async fn apply(db: &impl ConnectionTrait, delta: Delta) -> AppResult<()> {
         );
         db.execute_raw(statement(backend, &sql, values)).await?;
     }
+
+    let mut dims: Vec<(DimKey, (i64, i64, i64))> = delta.dims.into_iter().collect();
+    dims.sort_by(|a, b| a.0.cmp(&b.0));
+    for chunk in dims.chunks(UPSERT_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO sales_dims (dimension, grain, period_start, \"key\", revenue_cents, items, \
+             orders) VALUES ",
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 7);
+        for (i, (k, (revenue, items, orders))) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?,?,?,?)");
+            values.extend([
+                k.dimension.to_string().into(),
+                k.grain.code().into(),
+                k.period_start.into(),
+                k.key.clone().into(),
+                (*revenue).into(),
+                (*items).into(),
+                (*orders).into(),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (dimension, grain, period_start, \"key\") DO UPDATE SET \
+             revenue_cents = sales_dims.revenue_cents + excluded.revenue_cents, \
+             items = sales_dims.items + excluded.items, \
+             orders = sales_dims.orders + excluded.orders",
+        );
+        db.execute_raw(statement(backend, &sql, values)).await?;
+    }
     Ok(())
 }
 
@@ -477,6 +557,7 @@ pub async fn rebuild(
     for sql in [
         "DELETE FROM sales_cells",
         "DELETE FROM sales_products",
+        "DELETE FROM sales_dims",
         "DELETE FROM sales_rollup_state",
     ] {
         txn.execute_raw(statement(backend, sql, vec![])).await?;

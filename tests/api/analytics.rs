@@ -126,12 +126,21 @@ async fn step(app: &TestApp, manager: &str, order_id: &str, step: &str) {
     assert_eq!(data[field]["userErrors"], json!([]), "{step}: {data}");
 }
 
+/// A cooperative of the test market: name, kind, region and (SKU, segment, price) of its
+/// products.
+type CoopSpec = (
+    &'static str,
+    K,
+    &'static str,
+    &'static [(&'static str, &'static str, i64)],
+);
+
 /// Four cooperatives (two Terroir in two regions, one cosmetics, one handicrafts that
 /// joined in 2025), nine products, and accounts.
 pub(crate) async fn market() -> Market {
     let app = TestApp::spawn().await;
     let db = &app.db;
-    let specs: [(&str, K, &str, &[(&str, &'static str, i64)]); 4] = [
+    let specs: [CoopSpec; 4] = [
         (
             "Cooperative Zitoun Meknes",
             K::Terroir,
@@ -628,12 +637,15 @@ const TOP: &str = r#"query($r: DateRangeInput!, $by: ProductRanking!, $limit: In
   topProducts(range: $r, by: $by, limit: $limit, filter: $f) {
     rank itemsSold revenue { amount } product { sku } } }"#;
 
+/// Which raw lines a `topProducts` filter keeps.
+type Keep<'a> = Box<dyn Fn(&Raw) -> bool + 'a>;
+
 async fn check_top_products(m: &Market, token: &str, raw: &[Raw]) {
     let coop_id = |slug: &str| {
         let item = m.items.iter().find(|i| i.coop == slug).unwrap();
         ids::encode(NodeType::Cooperative, item.coop_id).to_string()
     };
-    let filters: Vec<(Value, Box<dyn Fn(&Raw) -> bool>)> = vec![
+    let filters: Vec<(Value, Keep)> = vec![
         (json!(null), Box::new(|_| true)),
         (
             json!({ "kind": "TERROIR" }),
@@ -923,4 +935,88 @@ async fn a_member_sees_only_its_own_cooperative() {
     );
     let all = ok(&m.app, &m.manager, query, json!({})).await;
     assert_eq!(all["salesBySegment"]["total"]["orders"], json!(4));
+}
+
+/// Payments and cancellations running at the same time on the same rollup rows (same
+/// cooperative, segment, channel and days) neither fail nor lose a sale.
+#[tokio::test]
+async fn concurrent_payments_and_cancellations_keep_the_rollups_exact() {
+    use crate::helpers::graphql_on;
+    let mut m = market().await;
+    for _ in 0..24 {
+        make(
+            &mut m,
+            Made {
+                placed_at: utc(2025, 4, 2, 10, 0),
+                channel: "STORE",
+                status: "PLACED",
+                lines: vec![(0, 1), (1, 2)],
+            },
+        )
+        .await;
+    }
+    let ids: Vec<String> = {
+        use sea_orm::QueryOrder;
+        order::Entity::find()
+            .order_by_asc(order::Column::Id)
+            .all(&m.app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| ids::encode(NodeType::Order, o.id).to_string())
+            .collect()
+    };
+    let send = |query: &'static str, id: String| {
+        let router = m.app.router.clone();
+        let token = m.manager.clone();
+        async move {
+            let out = graphql_on(
+                router,
+                Some(&token),
+                query,
+                json!({ "i": { "orderId": id, "method": "CASH" } }),
+            )
+            .await;
+            assert!(out.get("errors").is_none(), "{out}");
+            out
+        }
+    };
+    const PAY: &str =
+        "mutation($i: MarkOrderPaidInput!) { markOrderPaid(input: $i) { userErrors { code } } }";
+    let paid = futures::future::join_all(ids.iter().map(|id| send(PAY, id.clone()))).await;
+    for out in &paid {
+        assert_eq!(
+            out["data"]["markOrderPaid"]["userErrors"],
+            json!([]),
+            "{out}"
+        );
+    }
+    let cancel =
+        "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { userErrors { code } } }";
+    let cancelled = futures::future::join_all(ids.iter().step_by(3).map(|id| {
+        let router = m.app.router.clone();
+        let token = m.manager.clone();
+        let id = id.clone();
+        async move {
+            graphql_on(
+                router,
+                Some(&token),
+                cancel,
+                json!({ "i": { "orderId": id } }),
+            )
+            .await
+        }
+    }))
+    .await;
+    for out in &cancelled {
+        assert_eq!(out["data"]["cancelOrder"]["userErrors"], json!([]), "{out}");
+    }
+    let kept = 24 - 8;
+    let query = r#"{ salesBySegment(range: { from: "2025-04-01", to: "2025-04-30" }, dimension: PRODUCT_SEGMENT) {
+        total { revenue { amount } itemsSold orders } } }"#;
+    let data = ok(&m.app, &m.manager, query, json!({})).await;
+    assert_eq!(
+        data["salesBySegment"]["total"],
+        json!({ "revenue": { "amount": money(kept * (9000 + 2 * 5500)) }, "itemsSold": kept * 3, "orders": kept })
+    );
 }

@@ -398,7 +398,10 @@ async fn cooperatives_page_by_listing_date_with_cursors() {
         let data = app.data(query, json!({ "after": after })).await;
         let page = &data["cooperatives"];
         for node in page["nodes"].as_array().unwrap() {
-            seen.push((node["listedSince"].as_str().unwrap().to_owned(), node["slug"].as_str().unwrap().to_owned()));
+            seen.push((
+                node["listedSince"].as_str().unwrap().to_owned(),
+                node["slug"].as_str().unwrap().to_owned(),
+            ));
         }
         if page["pageInfo"]["hasNextPage"] == false {
             assert_eq!(seen.len() as i64, page["totalCount"].as_i64().unwrap());
@@ -407,7 +410,10 @@ async fn cooperatives_page_by_listing_date_with_cursors() {
         after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
     }
     let dates: Vec<&String> = seen.iter().map(|(d, _)| d).collect();
-    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first across pages: {dates:?}");
+    assert!(
+        dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first across pages: {dates:?}"
+    );
     let mut slugs: Vec<&String> = seen.iter().map(|(_, s)| s).collect();
     slugs.sort();
     slugs.dedup();

@@ -1026,6 +1026,7 @@ async fn the_compliance_report_groups_every_unsellable_product_with_its_issues_b
     let manager = a_manager(&app).await;
 
     let report = data_as(&app, &manager, REPORT, json!({})).await;
+    #[allow(clippy::type_complexity)] // (cooperative, [(sku, [issue code])])
     let summary: Vec<(String, Vec<(String, Vec<String>)>)> = report["complianceReport"]
         .as_array()
         .unwrap()
