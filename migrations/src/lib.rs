@@ -7,6 +7,7 @@ mod m20261123_000001_initial;
 mod m20261124_000001_sales_rollups;
 mod m20261124_000002_payout_settlement;
 mod m20261124_000003_sales_dimension_rollups;
+mod m20261125_000001_imported_orders;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_sales_rollups::Migration),
             Box::new(m20261124_000002_payout_settlement::Migration),
             Box::new(m20261124_000003_sales_dimension_rollups::Migration),
+            Box::new(m20261125_000001_imported_orders::Migration),
         ]
     }
 }

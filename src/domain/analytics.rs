@@ -350,15 +350,25 @@ fn runs(mut pieces: Vec<(Grain, NaiveDate)>) -> Vec<(Grain, NaiveDate, NaiveDate
     out
 }
 
-/// `(…) [AND cooperative_id = ?]`: the rows of `runs` (in `scope`).
+/// `(…) [AND cooperative_id = ?]`: the rows of `runs` (in `scope`), with `dimension =
+/// code` inside every term of the `OR` when `dimension` is given: `sales_dims`' key starts
+/// with `dimension`, and SQLite only walks the index once per term (`MULTI-INDEX OR`)
+/// when each term holds the whole prefix — with the equality outside it scanned every
+/// row of the dimension (22 ms instead of 2 ms at eight years of history).
 fn where_clause(
     runs: &[(Grain, NaiveDate, NaiveDate)],
+    dimension: Option<&str>,
     scope: SalesScope,
     values: &mut Vec<Value>,
 ) -> String {
     let mut parts = Vec::with_capacity(runs.len());
     for (grain, first, last) in runs {
-        parts.push("(grain = ? AND period_start >= ? AND period_start <= ?)");
+        if let Some(code) = dimension {
+            parts.push("(dimension = ? AND grain = ? AND period_start >= ? AND period_start <= ?)");
+            values.push(code.into());
+        } else {
+            parts.push("(grain = ? AND period_start >= ? AND period_start <= ?)");
+        }
         values.extend([grain.code().into(), (*first).into(), (*last).into()]);
     }
     let mut sql = format!("({})", parts.join(" OR "));
@@ -393,7 +403,7 @@ async fn cell_sums(
         group.push(d.column());
     }
     let mut values = Vec::new();
-    let filter = where_clause(&runs, scope, &mut values);
+    let filter = where_clause(&runs, None, scope, &mut values);
     let select = group.iter().map(|c| format!("{c}, ")).collect::<String>();
     let mut sql = format!(
         "SELECT {select}CAST(SUM(revenue_cents) AS BIGINT), CAST(SUM(items) AS BIGINT), \
@@ -461,8 +471,8 @@ async fn dim_sums(
     dimension: Option<Dimension>,
     by_period: bool,
 ) -> AppResult<Vec<(Option<(Grain, NaiveDate)>, Option<RawKey>, Figures)>> {
-    let mut values: Vec<Value> = vec![code.into()];
-    let filter = where_clause(runs, SalesScope::Market, &mut values);
+    let mut values: Vec<Value> = Vec::new();
+    let filter = where_clause(runs, Some(code), SalesScope::Market, &mut values);
     let group = if by_period {
         "grain, period_start, \"key\""
     } else {
@@ -470,7 +480,7 @@ async fn dim_sums(
     };
     let sql = format!(
         "SELECT {group}, CAST(SUM(revenue_cents) AS BIGINT), CAST(SUM(items) AS BIGINT), \
-         CAST(SUM(orders) AS BIGINT) FROM sales_dims WHERE dimension = ? AND {filter} \
+         CAST(SUM(orders) AS BIGINT) FROM sales_dims WHERE {filter} \
          GROUP BY {group} HAVING SUM(items) > 0"
     );
     let rows = db
@@ -775,7 +785,7 @@ pub async fn top_products(
     let mut sql = format!(
         "SELECT product_id, CAST(SUM(items) AS BIGINT) AS sold, \
          CAST(SUM(revenue_cents) AS BIGINT) AS revenue FROM sales_products WHERE {}",
-        where_clause(&runs, scope, &mut values)
+        where_clause(&runs, None, scope, &mut values)
     );
     if let Some(kind) = filter.kind {
         sql.push_str(" AND kind = ?");

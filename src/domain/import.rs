@@ -244,12 +244,14 @@ fn imported_number(order_ref: &str) -> String {
     format!("IM-{}", &digest[..16].to_uppercase())
 }
 
-/// Rows per multi-row `INSERT` (13 values a line: far under both databases' limits).
+/// Rows per multi-row `INSERT` (14 values an order, 13 a line: far under both databases' limits).
 const INSERT_ROWS: usize = 1_000;
 
 /// Writes past orders and their lines with multi-row `INSERT`s, without touching stock,
 /// and adds the sales among them to `delta` (the caller applies it). Timestamps of the
-/// life cycle (`paid_at`…) are set to `placed_at`: history does not say more.
+/// life cycle (`paid_at`…) are set to `placed_at`: history does not say more. The orders
+/// are marked `imported_at`: their sales were paid before this system, so payouts leave
+/// them out.
 pub async fn insert_orders(
     txn: &impl ConnectionTrait,
     products: &[ProductSnapshot],
@@ -263,14 +265,14 @@ pub async fn insert_orders(
         let mut sql = String::from(
             "INSERT INTO orders (number, user_id, channel, status, total_cents, item_count, \
              external_ref, placed_at, paid_at, fulfilled_at, cancelled_at, refunded_at, \
-             updated_at) VALUES ",
+             updated_at, imported_at) VALUES ",
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 13);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
         for (i, o) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
             let total: i64 = o.lines.iter().map(|(_, q, p)| i64::from(*q) * p).sum();
             let items: i32 = o.lines.iter().map(|(_, q, _)| q).sum();
             let paid = matches!(
@@ -291,6 +293,7 @@ pub async fn insert_orders(
                 at(o.status == OrderStatus::Fulfilled),
                 at(o.status == OrderStatus::Cancelled),
                 at(o.status == OrderStatus::Refunded),
+                now.into(),
                 now.into(),
             ]);
         }

@@ -6,7 +6,8 @@
 //!
 //! - A line settles when its order is `PAID` or `FULFILLED` and was paid (`paid_at`) in the
 //!   period, reckoned in the market's time zone. A line whose order was cancelled or
-//!   refunded before settlement never settles.
+//!   refunded before settlement never settles. Imported history (`orders.imported_at`)
+//!   was paid before this system and never settles here.
 //! - Commission is computed per line from the rate snapshotted on it when the order was
 //!   placed, rounded half-even to the centime ([`commission_cents`]).
 //! - A line is claimed by a conditional `UPDATE … WHERE payout_statement_id IS NULL`, so
@@ -116,7 +117,8 @@ impl Period {
     }
 }
 
-/// The ids of the orders whose lines settle in `[from, until)`.
+/// The ids of the orders whose lines settle in `[from, until)`: paid sales of the period,
+/// imported history excepted.
 fn orders_paid_between(from: DateTime<Utc>, until: DateTime<Utc>) -> SelectStatement {
     Query::select()
         .column(order::Column::Id)
@@ -124,6 +126,7 @@ fn orders_paid_between(from: DateTime<Utc>, until: DateTime<Utc>) -> SelectState
         .and_where(order::Column::Status.is_in(SETTLED_STATUSES.map(|s| s.as_str())))
         .and_where(order::Column::PaidAt.gte(from))
         .and_where(order::Column::PaidAt.lt(until))
+        .and_where(order::Column::ImportedAt.is_null())
         .to_owned()
 }
 

@@ -29,6 +29,9 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub refunded_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// When the order was loaded from the market's history (`import orders`, `seed
+    /// --years`); such sales were paid before this system and never enter a payout.
+    pub imported_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

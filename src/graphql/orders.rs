@@ -168,6 +168,16 @@ impl Order {
     async fn refunded_at(&self) -> Option<DateTime<Utc>> {
         self.model.refunded_at
     }
+    /// When the order was loaded from the market's history (`import orders`); null for
+    /// orders placed here. Imported sales were paid before this system and never enter a
+    /// payout statement.
+    async fn imported_at(&self) -> Option<DateTime<Utc>> {
+        self.model.imported_at
+    }
+    /// The reference the order had in the system it was imported from.
+    async fn external_reference(&self) -> Option<&str> {
+        self.model.external_ref.as_deref()
+    }
     /// How it was paid.
     async fn payment_method(&self) -> Option<PaymentMethod> {
         self.model.payment_method.map(Into::into)

@@ -2,6 +2,7 @@
 //! without moving stock, and counted by the analytics at once.
 
 use crate::analytics::{market, ok};
+use sea_orm::sea_query::Expr;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 use solidarity_market::domain::import::{ImportError, OrdersReport, import_catalog, import_orders};
@@ -95,6 +96,66 @@ async fn imported_orders_count_in_the_analytics_by_their_local_day_and_move_no_s
     txn.commit().await.unwrap();
     let rebuilt = ok(&m.app, &m.manager, BY_KIND, january).await;
     assert_eq!(rebuilt["salesBySegment"], data["salesBySegment"]);
+}
+
+/// History was paid to the cooperatives before this system: payout statements for its
+/// period leave it out. The same orders, once no longer marked imported, would settle,
+/// so the statements' emptiness comes from the mark and not from the period.
+#[tokio::test]
+async fn imported_history_never_enters_a_payout_statement() {
+    let m = market().await;
+    import_orders(&m.app.db, HISTORY.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let generate = r#"mutation($i: GeneratePayoutStatementsInput!) {
+      generatePayoutStatements(input: $i) {
+        statements { cooperative { name } grossSales { amount } }
+        userErrors { field code message } } }"#;
+    let data = ok(
+        &m.app,
+        &m.manager,
+        "{ orders(first: 10) { nodes { externalReference importedAt } } }",
+        json!({}),
+    )
+    .await;
+    let nodes = data["orders"]["nodes"].as_array().unwrap();
+    let mut refs: Vec<&str> = nodes
+        .iter()
+        .map(|o| o["externalReference"].as_str().unwrap())
+        .collect();
+    refs.sort();
+    assert_eq!(refs, ["POS-1", "POS-4", "POS-5", "WEB-2", "WEB-3"]);
+    assert!(
+        nodes.iter().all(|o| o["importedAt"].is_string()),
+        "{nodes:?}"
+    );
+
+    let period = json!({ "i": { "periodStart": "2024-12-01", "periodEnd": "2025-01-31" } });
+    let data = ok(&m.app, &m.manager, generate, period.clone()).await;
+    assert_eq!(
+        data["generatePayoutStatements"],
+        json!({ "statements": [], "userErrors": [] })
+    );
+
+    order::Entity::update_many()
+        .col_expr(
+            order::Column::ImportedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .exec(&m.app.db)
+        .await
+        .unwrap();
+    let data = ok(&m.app, &m.manager, generate, period).await;
+    let mut gross: Vec<String> = data["generatePayoutStatements"]["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["grossSales"]["amount"].as_str().unwrap().to_owned())
+        .collect();
+    gross.sort();
+    // Zitoun: POS-1 (225.00); the cosmetics cooperative: WEB-2 (150.00); the handicrafts
+    // one: POS-5 (340.50). Refunded and cancelled orders never settle.
+    assert_eq!(gross, ["150.00", "225.00", "340.50"]);
 }
 
 #[tokio::test]
