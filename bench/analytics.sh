@@ -59,7 +59,8 @@ for years in $YEARS; do
     start=$(date +%s)
     "$BIN" --database-url "$url" --log-level warn seed --profile market --years "$years" \
       | tee "$RESULTS/seed-$db-$years.txt" >&2
-    echo "seeding took $(( $(date +%s) - start )) s" | tee -a "$RESULTS/seed-$db-$years.txt" >&2
+    echo "seeding took $(( $(date +%s) - start )) s (load average after: $(cut -d' ' -f1-3 /proc/loadavg))" \
+      | tee -a "$RESULTS/seed-$db-$years.txt" >&2
     if [[ "$db" == postgres ]]; then
       psql "$url" -qc 'VACUUM ANALYZE' >&2
     fi
