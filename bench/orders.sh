@@ -104,7 +104,7 @@ start_server() {
 
 # busy: how many rustc/cargo processes run on the machine (other work skews the figures;
 # noise.txt records it around every run).
-busy() { { pgrep -x rustc; pgrep -x cargo; } | wc -l; }
+busy() { { pgrep -x rustc || true; pgrep -x cargo || true; } | wc -l; }
 
 # measure DB LOAD: $REPEAT runs, each after its own warm-up, one JSON line per run.
 measure() {
@@ -119,7 +119,7 @@ measure() {
     local before
     before="load $(cut -d' ' -f1 /proc/loadavg), $(busy) compilers"
     "$LOAD" run --state "$WORK/state-$db.json" --load "$load" --clients "$CLIENTS" \
-      --duration "$secs" --warmup "$WARMUP" >"$RESULTS/$db-$load-r$run.json" ||
+      --duration "$secs" --warmup "$WARMUP" "${CPU_GROUPS[@]}" >"$RESULTS/$db-$load-r$run.json" ||
       fail "$db $load run $run: $(cat "$RESULTS/$db-$load-r$run.json")"
     echo "$db $load r$run: before: $before; after: load $(cut -d' ' -f1 /proc/loadavg), $(busy) compilers" >>"$RESULTS/noise.txt"
   done
@@ -160,6 +160,13 @@ for db in $DATABASES; do
     psql "$url" -qc "VACUUM ANALYZE" >/dev/null
   fi
 
+  # CPU time per request of the server, of PostgreSQL's backends serving it and of its WAL
+  # writer (the load generator reports its own and the whole machine's).
+  CPU_GROUPS=(--cpu "server=--bind-addr 127.0.0.1:$PORT")
+  if [[ "$db" != sqlite ]]; then
+    CPU_GROUPS+=(--cpu "postgres=$PG_DB 127.0.0.1" --cpu "pg_walwriter=: walwriter")
+  fi
+
   step "$db: measure ($LOADS) at $CLIENTS clients"
   for load in $LOADS; do
     measure "$db" "$load"
@@ -186,7 +193,9 @@ step "results in $RESULTS"
 cat "$RESULTS/machine.txt" >&2
 
 # Median of the runs of each database × load; the failures of all runs are summed (a run
-# with more than 1% failed requests has already failed the script).
+# with more than 1% failed requests has already failed the script). The second table is
+# the CPU time per successful request (medians): server, PostgreSQL, load generator, and
+# how busy the rest of the machine was (other work skews the first table).
 python3 - "$RESULTS" <<'PY' | tee "$RESULTS/summary.md"
 import glob, json, os, re, statistics, sys
 rows = {}
@@ -203,9 +212,10 @@ label = {
     "hot": "placeOrder, hot (10 products)",
 }
 dblabel = {"postgres-async": "postgres, synchronous_commit=off (not the headline)"}
+ordered = sorted(rows.items(), key=lambda kv: (dbs.get(kv[0][0], 9), loads.get(kv[0][1], 9)))
 print("| database | request | clients | successes/s | p50 (ms) | p99 (ms) | lines/order | failed | runs |")
 print("|---|---|---:|---:|---:|---:|---:|---|---:|")
-for (db, load), runs in sorted(rows.items(), key=lambda kv: (dbs.get(kv[0][0], 9), loads.get(kv[0][1], 9))):
+for (db, load), runs in ordered:
     med = lambda k: statistics.median(r[k] for r in runs)
     rates = [r["ok_per_s"] for r in runs]
     failed = {}
@@ -220,4 +230,20 @@ for (db, load), runs in sorted(rows.items(), key=lambda kv: (dbs.get(kv[0][0], 9
     print(f"| {dblabel.get(db, db)} | {label.get(load, load)} | {runs[0]['clients']} | "
           f"{med('ok_per_s'):,.0f} ({min(rates):,.0f}–{max(rates):,.0f}) | {med('p50_ms'):.2f} | "
           f"{med('p99_ms'):.2f} | {lines} | {failures} | {len(runs)} |")
+print()
+print("| database | request | CPU ms per success: server | PostgreSQL (backends + WAL writer) | load generator | total | other processes' CPU during the runs |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for (db, load), runs in ordered:
+    per = lambda k: statistics.median(r["cpu_ms_per_ok"].get(k, 0.0) for r in runs)
+    server, pg = per("server"), per("postgres") + per("pg_walwriter")
+    gen = per("load_generator")
+    others = [
+        max(0.0, r["cpu_ms"]["all_processes"] - r["cpu_ms"]["server"] - r["cpu_ms"].get("postgres", 0.0)
+            - r["cpu_ms"].get("pg_walwriter", 0.0) - r["cpu_ms"]["load_generator"]) / r["cpu_ms"]["all_capacity"]
+        for r in runs if r["cpu_ms"].get("all_capacity")
+    ]
+    noise = f"{statistics.median(others):.0%} ({min(others):.0%}–{max(others):.0%})" if others else ""
+    pgcell = f"{pg:.2f}" if db != "sqlite" else "(in the server)"
+    print(f"| {dblabel.get(db, db)} | {label.get(load, load)} | {server:.2f} | {pgcell} | {gen:.2f} | "
+          f"{server + pg + gen:.2f} | {noise} |")
 PY

@@ -119,6 +119,20 @@ struct RunArgs {
     /// Fail (exit 1) when more than this share of the measured requests did not succeed.
     #[arg(long, default_value_t = 0.01)]
     max_error_ratio: f64,
+    /// `NAME=TEXT`: also report the CPU time used during the measured window by the
+    /// processes whose command line contains TEXT (Linux), e.g.
+    /// `server=--bind-addr 127.0.0.1:18081` or `postgres=sm_bench_orders`. Repeatable.
+    #[arg(long = "cpu", value_parser = parse_cpu_group)]
+    cpu_groups: Vec<(String, String)>,
+}
+
+fn parse_cpu_group(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, pattern)) if !name.is_empty() && !pattern.is_empty() => {
+            Ok((name.to_owned(), pattern.to_owned()))
+        }
+        _ => Err("expected NAME=TEXT".into()),
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -502,6 +516,105 @@ impl Worker {
     }
 }
 
+/// CPU accounting from /proc (Linux; zeros elsewhere), in clock ticks of 10 ms
+/// (USER_HZ = 100): what the load costs per request, and how busy the rest of the
+/// machine was meanwhile.
+mod cpu {
+    use std::collections::BTreeMap;
+
+    /// User + system ticks of a process, all threads (fields 14 and 15 of its `stat`).
+    fn ticks(pid: &str) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+
+    /// Ticks per process, of the processes whose command line contains `pattern`.
+    fn matching(pattern: &str) -> BTreeMap<String, u64> {
+        let mut found = BTreeMap::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return found;
+        };
+        for entry in entries.flatten() {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            if !pid.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(pattern)
+                && let Some(t) = ticks(&pid)
+            {
+                found.insert(pid, t);
+            }
+        }
+        found
+    }
+
+    /// Busy and total ticks of the whole machine, all CPUs (first line of /proc/stat).
+    fn machine() -> (u64, u64) {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let values: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let total: u64 = values.iter().take(8).sum();
+        let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+        (total - idle, total)
+    }
+
+    pub struct Snapshot {
+        groups: Vec<BTreeMap<String, u64>>,
+        own: u64,
+        machine: (u64, u64),
+    }
+
+    pub fn snapshot(groups: &[(String, String)]) -> Snapshot {
+        Snapshot {
+            groups: groups.iter().map(|(_, p)| matching(p)).collect(),
+            own: ticks("self").unwrap_or(0),
+            machine: machine(),
+        }
+    }
+
+    /// Milliseconds of CPU per group between two snapshots (processes present in both),
+    /// plus `load_generator`, `all_processes` (the whole machine's busy time) and `cores`.
+    pub fn used(
+        groups: &[(String, String)],
+        before: &Snapshot,
+        after: &Snapshot,
+    ) -> BTreeMap<String, f64> {
+        let ms = |ticks: u64| ticks as f64 * 10.0;
+        let mut used = BTreeMap::new();
+        for (n, (name, _)) in groups.iter().enumerate() {
+            let ticks: u64 = after.groups[n]
+                .iter()
+                .filter_map(|(pid, t)| before.groups[n].get(pid).map(|b| t.saturating_sub(*b)))
+                .sum();
+            used.insert(name.clone(), ms(ticks));
+        }
+        used.insert(
+            "load_generator".into(),
+            ms(after.own.saturating_sub(before.own)),
+        );
+        used.insert(
+            "all_processes".into(),
+            ms(after.machine.0.saturating_sub(before.machine.0)),
+        );
+        used.insert(
+            "all_capacity".into(),
+            ms(after.machine.1.saturating_sub(before.machine.1)),
+        );
+        used
+    }
+}
+
 fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -538,6 +651,14 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
             tokio::spawn(worker.run(window_start, window_end))
         })
         .collect();
+    let groups = args.cpu_groups.clone();
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(window_start.into()).await;
+        let before = cpu::snapshot(&groups);
+        tokio::time::sleep_until(window_end.into()).await;
+        let after = cpu::snapshot(&groups);
+        cpu::used(&groups, &before, &after)
+    });
     let mut total = Tally::default();
     for worker in workers {
         let t = worker.await?;
@@ -555,6 +676,7 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
         }
         total.transport_errors += t.transport_errors;
     }
+    let cpu_ms = sampler.await?;
     total.ok_micros.sort_unstable();
     total.all_micros.sort_unstable();
     let ok = total.ok_micros.len() as u64;
@@ -580,6 +702,14 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
         "graphql_errors": total.graphql_errors,
         "http_errors": total.http_errors.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
         "transport_errors": total.transport_errors,
+        // CPU used during the measured window, in ms per successful request: by the
+        // --cpu groups, this generator, and every process on the machine (`all_processes`;
+        // minus ours, it is what other work took). `all_capacity` is cores × window.
+        "cpu_ms_per_ok": cpu_ms
+            .iter()
+            .map(|(k, v)| (k.clone(), if ok > 0 { v / ok as f64 } else { 0.0 }))
+            .collect::<BTreeMap<_, _>>(),
+        "cpu_ms": cpu_ms,
     });
     println!("{result}");
     if let Some(path) = &args.json {
