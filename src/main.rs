@@ -120,11 +120,17 @@ fn init_logging(config: &Config) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.config);
+    let json_logs = matches!(cli.config.log_format, LogFormat::Json);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            tracing::error!("{message}");
-            eprintln!("error: {message}");
+            // Said once on stderr: as a log event for collectors reading JSON, as a plain
+            // line for people otherwise.
+            if json_logs {
+                tracing::error!("{message}");
+            } else {
+                eprintln!("error: {message}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -202,6 +202,54 @@ BAD-6,2025-01-15T10:00:00Z,TILL,PLACED,HON-1,1,9.999
     );
 }
 
+/// The command managers run: `solidarity-market import orders FILE`, through the real
+/// binary. A bad file fails the command with each bad line said once on stderr, and
+/// imports nothing; a good one reports what it added, and again adds nothing.
+#[tokio::test]
+async fn the_import_command_reports_bad_lines_once_and_imports_a_good_file_once() {
+    let m = market().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_solidarity-market"))
+            .args(["--database-url", &m.app.url, "--log-level", "warn"])
+            .args(["import", "orders"])
+            .arg(&path)
+            .env("NO_PROGRESS", "1")
+            .output()
+            .expect("run the binary");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let bad = format!("{HISTORY}POS-9,2025-02-01T10:00:00Z,STORE,PAID,NOPE-1,1,90.00\n");
+    let (ok_, _, stderr) = run("bad.csv", &bad);
+    assert!(!ok_, "{stderr}");
+    assert!(stderr.contains("line 8"), "{stderr}");
+    assert!(stderr.contains("unknown SKU"), "{stderr}");
+    assert_eq!(
+        stderr.matches("unknown SKU").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 0);
+
+    let (ok_, stdout, stderr) = run("good.csv", HISTORY);
+    assert!(ok_, "{stderr}");
+    assert!(stdout.contains("imported 5 orders (6 lines)"), "{stdout}");
+    let (ok_, stdout, stderr) = run("good.csv", HISTORY);
+    assert!(ok_, "{stderr}");
+    assert!(
+        stdout.contains("imported 0 orders (0 lines); 5 already imported"),
+        "{stdout}"
+    );
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 5);
+}
+
 #[tokio::test]
 async fn a_catalog_file_adds_cooperatives_and_products_once() {
     let m = market().await;
