@@ -476,8 +476,13 @@ pub async fn transition(
             ),
         ));
     }
+    // An imported order never took stock (history moves none), so cancelling it returns
+    // none; a refund with `restock` does: the goods come back to the shop.
     let restock = match &transition {
-        Transition::Cancel { .. } => Some(StockMovementKind::Cancellation),
+        Transition::Cancel { .. } if current.imported_at.is_none() => {
+            Some(StockMovementKind::Cancellation)
+        }
+        Transition::Cancel { .. } => None,
         Transition::Refund { restock: true, .. } => Some(StockMovementKind::Return),
         _ => None,
     };

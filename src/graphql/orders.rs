@@ -635,7 +635,8 @@ impl OrdersMutation {
         change(ctx, &input.order_id, Transition::Fulfill).await
     }
 
-    /// `PLACED` or `PAID` → `CANCELLED`, returning the stock (managers).
+    /// `PLACED` or `PAID` → `CANCELLED`, returning the stock (managers); an imported order
+    /// took no stock, so its cancellation returns none.
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,

@@ -3,7 +3,7 @@
 
 use crate::analytics::{market, ok};
 use sea_orm::sea_query::Expr;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use solidarity_market::domain::import::{ImportError, OrdersReport, import_catalog, import_orders};
 use solidarity_market::entities::{cooperative, order, order_line, product, stock_movement};
@@ -199,6 +199,63 @@ BAD-6,2025-01-15T10:00:00Z,TILL,PLACED,HON-1,1,9.999
     assert!(
         matches!(&err, ImportError::Rejected { errors, .. } if errors[0].line == 1),
         "{err:?}"
+    );
+}
+
+/// History can be corrected after the fact: cancelling an imported sale takes it out of
+/// the analytics, and returns no stock, since the import took none.
+#[tokio::test]
+async fn cancelling_an_imported_sale_takes_it_out_of_the_sales_and_returns_no_stock() {
+    let m = market().await;
+    import_orders(&m.app.db, HISTORY.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let stock = || async {
+        product::Entity::find()
+            .filter(product::Column::Sku.eq("ARC-1"))
+            .one(&m.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock
+    };
+    let stock_before = stock().await;
+    let data = ok(
+        &m.app,
+        &m.manager,
+        "{ orders(first: 10) { nodes { id externalReference status } } }",
+        json!({}),
+    )
+    .await;
+    let web2 = data["orders"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["externalReference"] == "WEB-2")
+        .unwrap()
+        .clone();
+    assert_eq!(web2["status"], "PAID");
+    let data = ok(
+        &m.app,
+        &m.manager,
+        "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { order { status } userErrors { code } } }",
+        json!({ "i": { "orderId": web2["id"], "reason": "Recorded twice in the old till" } }),
+    )
+    .await;
+    assert_eq!(
+        data["cancelOrder"],
+        json!({ "order": { "status": "CANCELLED" }, "userErrors": [] })
+    );
+    assert_eq!(
+        stock().await,
+        stock_before,
+        "an imported order took no stock"
+    );
+    let january = json!({ "r": { "from": "2025-01-01", "to": "2025-01-31" } });
+    let data = ok(&m.app, &m.manager, BY_KIND, january).await;
+    assert_eq!(
+        data["salesBySegment"]["total"],
+        json!({ "revenue": { "amount": "225.00" }, "itemsSold": 3, "orders": 1 })
     );
 }
 
