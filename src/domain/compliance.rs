@@ -169,6 +169,15 @@ fn valid_on(today: NaiveDate) -> Condition {
         )
 }
 
+/// `+"products"."column"`: the column as an expression no index can serve. Without it,
+/// SQLite answers the `OR` of `IN` lists below by fetching every matching product through
+/// `ix_products_cooperative` and sorting them all, where a listing should walk the index
+/// of its order and stop after a page (measured: 7.4 ms instead of 3.5 ms a page). The
+/// unary plus changes no value, and PostgreSQL hashes the lists either way.
+fn unindexed(column: &str) -> Expr {
+    Expr::cust(format!("+\"products\".\"{column}\""))
+}
+
 /// Condition on `products` that a certification `c` meeting `holds` (a condition over
 /// `certifications c` joined to its holder `cooperatives co`) covers the product: `c`
 /// covers all its holder's products, or lists this one.
@@ -204,16 +213,10 @@ fn covered_by(holds: Condition) -> Condition {
         )
         .to_owned();
     Condition::any()
+        .add(unindexed("cooperative_id").in_subquery(whole_cooperatives))
         .add(
-            Expr::col((product::Entity, product::Column::CooperativeId))
-                .in_subquery(whole_cooperatives),
-        )
-        .add(
-            Expr::tuple([
-                Expr::col((product::Entity, product::Column::Id)),
-                Expr::col((product::Entity, product::Column::CooperativeId)),
-            ])
-            .in_subquery(listed_products),
+            Expr::tuple([unindexed("id"), unindexed("cooperative_id")])
+                .in_subquery(listed_products),
         )
 }
 
@@ -254,10 +257,7 @@ pub fn sellable_condition(today: NaiveDate) -> Condition {
         .add(Expr::col((product::Entity, product::Column::Active)).eq(true))
         .add(
             Condition::any()
-                .add(
-                    Expr::col((product::Entity, product::Column::CooperativeId))
-                        .in_subquery(needing_nothing),
-                )
+                .add(unindexed("cooperative_id").in_subquery(needing_nothing))
                 .add(covered_by(
                     Condition::all()
                         .add(unsuspended())
