@@ -357,7 +357,7 @@ fn runs(mut pieces: Vec<(Grain, NaiveDate)>) -> Vec<(Grain, NaiveDate, NaiveDate
 /// row of the dimension (22 ms instead of 2 ms at eight years of history).
 fn where_clause(
     runs: &[(Grain, NaiveDate, NaiveDate)],
-    dimension: Option<&str>,
+    dimension: Option<char>,
     scope: SalesScope,
     values: &mut Vec<Value>,
 ) -> String {
@@ -365,7 +365,7 @@ fn where_clause(
     for (grain, first, last) in runs {
         if let Some(code) = dimension {
             parts.push("(dimension = ? AND grain = ? AND period_start >= ? AND period_start <= ?)");
-            values.push(code.into());
+            values.push(code.to_string().into());
         } else {
             parts.push("(grain = ? AND period_start >= ? AND period_start <= ?)");
         }
@@ -452,13 +452,14 @@ async fn cell_sums(
 }
 
 /// The code of a dimension in `sales_dims` (`None`: not kept there).
-fn dims_code(dimension: Option<Dimension>) -> Option<&'static str> {
+fn dims_code(dimension: Option<Dimension>) -> Option<char> {
+    use crate::domain::rollups::dim;
     match dimension {
-        None => Some("T"),
-        Some(Dimension::Kind) => Some("K"),
-        Some(Dimension::Segment) => Some("S"),
-        Some(Dimension::Region) => Some("R"),
-        Some(Dimension::Channel) => Some("C"),
+        None => Some(dim::TOTAL),
+        Some(Dimension::Kind) => Some(dim::KIND),
+        Some(Dimension::Segment) => Some(dim::SEGMENT),
+        Some(Dimension::Region) => Some(dim::REGION),
+        Some(Dimension::Channel) => Some(dim::CHANNEL),
         Some(Dimension::Cooperative) => None,
     }
 }
@@ -467,7 +468,7 @@ fn dims_code(dimension: Option<Dimension>) -> Option<&'static str> {
 async fn dim_sums(
     db: &impl ConnectionTrait,
     runs: &[(Grain, NaiveDate, NaiveDate)],
-    code: &str,
+    code: char,
     dimension: Option<Dimension>,
     by_period: bool,
 ) -> AppResult<Vec<(Option<(Grain, NaiveDate)>, Option<RawKey>, Figures)>> {

@@ -215,8 +215,19 @@ struct DimKey {
     key: String,
 }
 
-/// The dimensions of `sales_dims`: (code, the key of a cell's value).
-const DIMS: [char; 5] = ['T', 'K', 'S', 'R', 'C'];
+/// The codes of `sales_dims.dimension`, written here and read by `domain::analytics`.
+pub mod dim {
+    /// The whole market (key empty).
+    pub const TOTAL: char = 'T';
+    /// Cooperative kind (`TERROIR`…).
+    pub const KIND: char = 'K';
+    /// Segment id.
+    pub const SEGMENT: char = 'S';
+    /// Region code.
+    pub const REGION: char = 'R';
+    /// Channel.
+    pub const CHANNEL: char = 'C';
+}
 
 /// A change to the rollups, accumulated in memory and written by [`apply`]: one order
 /// entering or leaving the sales, or a whole import or rebuild.
@@ -280,18 +291,17 @@ impl Delta {
         let mut values: BTreeMap<(char, String), (i64, i64)> = BTreeMap::new();
         for ((_, segment, kind, region), sums) in &cells {
             for (dimension, key) in [
-                ('T', String::new()),
-                ('K', kind.as_str().to_owned()),
-                ('S', segment.to_string()),
-                ('R', (*region).to_owned()),
-                ('C', channel.as_str().to_owned()),
+                (dim::TOTAL, String::new()),
+                (dim::KIND, kind.as_str().to_owned()),
+                (dim::SEGMENT, segment.to_string()),
+                (dim::REGION, (*region).to_owned()),
+                (dim::CHANNEL, channel.as_str().to_owned()),
             ] {
                 let v = values.entry((dimension, key)).or_default();
                 v.0 += sums.revenue_cents;
                 v.1 += sums.items;
             }
         }
-        debug_assert!(values.keys().all(|(d, _)| DIMS.contains(d)));
         for ((dimension, key), (revenue, items)) in values {
             for grain in CELL_GRAINS {
                 let k = DimKey {
