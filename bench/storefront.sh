@@ -123,7 +123,10 @@ while [[ $# -gt 0 ]]; do
       ;;
     --keep-db) KEEP_DB=1 && shift ;;
     --no-build) BUILD=0 && shift ;;
-    -h | --help) usage && exit 0 ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
     --) shift && SERVER_ARGS+=("$@") && break ;;
     *) SERVER_ARGS+=("$1") && shift ;; # our server's, e.g. --response-cache off
   esac
@@ -334,7 +337,8 @@ start() { # TARGET
   fi
   for _ in $(seq 1 300); do
     "${ready[@]}" 2>/dev/null && return 0
-    kill -0 "${PID[$t]}" 2>/dev/null || fail "${LABEL[$t]} exited at start: $(tail -5 "$log")"
+    kill -0 "${PID[$t]}" 2>/dev/null ||
+      fail "${LABEL[$t]} exited at start${SERVER_ARGS[*]:+ (extra flags: ${SERVER_ARGS[*]} ${ALT_ARGS[*]})}: $(tail -5 "$log")"
     sleep 0.2
   done
   fail "${LABEL[$t]} did not answer on 127.0.0.1:$port within 60 s: $(tail -5 "$log")"
