@@ -433,7 +433,9 @@ def command_summary(args):
             text += f" ({min(paired):.2f}–{max(paired):.2f})"
         return text
 
-    name = lambda t: labels.get(t, t)
+    def name(target):
+        return labels.get(target, target)
+
     out = []
     out.append("Requests per second: median of the rounds (lowest–highest); ratio = median of ours ÷ median of "
                "PostGraphile, in brackets the lowest and highest ratio of one round's back-to-back runs.")
