@@ -103,6 +103,65 @@ pub struct Config {
     )]
     pub dataloader_delay_us: u64,
 
+    /// Largest cost of a query's data fields: each field counts 1, a list multiplies its
+    /// selection by its page size (`first`/`last`, default 20), `nodes(ids:)` by the
+    /// number of IDs, `limit` by its value; a mutation field counts 10 more. Refused with
+    /// `QUERY_TOO_COMPLEX` before any work.
+    #[arg(long, env = "MAX_QUERY_COST", default_value_t = 10_000, global = true)]
+    pub max_query_cost: u64,
+
+    /// Deepest nesting of data fields (introspection fields have their own limit).
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16, global = true)]
+    pub max_query_depth: usize,
+
+    /// Largest cost of the introspection part of a query (`__schema`, `__type`), costed
+    /// with the schema's real list sizes; the standard introspection queries of graphql-js
+    /// and graphql-core cost about 37,000 here (185 KB of answer).
+    #[arg(
+        long,
+        env = "MAX_INTROSPECTION_COST",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub max_introspection_cost: u64,
+
+    /// Deepest nesting inside `__schema` / `__type` (graphql-js's `TypeRef` needs 13).
+    #[arg(
+        long,
+        env = "MAX_INTROSPECTION_DEPTH",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_introspection_depth: usize,
+
+    /// Most aliases in a document.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+
+    /// Most selections in a document once its fragments are expanded (a "fragment bomb"
+    /// is refused before anything walks it).
+    #[arg(long, env = "MAX_SELECTIONS", default_value_t = 20_000, global = true)]
+    pub max_selections: u64,
+
+    /// Largest response body, in bytes; a bigger answer is replaced by a
+    /// `RESPONSE_TOO_LARGE` error.
+    #[arg(
+        long,
+        env = "MAX_RESPONSE_BYTES",
+        default_value_t = 4 * 1024 * 1024,
+        global = true
+    )]
+    pub max_response_bytes: usize,
+
+    /// Largest request body, in bytes (413 beyond).
+    #[arg(
+        long,
+        env = "MAX_BODY_BYTES",
+        default_value_t = 1024 * 1024,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+
     /// The instant "today" is reckoned from, instead of the system clock. Not a flag: tests
     /// set it to stand on a given day (or minute) in the market's time zone.
     #[arg(skip)]
@@ -125,6 +184,14 @@ impl Config {
             stale_order_hours: 48,
             payment_terms_days: 30,
             dataloader_delay_us: 200,
+            max_query_cost: 10_000,
+            max_query_depth: 16,
+            max_introspection_cost: 100_000,
+            max_introspection_depth: 20,
+            max_aliases: 30,
+            max_selections: 20_000,
+            max_response_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
             now_override: None,
         }
     }

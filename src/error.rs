@@ -19,6 +19,16 @@ pub mod codes {
     pub const THROTTLED: &str = "THROTTLED";
     /// The document did not parse or validate (unknown field, too deep, too complex…).
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The query costs more than the limit (`extensions.cost`, `extensions.maximumCost`).
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// The response would be larger than the limit.
+    pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
+    /// This client sent too many requests of this kind lately (HTTP 429, `Retry-After`).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// The database cannot be reached now (HTTP 503); try again shortly.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    /// The request took longer than the limit.
+    pub const TIMEOUT: &str = "TIMEOUT";
     /// Something went wrong on our side; details are in the server log.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub config: Arc<Config>,
+    /// The schema's shape for costing documents before they run.
+    pub cost: Arc<graphql::cost::CostModel>,
 }
 
 impl AppState {
@@ -31,7 +33,16 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let config = Arc::new(config);
         let schema = graphql::build_schema(Some(db.clone()), config.clone());
-        Self { db, schema, config }
+        let cost = Arc::new(graphql::cost::CostModel::from_sdl(
+            &schema.sdl(),
+            graphql::cost::CostLimits::from_config(&config),
+        ));
+        Self {
+            db,
+            schema,
+            config,
+            cost,
+        }
     }
 }
 

@@ -5,10 +5,12 @@
 
 use crate::AppState;
 use crate::error::codes;
+use crate::graphql::cost::QueryCost;
 use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::loaders;
 use crate::http::auth::{ClientAddr, viewer_from_headers};
-use async_graphql::{Request, Response, Variables};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Request, Response, ServerError, Variables};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -148,29 +150,33 @@ async fn execute(
             }
         }
     }
-    if method == Method::GET {
-        // Only queries over GET: a mutation must not run from a link or a prefetch.
-        if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
-            {
-                let op = doc
-                    .operations
-                    .iter()
-                    .find(|(name, _)| match &request.operation_name {
-                        Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
-                        None => true,
-                    });
-                if let Some((_, op)) = op
-                    && op.node.ty != async_graphql::parser::types::OperationType::Query
-                {
-                    return (
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        [(header::ALLOW, HeaderValue::from_static("POST")), (header::CONTENT_TYPE, media.header())],
-                        json!({ "errors": [{ "message": "only queries may be sent with GET; use POST" }] }).to_string(),
-                    )
-                        .into_response();
-                }
+    // Parsed once here: the GET rule and the cost check read it, and the schema runs it.
+    // A document that does not parse is left to async-graphql, which reports why.
+    let mut cost = QueryCost::default();
+    if let Ok(mut doc) = async_graphql::parser::parse_query(&request.query) {
+        if method == Method::GET && !only_queries(&doc, request.operation_name.as_deref()) {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [
+                    (header::ALLOW, HeaderValue::from_static("POST")),
+                    (header::CONTENT_TYPE, media.header()),
+                ],
+                json!({ "errors": [{ "message": "only queries may be sent with GET; use POST" }] })
+                    .to_string(),
+            )
+                .into_response();
+        }
+        match state.cost.check(
+            &mut doc,
+            request.operation_name.as_deref(),
+            &request.variables,
+        ) {
+            Ok(measured) => cost = measured,
+            Err(refusal) => {
+                return refused(media, vec![refusal.to_server_error()]);
             }
         }
+        request.set_parsed_query(doc);
     }
 
     let started = Arc::new(AtomicBool::new(false));
@@ -191,27 +197,81 @@ async fn execute(
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, media.header())],
-                json!({ "errors": [{ "message": "the request took too long", "extensions": { "code": "TIMEOUT" } }] })
+                json!({ "errors": [{ "message": "the request took too long", "extensions": { "code": codes::TIMEOUT } }] })
                     .to_string(),
             )
                 .into_response();
         }
     };
-    respond(media, response, started.load(Ordering::SeqCst))
+    let mut response = response;
+    if started.load(Ordering::SeqCst) {
+        let limits = state.cost.limits();
+        let mut figures = vec![
+            ("requestedQueryCost", cost.requested),
+            ("maximumQueryCost", limits.max_cost),
+        ];
+        if cost.introspection > 0 {
+            figures.push(("introspectionCost", cost.introspection));
+            figures.push(("maximumIntrospectionCost", limits.max_introspection_cost));
+        }
+        response.extensions.insert(
+            "cost".to_owned(),
+            async_graphql::Value::Object(
+                figures
+                    .into_iter()
+                    .map(|(k, v)| (async_graphql::Name::new(k), v.into()))
+                    .collect(),
+            ),
+        );
+    }
+    respond(
+        media,
+        response,
+        started.load(Ordering::SeqCst),
+        state.config.max_response_bytes,
+    )
 }
 
-fn respond(media: MediaType, response: Response, executed: bool) -> HttpResponse {
+/// Whether the operation a GET request would run is a query.
+fn only_queries(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let op = doc
+        .operations
+        .iter()
+        .find(|(name, _)| match operation_name {
+            Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
+            None => true,
+        });
+    !matches!(op, Some((_, op)) if op.node.ty != OperationType::Query)
+}
+
+/// A request refused before it ran (its errors already carry their codes).
+fn refused(media: MediaType, errors: Vec<ServerError>) -> HttpResponse {
+    respond(media, Response::from_errors(errors), false, usize::MAX)
+}
+
+fn respond(media: MediaType, response: Response, executed: bool, max_bytes: usize) -> HttpResponse {
     let body = if executed {
-        serde_json::to_string(&response)
+        serde_json::to_string(&response).map(|body| {
+            if body.len() <= max_bytes {
+                body
+            } else {
+                tracing::warn!(bytes = body.len(), max_bytes, "response too large; refused");
+                json!({ "data": null, "errors": [{
+                    "message": format!("The response would be {} bytes; at most {max_bytes} are sent. Ask for smaller pages or fewer fields.", body.len()),
+                    "extensions": { "code": codes::RESPONSE_TOO_LARGE, "bytes": body.len(), "maximumBytes": max_bytes }
+                }] })
+                .to_string()
+            }
+        })
     } else {
         // A request error (the document did not parse or validate): no `data` entry at
         // all, and a code on every error.
         let mut errors = response.errors;
         for error in &mut errors {
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", codes::GRAPHQL_VALIDATION_FAILED);
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", codes::GRAPHQL_VALIDATION_FAILED);
+            }
         }
         serde_json::to_string(&json!({ "errors": errors }))
     };

@@ -13,9 +13,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 /// The application's routes over `state`.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -26,7 +23,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health))
         .route("/payouts/{file}", get(payouts::statement_csv))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -110,7 +110,20 @@ impl TestApp {
         Self::build(true, None).await
     }
 
+    /// Like [`TestApp::spawn`], with a configuration changed by `customize` (limits…).
+    pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> Self {
+        Self::build_with(false, None, customize).await
+    }
+
     async fn build(demo: bool, now: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        Self::build_with(demo, now, |_| {}).await
+    }
+
+    async fn build_with(
+        demo: bool,
+        now: Option<chrono::DateTime<chrono::Utc>>,
+        customize: impl FnOnce(&mut Config),
+    ) -> Self {
         static LOGGING: std::sync::Once = std::sync::Once::new();
         LOGGING.call_once(|| {
             if let Ok(filter) = std::env::var("RUST_LOG") {
@@ -121,11 +134,12 @@ impl TestApp {
             }
         });
         let (url, guard) = fresh_database().await;
-        let config = Config {
+        let mut config = Config {
             seed_demo: demo,
             now_override: now,
             ..Config::for_database(url)
         };
+        customize(&mut config);
         let prepared = solidarity_market::prepare_database(&config)
             .await
             .expect("prepare database");

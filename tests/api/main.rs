@@ -9,6 +9,8 @@ mod fixtures;
 mod helpers;
 mod http;
 mod import;
+mod introspection;
+mod limits;
 mod orders;
 mod payouts;
 mod portal;
