@@ -35,6 +35,26 @@ pub struct Config {
     )]
     pub database_max_connections: u32,
 
+    /// Seconds to wait for a database connection before answering `503
+    /// SERVICE_UNAVAILABLE` (and before giving up at startup).
+    #[arg(
+        long,
+        env = "DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub database_acquire_timeout_secs: u64,
+
+    /// Seconds a SQLite writer waits for the write lock held by another before answering
+    /// `503 SERVICE_UNAVAILABLE`.
+    #[arg(
+        long,
+        env = "SQLITE_BUSY_TIMEOUT_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub sqlite_busy_timeout_secs: u64,
+
     /// Address the HTTP server listens on.
     #[arg(
         long,
@@ -174,6 +194,8 @@ impl Config {
         Self {
             database_url: database_url.into(),
             database_max_connections: 16,
+            database_acquire_timeout_secs: 3,
+            sqlite_busy_timeout_secs: 5,
             bind_addr: ([127, 0, 0, 1], 0).into(),
             log_level: "info".into(),
             log_format: LogFormat::Text,

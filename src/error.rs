@@ -33,6 +33,10 @@ pub mod codes {
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }
 
+/// What a client is told when the database cannot be reached.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "the service cannot reach its database right now; try again in a few seconds";
+
 /// The error type of every fallible operation in the crate.
 ///
 /// It deliberately does not implement `Display`: async-graphql converts any `Display`
@@ -51,6 +55,8 @@ pub enum AppError {
         message: String,
     },
     Throttled(String),
+    /// The database cannot be reached (or is locked) now; the detail is logged.
+    Unavailable(String),
     Database(sea_orm::DbErr),
     Internal(String),
 }
@@ -87,6 +93,8 @@ impl AppError {
             Self::Forbidden => "you are not allowed to do this".into(),
             Self::NotFound(m) | Self::Throttled(m) => m.clone(),
             Self::BadInput { message, .. } => message.clone(),
+            Self::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
+            Self::Database(e) if crate::db::is_unavailable(e) => UNAVAILABLE_MESSAGE.into(),
             Self::Database(_) => "an error occurred with the database".into(),
             Self::Internal(_) => "an internal error occurred".into(),
         }
@@ -103,6 +111,8 @@ impl AppError {
             Self::NotFound(_) => codes::NOT_FOUND,
             Self::BadInput { code, .. } => code,
             Self::Throttled(_) => codes::THROTTLED,
+            Self::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
+            Self::Database(e) if crate::db::is_unavailable(e) => codes::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => codes::INTERNAL,
         }
     }
@@ -123,6 +133,10 @@ where
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         match self {
+            Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Self::Database(cause) if crate::db::is_unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable")
+            }
             Self::Database(cause) => tracing::error!(error = %cause, "database error"),
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             _ => {}

@@ -53,7 +53,14 @@ pub fn app(state: AppState) -> Router {
 
 /// Connects, migrates, and (if asked and the catalog is empty) seeds the demo data.
 pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> {
-    let db = db::connect(&config.database_url, config.database_max_connections).await?;
+    let db = db::connect_with(&config.database_url, db::PoolSettings::from_config(config))
+        .await
+        .map_err(|e| match e {
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
+                error::AppError::Unavailable(why)
+            }
+            other => error::AppError::Database(other),
+        })?;
     db::migrate(&db).await?;
     seed::seed_reference_data(&db).await?;
     domain::rollups::ensure_built(&db, config.market_timezone).await?;

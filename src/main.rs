@@ -198,6 +198,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 fn describe(err: &solidarity_market::error::AppError) -> String {
     match err {
         solidarity_market::error::AppError::Database(e) => format!("database: {e}"),
+        solidarity_market::error::AppError::Unavailable(why) => why.clone(),
         other => other.message(),
     }
 }

@@ -4,6 +4,7 @@
 use crate::AppState;
 use crate::domain::auth;
 use crate::domain::policy::Viewer;
+use crate::error::AppResult;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
@@ -29,8 +30,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// The viewer of a request. No token, or a token that is unknown, revoked or expired,
 /// makes the request anonymous: the public catalog still answers, and anything that needs
-/// an account answers `UNAUTHENTICATED`.
-pub async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Viewer {
+/// an account answers `UNAUTHENTICATED`. A token that could not be checked (the database
+/// is down) is an error, never an anonymous viewer: a signed-in shopper must not be told
+/// they have no orders.
+pub async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> AppResult<Viewer> {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -41,13 +44,9 @@ pub async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Viewe
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 256)
     else {
-        return Viewer::Anonymous;
+        return Ok(Viewer::Anonymous);
     };
-    match auth::authenticate(&state.db, token).await {
-        Ok(viewer) => viewer.unwrap_or_default(),
-        Err(err) => {
-            tracing::error!(error = ?err, "could not check a bearer token");
-            Viewer::Anonymous
-        }
-    }
+    Ok(auth::authenticate(&state.db, token)
+        .await?
+        .unwrap_or_default())
 }

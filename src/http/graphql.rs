@@ -4,7 +4,7 @@
 //! request failed before execution).
 
 use crate::AppState;
-use crate::error::codes;
+use crate::error::{AppError, codes};
 use crate::graphql::cost::QueryCost;
 use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::loaders;
@@ -180,7 +180,10 @@ async fn execute(
     }
 
     let started = Arc::new(AtomicBool::new(false));
-    let viewer = viewer_from_headers(state, headers).await;
+    let viewer = match viewer_from_headers(state, headers).await {
+        Ok(viewer) => viewer,
+        Err(err) => return failed_before_execution(media, &err),
+    };
     let request = request
         .data(viewer)
         .data(client)
@@ -232,6 +235,36 @@ async fn execute(
     )
 }
 
+/// A request that failed on our side before it ran (the token could not be checked):
+/// 503 when the database cannot be reached, 500 otherwise, with the error's code.
+fn failed_before_execution(media: MediaType, err: &AppError) -> HttpResponse {
+    use async_graphql::ErrorExtensions;
+    let error = err.extend();
+    let body =
+        json!({ "errors": [{ "message": error.message, "extensions": { "code": err.code() } }] });
+    let status = if err.code() == codes::SERVICE_UNAVAILABLE {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, media.header())],
+        body.to_string(),
+    )
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_UNAVAILABLE_SECS),
+        );
+    }
+    response
+}
+
+/// What `Retry-After` says when the database cannot be reached.
+const RETRY_UNAVAILABLE_SECS: &str = "5";
+
 /// Whether the operation a GET request would run is a query.
 fn only_queries(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let op = doc
@@ -250,6 +283,14 @@ fn refused(media: MediaType, errors: Vec<ServerError>) -> HttpResponse {
 }
 
 fn respond(media: MediaType, response: Response, executed: bool, max_bytes: usize) -> HttpResponse {
+    // A database that cannot be reached is a 503 whatever else the answer holds: the
+    // client should retry, not believe a partial answer.
+    let unavailable = response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from(codes::SERVICE_UNAVAILABLE))
+    });
     let body = if executed {
         serde_json::to_string(&response).map(|body| {
             if body.len() <= max_bytes {
@@ -277,12 +318,21 @@ fn respond(media: MediaType, response: Response, executed: bool, max_bytes: usiz
     };
     let body = body
         .unwrap_or_else(|_| r#"{"errors":[{"message":"could not encode the response"}]}"#.into());
-    let status = if executed || media == MediaType::Json {
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if executed || media == MediaType::Json {
         StatusCode::OK
     } else {
         StatusCode::BAD_REQUEST
     };
-    (status, [(header::CONTENT_TYPE, media.header())], body).into_response()
+    let mut response = (status, [(header::CONTENT_TYPE, media.header())], body).into_response();
+    if unavailable {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_UNAVAILABLE_SECS),
+        );
+    }
+    response
 }
 
 /// `GET /graphql?query=…&variables=…`: queries only.

@@ -39,7 +39,16 @@ async fn graphiql() -> Html<String> {
 
 /// Liveness and readiness: 200 when the database answers, 503 otherwise.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
+    // The pool's acquire timeout bounds the ping; the outer bound covers a connection
+    // that was handed out but never answers.
+    let bound = std::time::Duration::from_secs(state.config.database_acquire_timeout_secs + 1);
+    let ping = match tokio::time::timeout(bound, state.db.ping()).await {
+        Ok(result) => result,
+        Err(_) => Err(sea_orm::DbErr::Custom(format!(
+            "no answer within {bound:?}"
+        ))),
+    };
+    match ping {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ok", "database": "ok" })),

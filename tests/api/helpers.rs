@@ -15,7 +15,12 @@ use tower::ServiceExt;
 /// Where a test's database lives, and how to remove it afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database the test made and removes itself.
+    Owned,
 }
 
 impl Drop for TestDb {
@@ -119,6 +124,14 @@ impl TestApp {
         Self::build_with(demo, now, |_| {}).await
     }
 
+    /// The application over the (empty) database at `url`, which the test owns, with a
+    /// configuration changed by `customize`.
+    pub async fn spawn_on(url: &str, customize: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_database(url);
+        customize(&mut config);
+        Self::assemble(config, TestDb::Owned).await
+    }
+
     async fn build_with(
         demo: bool,
         now: Option<chrono::DateTime<chrono::Utc>>,
@@ -140,11 +153,22 @@ impl TestApp {
             ..Config::for_database(url)
         };
         customize(&mut config);
+        Self::assemble(config, guard).await
+    }
+
+    async fn assemble(config: Config, guard: TestDb) -> Self {
         let prepared = solidarity_market::prepare_database(&config)
             .await
             .expect("prepare database");
         drop(prepared);
-        let mut conn = db::connect(&config.database_url, 8).await.expect("connect");
+        // The server's own pool settings (timeouts from the configuration), 8 connections.
+        let settings = db::PoolSettings {
+            max_connections: 8,
+            ..db::PoolSettings::from_config(&config)
+        };
+        let mut conn = db::connect_with(&config.database_url, settings)
+            .await
+            .expect("connect");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let log_sql = std::env::var_os("TEST_LOG_SQL").is_some();

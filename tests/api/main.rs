@@ -12,6 +12,8 @@ mod import;
 mod introspection;
 mod limits;
 mod orders;
+mod outage;
+mod own_postgres;
 mod payouts;
 mod portal;
 mod schema;
