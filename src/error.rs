@@ -54,7 +54,11 @@ pub enum AppError {
         code: &'static str,
         message: String,
     },
-    Throttled(String),
+    /// Too many attempts lately; `retryAfter` seconds in the error's extensions.
+    Throttled {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached (or is locked) now; the detail is logged.
     Unavailable(String),
     Database(sea_orm::DbErr),
@@ -91,7 +95,7 @@ impl AppError {
                 .join("; "),
             Self::Unauthenticated => "authentication required".into(),
             Self::Forbidden => "you are not allowed to do this".into(),
-            Self::NotFound(m) | Self::Throttled(m) => m.clone(),
+            Self::NotFound(m) | Self::Throttled { message: m, .. } => m.clone(),
             Self::BadInput { message, .. } => message.clone(),
             Self::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
             Self::Database(e) if crate::db::is_unavailable(e) => UNAVAILABLE_MESSAGE.into(),
@@ -110,7 +114,7 @@ impl AppError {
             Self::Forbidden => codes::FORBIDDEN,
             Self::NotFound(_) => codes::NOT_FOUND,
             Self::BadInput { code, .. } => code,
-            Self::Throttled(_) => codes::THROTTLED,
+            Self::Throttled { .. } => codes::THROTTLED,
             Self::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
             Self::Database(e) if crate::db::is_unavailable(e) => codes::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => codes::INTERNAL,
@@ -141,7 +145,15 @@ impl ErrorExtensions for AppError {
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             _ => {}
         }
-        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", self.code()))
+        async_graphql::Error::new(self.message()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let Self::Throttled {
+                retry_after_secs, ..
+            } = self
+            {
+                e.set("retryAfter", *retry_after_secs);
+            }
+        })
     }
 }
 

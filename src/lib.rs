@@ -26,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The schema's shape for costing documents before they run.
     pub cost: Arc<graphql::cost::CostModel>,
+    /// Per-client rate and concurrency limits of the expensive kinds of request.
+    pub fairness: Arc<http::fairness::Fairness>,
 }
 
 impl AppState {
@@ -37,11 +39,13 @@ impl AppState {
             &schema.sdl(),
             graphql::cost::CostLimits::from_config(&config),
         ));
+        let fairness = Arc::new(http::fairness::Fairness::from_config(&config));
         Self {
             db,
             schema,
             config,
             cost,
+            fairness,
         }
     }
 }

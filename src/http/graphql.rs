@@ -9,6 +9,7 @@ use crate::graphql::cost::QueryCost;
 use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::loaders;
 use crate::http::auth::{ClientAddr, viewer_from_headers};
+use crate::http::fairness::Limited;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, Variables};
 use axum::body::Bytes;
@@ -179,6 +180,13 @@ async fn execute(
         request.set_parsed_query(doc);
     }
 
+    // Fairness: the expensive kinds of request are limited per client, before any
+    // database work (the token is checked after this).
+    let _slot = match state.fairness.admit(client.0, &cost) {
+        Ok(slot) => slot,
+        Err(limited) => return rate_limited(media, &limited),
+    };
+
     let started = Arc::new(AtomicBool::new(false));
     let viewer = match viewer_from_headers(state, headers).await {
         Ok(viewer) => viewer,
@@ -258,6 +266,28 @@ fn failed_before_execution(media: MediaType, err: &AppError) -> HttpResponse {
             header::RETRY_AFTER,
             HeaderValue::from_static(RETRY_UNAVAILABLE_SECS),
         );
+    }
+    response
+}
+
+/// HTTP 429 with `Retry-After`, `RATE_LIMITED` and the class that was limited.
+fn rate_limited(media: MediaType, limited: &Limited) -> HttpResponse {
+    let retry = limited.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    tracing::info!(
+        class = limited.class.as_str(),
+        retry_after = retry,
+        "rate limited"
+    );
+    let body = json!({ "errors": [{ "message": limited.message, "extensions": {
+        "code": codes::RATE_LIMITED, "class": limited.class.as_str(), "retryAfter": retry } }] });
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, media.header())],
+        body.to_string(),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }

@@ -2,6 +2,7 @@
 //! export of payout statements (`/payouts/{id}.csv`).
 
 pub mod auth;
+pub mod fairness;
 pub mod graphql;
 pub mod payouts;
 

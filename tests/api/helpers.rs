@@ -392,3 +392,43 @@ pub async fn graphql_http(
     let response = request.send().await.expect("HTTP request");
     response.json().await.expect("JSON response")
 }
+
+/// Runs a GraphQL operation on a router as if it came from `peer` (the connection's
+/// address), with extra headers (e.g. `X-Forwarded-For`); returns the status and the body.
+pub async fn graphql_from(
+    router: Router,
+    peer: &str,
+    headers: &[(&str, &str)],
+    query: &str,
+    variables: Value,
+) -> (StatusCode, header::HeaderMap, Value) {
+    let ip: std::net::IpAddr = peer.parse().expect("an IP address");
+    let mut request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/graphql-response+json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request
+        .body(Body::from(
+            json!({ "query": query, "variables": variables }).to_string(),
+        ))
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            ip, 40_000,
+        )));
+    let response = router.oneshot(request).await.expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
+    (status, headers, body)
+}

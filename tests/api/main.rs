@@ -17,3 +17,4 @@ mod own_postgres;
 mod payouts;
 mod portal;
 mod schema;
+mod signin;
