@@ -12,10 +12,11 @@ use crate::http::auth::{ClientAddr, viewer_from_headers};
 use crate::http::fairness::Limited;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, Variables};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -397,15 +398,41 @@ pub async fn get_graphql(
     }
 }
 
+/// Reads a whole body within `MAX_BODY_BYTES` (413) and `BODY_READ_TIMEOUT_SECS` (408:
+/// a client trickling its body does not hold a request open).
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, StatusCode> {
+    let limited = http_body_util::Limited::new(body, state.config.max_body_bytes);
+    let deadline = Duration::from_secs(state.config.body_read_timeout_secs);
+    match tokio::time::timeout(deadline, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
+            Err(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
+        Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
+    }
+}
+
 /// `POST /graphql` with an `application/json` body.
 pub async fn post_graphql(
     State(state): State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> HttpResponse {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
+    };
+    let body = match read_body(&state, body).await {
+        Ok(bytes) => bytes,
+        Err(status) => {
+            let message = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+                StatusCode::REQUEST_TIMEOUT => "the request body was not sent in time",
+                _ => "the request body could not be read",
+            };
+            return request_error(media, status, message);
+        }
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)

@@ -94,6 +94,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The database URL, for servers started on the same database.
     pub url: String,
+    /// The configuration the app runs with.
+    pub config: Config,
     statements: Arc<AtomicUsize>,
     _db: TestDb,
 }
@@ -180,6 +182,7 @@ impl TestApp {
         });
         Self {
             url: config.database_url.clone(),
+            config: config.clone(),
             router: app(AppState::new(conn.clone(), config)),
             db: conn,
             statements,
@@ -307,12 +310,12 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let service = self
-            .router
-            .clone()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let router = self.router.clone();
+        let config = self.config.clone();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, service).await;
+            let _ =
+                solidarity_market::server::serve(listener, router, &config, std::future::pending())
+                    .await;
         });
         TestServer {
             base_url: format!("http://{addr}"),
@@ -431,4 +434,29 @@ pub async fn graphql_from(
     let body = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
     (status, headers, body)
+}
+
+/// A write lock held by another connection (another server instance, an import…): on
+/// SQLite the database's write lock (`BEGIN IMMEDIATE`), on PostgreSQL an `EXCLUSIVE`
+/// lock on one table; readers go on, writers wait until [`TableLock::release`].
+pub struct TableLock {
+    txn: sea_orm::DatabaseTransaction,
+    _db: DatabaseConnection,
+}
+
+impl TableLock {
+    pub async fn take(app: &TestApp, table: &str) -> Self {
+        let conn = db::connect(&app.url, 1).await.expect("connect");
+        let txn = db::begin_write(&conn).await.expect("begin");
+        if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_unprepared(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
+                .await
+                .expect("lock");
+        }
+        Self { txn, _db: conn }
+    }
+
+    pub async fn release(self) {
+        self.txn.rollback().await.expect("rollback");
+    }
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod analytics;
 mod catalog;
 mod compliance;
+mod fairness;
 mod fixtures;
 mod helpers;
 mod http;
