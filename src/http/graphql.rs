@@ -10,6 +10,7 @@ use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::loaders;
 use crate::http::auth::{ClientAddr, viewer_from_headers};
 use crate::http::fairness::Limited;
+use crate::http::telemetry;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, Variables};
 use axum::body::{Body, Bytes};
@@ -130,6 +131,19 @@ fn read_params(
     })
 }
 
+/// What the operation log line and the metrics say about one GraphQL request.
+#[derive(Default)]
+struct Outcome {
+    operation: Option<String>,
+    kind: &'static str,
+    cost: u64,
+    /// Whether it was refused before it ran (limits, rate limits).
+    refused: bool,
+    codes: Vec<String>,
+}
+
+/// Runs one GraphQL request, then writes its log line (operation name, kind, cost,
+/// duration, status, error codes) and its metrics.
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
@@ -137,6 +151,76 @@ async fn execute(
     params: Params,
     method: Method,
     client: ClientAddr,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let mut outcome = Outcome {
+        operation: params.operation_name.clone(),
+        kind: "unknown",
+        ..Default::default()
+    };
+    let response = run(state, headers, media, params, method, client, &mut outcome).await;
+    let elapsed = started.elapsed();
+    outcome.codes.sort();
+    outcome.codes.dedup();
+    let codes = outcome.codes.join(",");
+    tracing::info!(
+        target: "solidarity_market::graphql",
+        operation = outcome.operation.as_deref().unwrap_or(""),
+        kind = outcome.kind,
+        cost = outcome.cost,
+        duration_ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+        status = response.status().as_u16(),
+        error_codes = %codes,
+        "graphql operation"
+    );
+    let label = telemetry::operation_label(outcome.operation.as_deref());
+    let result = if outcome.refused {
+        "refused"
+    } else if outcome.codes.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    metrics::counter!("graphql_operations_total", "operation" => label.clone(), "kind" => outcome.kind, "outcome" => result).increment(1);
+    metrics::histogram!("graphql_operation_duration_seconds", "operation" => label, "kind" => outcome.kind)
+        .record(elapsed.as_secs_f64());
+    if !outcome.refused {
+        metrics::histogram!("graphql_operation_cost", "kind" => outcome.kind)
+            .record(outcome.cost as f64);
+    }
+    for code in &outcome.codes {
+        if code.len() <= 40 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+            metrics::counter!("graphql_errors_total", "code" => code.clone()).increment(1);
+        }
+    }
+    response
+}
+
+fn codes_of(response: &Response) -> Vec<String> {
+    response
+        .errors
+        .iter()
+        .map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .and_then(|code| match code {
+                    async_graphql::Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| codes::GRAPHQL_VALIDATION_FAILED.to_owned())
+        })
+        .collect()
+}
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    params: Params,
+    method: Method,
+    client: ClientAddr,
+    outcome: &mut Outcome,
 ) -> HttpResponse {
     let mut request = Request::new(params.query);
     if let Some(name) = params.operation_name {
@@ -175,8 +259,22 @@ async fn execute(
         ) {
             Ok(measured) => cost = measured,
             Err(refusal) => {
+                outcome.refused = true;
+                outcome.codes.push(refusal.code.to_owned());
+                outcome.cost = refusal.value;
+                metrics::counter!("queries_refused_total", "limit" => refusal.limit_name)
+                    .increment(1);
                 return refused(media, vec![refusal.to_server_error()]);
             }
+        }
+        outcome.kind = if cost.is_mutation {
+            "mutation"
+        } else {
+            "query"
+        };
+        outcome.cost = cost.requested;
+        if cost.operation_name.is_some() {
+            outcome.operation = cost.operation_name.clone();
         }
         request.set_parsed_query(doc);
     }
@@ -185,13 +283,21 @@ async fn execute(
     // database work (the token is checked after this).
     let _slot = match state.fairness.admit(client.0, &cost) {
         Ok(slot) => slot,
-        Err(limited) => return rate_limited(media, &limited),
+        Err(limited) => {
+            outcome.refused = true;
+            outcome.codes.push(codes::RATE_LIMITED.to_owned());
+            metrics::counter!("rate_limited_total", "class" => limited.class.as_str()).increment(1);
+            return rate_limited(media, &limited);
+        }
     };
 
     let started = Arc::new(AtomicBool::new(false));
     let viewer = match viewer_from_headers(state, headers).await {
         Ok(viewer) => viewer,
-        Err(err) => return failed_before_execution(media, &err),
+        Err(err) => {
+            outcome.codes.push(err.code().to_owned());
+            return failed_before_execution(media, &err);
+        }
     };
     let request = request
         .data(viewer)
@@ -206,6 +312,7 @@ async fn execute(
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,
         Err(_) => {
+            outcome.codes.push(codes::TIMEOUT.to_owned());
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, media.header())],
@@ -216,6 +323,7 @@ async fn execute(
         }
     };
     let mut response = response;
+    outcome.codes.extend(codes_of(&response));
     if started.load(Ordering::SeqCst) {
         let limits = state.cost.limits();
         let mut figures = vec![
@@ -236,12 +344,16 @@ async fn execute(
             ),
         );
     }
-    respond(
+    let (http, too_large) = respond(
         media,
         response,
         started.load(Ordering::SeqCst),
         state.config.max_response_bytes,
-    )
+    );
+    if too_large {
+        outcome.codes.push(codes::RESPONSE_TOO_LARGE.to_owned());
+    }
+    http
 }
 
 /// A request that failed on our side before it ran (the token could not be checked):
@@ -310,10 +422,17 @@ fn only_queries(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool 
 
 /// A request refused before it ran (its errors already carry their codes).
 fn refused(media: MediaType, errors: Vec<ServerError>) -> HttpResponse {
-    respond(media, Response::from_errors(errors), false, usize::MAX)
+    respond(media, Response::from_errors(errors), false, usize::MAX).0
 }
 
-fn respond(media: MediaType, response: Response, executed: bool, max_bytes: usize) -> HttpResponse {
+/// The HTTP response of a GraphQL response, and whether it was replaced for its size.
+fn respond(
+    media: MediaType,
+    response: Response,
+    executed: bool,
+    max_bytes: usize,
+) -> (HttpResponse, bool) {
+    let mut too_large = false;
     // A database that cannot be reached is a 503 whatever else the answer holds: the
     // client should retry, not believe a partial answer.
     let unavailable = response.errors.iter().any(|e| {
@@ -327,6 +446,7 @@ fn respond(media: MediaType, response: Response, executed: bool, max_bytes: usiz
             if body.len() <= max_bytes {
                 body
             } else {
+                too_large = true;
                 tracing::warn!(bytes = body.len(), max_bytes, "response too large; refused");
                 json!({ "data": null, "errors": [{
                     "message": format!("The response would be {} bytes; at most {max_bytes} are sent. Ask for smaller pages or fewer fields.", body.len()),
@@ -363,7 +483,7 @@ fn respond(media: MediaType, response: Response, executed: bool, max_bytes: usiz
             HeaderValue::from_static(RETRY_UNAVAILABLE_SECS),
         );
     }
-    response
+    (response, too_large)
 }
 
 /// `GET /graphql?query=…&variables=…`: queries only.

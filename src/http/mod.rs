@@ -5,6 +5,7 @@ pub mod auth;
 pub mod fairness;
 pub mod graphql;
 pub mod payouts;
+pub mod telemetry;
 
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
@@ -16,6 +17,7 @@ use serde_json::json;
 
 /// The application's routes over `state`.
 pub fn router(state: AppState) -> Router {
+    telemetry::prometheus();
     Router::new()
         .route("/", get(graphiql))
         .route(
@@ -24,8 +26,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health))
         .route("/payouts/{file}", get(payouts::statement_csv))
+        .route("/metrics", get(telemetry::metrics_endpoint))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(telemetry::around_request))
         .with_state(state)
 }
 

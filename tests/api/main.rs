@@ -12,6 +12,7 @@ mod http;
 mod import;
 mod introspection;
 mod limits;
+mod operability;
 mod orders;
 mod outage;
 mod own_postgres;
