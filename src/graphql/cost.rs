@@ -147,7 +147,10 @@ fn list_estimate(type_name: &str, field: &str) -> f64 {
         // An order holds at most 100 lines.
         ("Order", "lines") => MAX_PAGE_SIZE as f64,
         ("QueryRoot", "salesTrend") | ("SalesBreakdown", "rows") => MAX_PAGE_SIZE as f64,
-        ("QueryRoot", "complianceReport") => MAX_PAGE_SIZE as f64,
+        // The cooperatives with an unsellable product, and their few issues each (a product
+        // has at most one issue of each of the seven codes, usually one).
+        ("QueryRoot", "complianceReport") => 20.0,
+        (_, "complianceIssues") | ("ProductCompliance", "issues") => 3.0,
         _ => DEFAULT_LIST_ESTIMATE,
     }
 }

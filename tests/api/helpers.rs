@@ -88,6 +88,31 @@ fn uuid_like() -> String {
     format!("{n:016x}")
 }
 
+/// The suite's requests stand for many shoppers but all come from 127.0.0.1: the
+/// per-client rate and concurrency limits are raised out of the way (tests/api/fairness.rs
+/// and signin.rs set them to test them).
+pub fn many_clients(config: &mut Config) {
+    config.sign_ins_per_minute = 100_000;
+    config.registrations_per_minute = 100_000;
+    config.mutations_per_minute = 100_000;
+    config.expensive_queries_per_minute = 100_000;
+    config.max_concurrent_expensive_per_client = 100_000;
+}
+
+/// The flags of [`many_clients`], for server processes.
+pub const MANY_CLIENTS_FLAGS: [&str; 10] = [
+    "--sign-ins-per-minute",
+    "100000",
+    "--registrations-per-minute",
+    "100000",
+    "--mutations-per-minute",
+    "100000",
+    "--expensive-queries-per-minute",
+    "100000",
+    "--max-concurrent-expensive-per-client",
+    "100000",
+];
+
 /// The application over a fresh database.
 pub struct TestApp {
     pub router: Router,
@@ -130,6 +155,7 @@ impl TestApp {
     /// configuration changed by `customize`.
     pub async fn spawn_on(url: &str, customize: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_database(url);
+        many_clients(&mut config);
         customize(&mut config);
         Self::assemble(config, TestDb::Owned).await
     }
@@ -154,6 +180,7 @@ impl TestApp {
             now_override: now,
             ..Config::for_database(url)
         };
+        many_clients(&mut config);
         customize(&mut config);
         Self::assemble(config, guard).await
     }
@@ -341,6 +368,7 @@ impl TestApp {
             .args(["--database-url", &self.url])
             .args(["--bind-addr", &format!("127.0.0.1:{port}")])
             .args(["--log-level", "warn"])
+            .args(MANY_CLIENTS_FLAGS)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start the server binary");

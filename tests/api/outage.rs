@@ -205,7 +205,10 @@ async fn startup_says_which_host_port_and_database_could_not_be_reached() {
     assert!(stderr.contains(&place), "{stderr}");
     assert!(stderr.contains("\"no_such_market\""), "{stderr}");
     assert!(stderr.contains("does not exist"), "{stderr}");
-    assert!(!stderr.contains(".rs:"), "no internal line numbers: {stderr}");
+    assert!(
+        !stderr.contains(".rs:"),
+        "no internal line numbers: {stderr}"
+    );
     assert!(took < Duration::from_secs(30), "{took:?}");
 
     pg.down();
@@ -214,6 +217,9 @@ async fn startup_says_which_host_port_and_database_could_not_be_reached() {
     assert!(stderr.contains(&place), "{stderr}");
     assert!(stderr.contains("connection refused"), "{stderr}");
     assert!(took < Duration::from_secs(30), "{took:?}");
-    assert!(!stderr.contains(".rs:"), "no internal line numbers: {stderr}");
+    assert!(
+        !stderr.contains(".rs:"),
+        "no internal line numbers: {stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "said once: {stderr}");
 }
