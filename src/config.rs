@@ -35,6 +35,26 @@ pub struct Config {
     )]
     pub database_max_connections: u32,
 
+    /// Seconds to wait for a database connection before answering `503
+    /// SERVICE_UNAVAILABLE` (and before giving up at startup).
+    #[arg(
+        long,
+        env = "DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub database_acquire_timeout_secs: u64,
+
+    /// Seconds a SQLite writer waits for the write lock held by another before answering
+    /// `503 SERVICE_UNAVAILABLE`.
+    #[arg(
+        long,
+        env = "SQLITE_BUSY_TIMEOUT_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub sqlite_busy_timeout_secs: u64,
+
     /// Address the HTTP server listens on.
     #[arg(
         long,
@@ -103,6 +123,214 @@ pub struct Config {
     )]
     pub dataloader_delay_us: u64,
 
+    /// Largest cost of a query's data fields: each field counts 1, a list multiplies its
+    /// selection by its page size (`first`/`last`, default 20), `nodes(ids:)` by the
+    /// number of IDs, `limit` by its value; a mutation field counts 10 more. Refused with
+    /// `QUERY_TOO_COMPLEX` before any work.
+    #[arg(long, env = "MAX_QUERY_COST", default_value_t = 10_000, global = true)]
+    pub max_query_cost: u64,
+
+    /// Deepest nesting of data fields (introspection fields have their own limit).
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16, global = true)]
+    pub max_query_depth: usize,
+
+    /// Largest cost of the introspection part of a query (`__schema`, `__type`), costed
+    /// with the schema's real list sizes; the standard introspection queries of graphql-js
+    /// and graphql-core cost about 37,000 here (185 KB of answer).
+    #[arg(
+        long,
+        env = "MAX_INTROSPECTION_COST",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub max_introspection_cost: u64,
+
+    /// Deepest nesting inside `__schema` / `__type` (graphql-js's `TypeRef` needs 13).
+    #[arg(
+        long,
+        env = "MAX_INTROSPECTION_DEPTH",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_introspection_depth: usize,
+
+    /// Most aliases in a document.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+
+    /// Most selections in a document once its fragments are expanded (a "fragment bomb"
+    /// is refused before anything walks it).
+    #[arg(long, env = "MAX_SELECTIONS", default_value_t = 20_000, global = true)]
+    pub max_selections: u64,
+
+    /// Largest response body, in bytes; a bigger answer is replaced by a
+    /// `RESPONSE_TOO_LARGE` error.
+    #[arg(
+        long,
+        env = "MAX_RESPONSE_BYTES",
+        default_value_t = 4 * 1024 * 1024,
+        global = true
+    )]
+    pub max_response_bytes: usize,
+
+    /// Largest request body, in bytes (413 beyond).
+    #[arg(
+        long,
+        env = "MAX_BODY_BYTES",
+        default_value_t = 1024 * 1024,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+
+    /// Minutes over which failed sign-ins are counted.
+    #[arg(
+        long,
+        env = "LOGIN_WINDOW_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
+    pub login_window_minutes: i64,
+
+    /// Sign-in attempts for one account from one client address per window; more are
+    /// refused with `THROTTLED` before any password is checked (this address only).
+    #[arg(
+        long,
+        env = "LOGIN_ATTEMPTS_PER_ACCOUNT_AND_SOURCE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_attempts_per_account_and_source: u64,
+
+    /// Failed sign-ins from one client address, all accounts together, per window
+    /// (password spraying).
+    #[arg(
+        long,
+        env = "LOGIN_FAILURES_PER_SOURCE",
+        default_value_t = 50,
+        global = true
+    )]
+    pub login_failures_per_source: u64,
+
+    /// Failed sign-ins of one account, from anywhere, per window before each further
+    /// attempt from a place the account never signed in from waits a growing delay
+    /// (1 s, 2 s, 4 s… up to `LOGIN_MAX_DELAY_SECS`). Places it signed in from before
+    /// are never delayed, so a stranger cannot lock the owner out.
+    #[arg(
+        long,
+        env = "LOGIN_ACCOUNT_DELAY_AFTER",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_account_delay_after: u64,
+
+    /// Longest delay between two sign-ins of one account from unknown places.
+    #[arg(
+        long,
+        env = "LOGIN_MAX_DELAY_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub login_max_delay_secs: i64,
+
+    /// Registrations from one client address per hour (counted in the database, so the
+    /// limit holds across server instances).
+    #[arg(
+        long,
+        env = "REGISTRATIONS_PER_SOURCE_PER_HOUR",
+        default_value_t = 10,
+        global = true
+    )]
+    pub registrations_per_source_per_hour: u64,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed, as addresses or CIDR blocks,
+    /// comma-separated (e.g. `127.0.0.1,10.0.0.0/8`). The client is the right-most address
+    /// of that header not in this list; with an empty list (the default) it is the peer.
+    /// Every per-client limit is keyed by that address.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// `login` mutations one client may send per minute (HTTP 429 `RATE_LIMITED` beyond),
+    /// before the per-account limits kept in the database.
+    #[arg(long, env = "SIGN_INS_PER_MINUTE", default_value_t = 30, global = true)]
+    pub sign_ins_per_minute: u32,
+
+    /// `register` mutations one client may send per minute.
+    #[arg(
+        long,
+        env = "REGISTRATIONS_PER_MINUTE",
+        default_value_t = 5,
+        global = true
+    )]
+    pub registrations_per_minute: u32,
+
+    /// Other mutations one client may send per minute.
+    #[arg(
+        long,
+        env = "MUTATIONS_PER_MINUTE",
+        default_value_t = 300,
+        global = true
+    )]
+    pub mutations_per_minute: u32,
+
+    /// The cost from which a query is "expensive": limited per client in rate and in
+    /// concurrency.
+    #[arg(
+        long,
+        env = "EXPENSIVE_QUERY_COST",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub expensive_query_cost: u64,
+
+    /// Expensive queries one client may send per minute.
+    #[arg(
+        long,
+        env = "EXPENSIVE_QUERIES_PER_MINUTE",
+        default_value_t = 60,
+        global = true
+    )]
+    pub expensive_queries_per_minute: u32,
+
+    /// Requests of the expensive kinds (sign-in, registration, mutations, expensive
+    /// queries) one client may have running at once.
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_EXPENSIVE_PER_CLIENT",
+        default_value_t = 2,
+        global = true
+    )]
+    pub max_concurrent_expensive_per_client: usize,
+
+    /// Seconds a client has to send a request's headers (slow connections are closed).
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a whole request body (408 beyond).
+    #[arg(
+        long,
+        env = "BODY_READ_TIMEOUT_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub body_read_timeout_secs: u64,
+
+    /// Most connections open at once; more wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4_096, global = true)]
+    pub max_connections: usize,
+
+    /// Bearer token that lets a scraper read `/metrics` from any address.
+    #[arg(long, env = "METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Client addresses (CIDR) allowed to read `/metrics` without the token.
+    #[arg(long, env = "METRICS_ALLOW", value_delimiter = ',', value_parser = parse_net, default_value = "127.0.0.0/8,::1/128", global = true)]
+    pub metrics_allow: Vec<ipnet::IpNet>,
+
     /// The instant "today" is reckoned from, instead of the system clock. Not a flag: tests
     /// set it to stand on a given day (or minute) in the market's time zone.
     #[arg(skip)]
@@ -115,6 +343,8 @@ impl Config {
         Self {
             database_url: database_url.into(),
             database_max_connections: 16,
+            database_acquire_timeout_secs: 3,
+            sqlite_busy_timeout_secs: 5,
             bind_addr: ([127, 0, 0, 1], 0).into(),
             log_level: "info".into(),
             log_format: LogFormat::Text,
@@ -125,6 +355,35 @@ impl Config {
             stale_order_hours: 48,
             payment_terms_days: 30,
             dataloader_delay_us: 200,
+            max_query_cost: 10_000,
+            max_query_depth: 16,
+            max_introspection_cost: 100_000,
+            max_introspection_depth: 20,
+            max_aliases: 30,
+            max_selections: 20_000,
+            max_response_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
+            login_window_minutes: 15,
+            login_attempts_per_account_and_source: 10,
+            login_failures_per_source: 50,
+            login_account_delay_after: 5,
+            login_max_delay_secs: 60,
+            registrations_per_source_per_hour: 10,
+            trusted_proxies: Vec::new(),
+            sign_ins_per_minute: 30,
+            registrations_per_minute: 5,
+            mutations_per_minute: 300,
+            expensive_query_cost: 1_000,
+            expensive_queries_per_minute: 60,
+            max_concurrent_expensive_per_client: 2,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 15,
+            max_connections: 4_096,
+            metrics_token: None,
+            metrics_allow: vec![
+                "127.0.0.0/8".parse().expect("loopback"),
+                "::1/128".parse().expect("loopback"),
+            ],
             now_override: None,
         }
     }
@@ -136,6 +395,14 @@ impl Config {
             self.market_timezone,
         )
     }
+}
+
+/// An address (`10.0.0.1`) or a block (`10.0.0.0/8`).
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR block"))
 }
 
 /// The calendar date of `instant` in `tz`: 23:30 UTC on 31 December is already 1 January

@@ -19,9 +19,23 @@ pub mod codes {
     pub const THROTTLED: &str = "THROTTLED";
     /// The document did not parse or validate (unknown field, too deep, too complex…).
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The query costs more than the limit (`extensions.cost`, `extensions.maximumCost`).
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// The response would be larger than the limit.
+    pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
+    /// This client sent too many requests of this kind lately (HTTP 429, `Retry-After`).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// The database cannot be reached now (HTTP 503); try again shortly.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    /// The request took longer than the limit.
+    pub const TIMEOUT: &str = "TIMEOUT";
     /// Something went wrong on our side; details are in the server log.
     pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 }
+
+/// What a client is told when the database cannot be reached.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "the service cannot reach its database right now; try again in a few seconds";
 
 /// The error type of every fallible operation in the crate.
 ///
@@ -40,7 +54,13 @@ pub enum AppError {
         code: &'static str,
         message: String,
     },
-    Throttled(String),
+    /// Too many attempts lately; `retryAfter` seconds in the error's extensions.
+    Throttled {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The database cannot be reached (or is locked) now; the detail is logged.
+    Unavailable(String),
     Database(sea_orm::DbErr),
     Internal(String),
 }
@@ -75,8 +95,10 @@ impl AppError {
                 .join("; "),
             Self::Unauthenticated => "authentication required".into(),
             Self::Forbidden => "you are not allowed to do this".into(),
-            Self::NotFound(m) | Self::Throttled(m) => m.clone(),
+            Self::NotFound(m) | Self::Throttled { message: m, .. } => m.clone(),
             Self::BadInput { message, .. } => message.clone(),
+            Self::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
+            Self::Database(e) if crate::db::is_unavailable(e) => UNAVAILABLE_MESSAGE.into(),
             Self::Database(_) => "an error occurred with the database".into(),
             Self::Internal(_) => "an internal error occurred".into(),
         }
@@ -92,7 +114,9 @@ impl AppError {
             Self::Forbidden => codes::FORBIDDEN,
             Self::NotFound(_) => codes::NOT_FOUND,
             Self::BadInput { code, .. } => code,
-            Self::Throttled(_) => codes::THROTTLED,
+            Self::Throttled { .. } => codes::THROTTLED,
+            Self::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
+            Self::Database(e) if crate::db::is_unavailable(e) => codes::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => codes::INTERNAL,
         }
     }
@@ -113,11 +137,23 @@ where
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         match self {
+            Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Self::Database(cause) if crate::db::is_unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable")
+            }
             Self::Database(cause) => tracing::error!(error = %cause, "database error"),
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             _ => {}
         }
-        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", self.code()))
+        async_graphql::Error::new(self.message()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let Self::Throttled {
+                retry_after_secs, ..
+            } = self
+            {
+                e.set("retryAfter", *retry_after_secs);
+            }
+        })
     }
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod seed;
+pub mod server;
 
 use crate::config::Config;
 use crate::error::AppResult;
@@ -24,6 +25,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub config: Arc<Config>,
+    /// The schema's shape for costing documents before they run.
+    pub cost: Arc<graphql::cost::CostModel>,
+    /// Per-client rate and concurrency limits of the expensive kinds of request.
+    pub fairness: Arc<http::fairness::Fairness>,
 }
 
 impl AppState {
@@ -31,7 +36,18 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let config = Arc::new(config);
         let schema = graphql::build_schema(Some(db.clone()), config.clone());
-        Self { db, schema, config }
+        let cost = Arc::new(graphql::cost::CostModel::from_sdl(
+            &schema.sdl(),
+            graphql::cost::CostLimits::from_config(&config),
+        ));
+        let fairness = Arc::new(http::fairness::Fairness::from_config(&config));
+        Self {
+            db,
+            schema,
+            config,
+            cost,
+            fairness,
+        }
     }
 }
 
@@ -42,7 +58,14 @@ pub fn app(state: AppState) -> Router {
 
 /// Connects, migrates, and (if asked and the catalog is empty) seeds the demo data.
 pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> {
-    let db = db::connect(&config.database_url, config.database_max_connections).await?;
+    let db = db::connect_with(&config.database_url, db::PoolSettings::from_config(config))
+        .await
+        .map_err(|e| match e {
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
+                error::AppError::Unavailable(why)
+            }
+            other => error::AppError::Database(other),
+        })?;
     db::migrate(&db).await?;
     seed::seed_reference_data(&db).await?;
     domain::rollups::ensure_built(&db, config.market_timezone).await?;

@@ -198,6 +198,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 fn describe(err: &solidarity_market::error::AppError) -> String {
     match err {
         solidarity_market::error::AppError::Database(e) => format!("database: {e}"),
+        solidarity_market::error::AppError::Unavailable(why) => why.clone(),
         other => other.message(),
     }
 }
@@ -292,14 +293,10 @@ async fn serve(config: Config) -> Result<(), String> {
         "listening on http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    axum::serve(
-        listener,
-        app(AppState::new(db, config))
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())
+    let router = app(AppState::new(db, config.clone()));
+    solidarity_market::server::serve(listener, router, &config, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

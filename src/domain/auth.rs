@@ -4,7 +4,8 @@
 
 use crate::domain::enums::Role;
 use crate::domain::policy::{SignedIn, Viewer};
-use crate::entities::{auth_token, cooperative, login_attempt, user};
+use crate::domain::signin_limits;
+use crate::entities::{auth_token, cooperative, user};
 use crate::error::{AppError, AppResult, UserErrorCode};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -23,10 +24,6 @@ use tokio::sync::Semaphore;
 pub const MIN_PASSWORD_LEN: usize = 10;
 /// Longest password accepted (hashing cost is bounded).
 pub const MAX_PASSWORD_LEN: usize = 128;
-/// Failed logins allowed per e-mail and per client address in [`THROTTLE_WINDOW`].
-pub const MAX_FAILED_LOGINS: u64 = 10;
-/// The window failed logins are counted over.
-pub const THROTTLE_WINDOW: Duration = Duration::minutes(1);
 
 /// argon2id at the OWASP minimum: 19 MiB, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {
@@ -283,37 +280,17 @@ pub async fn revoke_token(db: &impl ConnectionTrait, token_id: i64) -> AppResult
     Ok(())
 }
 
-fn throttle_keys(email: &str, client: Option<std::net::IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("email:{}", email.trim().to_lowercase())];
-    if let Some(ip) = client {
-        keys.push(format!("ip:{ip}"));
-    }
-    keys
-}
-
-/// Checks e-mail and password. Refuses with `THROTTLED` before hashing when the e-mail or
-/// the client address failed too often lately; answers the same `INVALID_CREDENTIALS`,
-/// after the same work, whether or not the e-mail exists.
+/// Checks e-mail and password. The attempt is counted before the password is checked,
+/// and refused with `THROTTLED` beyond the limits of [`signin_limits`]; a wrong e-mail
+/// and a wrong password get the same `INVALID_CREDENTIALS`, after the same work.
 pub async fn login(
     db: &impl ConnectionTrait,
+    limits: signin_limits::Limits,
     email: &str,
     password: &str,
     client: Option<std::net::IpAddr>,
 ) -> AppResult<user::Model> {
-    let keys = throttle_keys(email, client);
-    let since = Utc::now() - THROTTLE_WINDOW;
-    for key in &keys {
-        let failures = login_attempt::Entity::find()
-            .filter(login_attempt::Column::ThrottleKey.eq(key.clone()))
-            .filter(login_attempt::Column::AttemptedAt.gt(since))
-            .count(db)
-            .await?;
-        if failures >= MAX_FAILED_LOGINS {
-            return Err(AppError::Throttled(
-                "Too many failed sign-in attempts; try again in a minute.".into(),
-            ));
-        }
-    }
+    let attempt = signin_limits::admit_login(db, limits, email, client).await?;
     let account = user::Entity::find()
         .filter(user::Column::Email.eq(email.trim().to_lowercase()))
         .one(db)
@@ -321,22 +298,12 @@ pub async fn login(
     let matched =
         verify_password(account.as_ref().map(|a| a.password_hash.clone()), password).await?;
     match account {
-        Some(account) if matched => Ok(account),
+        Some(account) if matched => {
+            attempt.succeeded(db).await?;
+            Ok(account)
+        }
         _ => {
-            let now = Utc::now();
-            login_attempt::Entity::delete_many()
-                .filter(login_attempt::Column::AttemptedAt.lt(now - Duration::hours(1)))
-                .exec(db)
-                .await?;
-            login_attempt::Entity::insert_many(keys.into_iter().map(|key| {
-                login_attempt::ActiveModel {
-                    throttle_key: Set(key),
-                    attempted_at: Set(now),
-                    ..Default::default()
-                }
-            }))
-            .exec_without_returning(db)
-            .await?;
+            attempt.failed(db).await?;
             Err(AppError::user(
                 UserErrorCode::InvalidCredentials,
                 &[],

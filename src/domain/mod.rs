@@ -14,4 +14,5 @@ pub mod payouts;
 pub mod policy;
 pub mod rollups;
 pub mod search;
+pub mod signin_limits;
 pub mod stock;

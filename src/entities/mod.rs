@@ -1,6 +1,7 @@
 //! sea-orm models, one file per table. These are storage, not API: the GraphQL types in
 //! `graphql/` are built from them, never derived on them.
 
+pub mod account_throttle;
 pub mod auth_token;
 pub mod certification;
 pub mod certification_product;
@@ -15,5 +16,6 @@ pub mod product;
 pub mod province;
 pub mod region;
 pub mod segment;
+pub mod sign_in_source;
 pub mod stock_movement;
 pub mod user;

@@ -2,6 +2,7 @@
 
 use crate::domain::auth::{self, NewUser};
 use crate::domain::enums as d;
+use crate::domain::signin_limits;
 use crate::entities::user;
 use crate::error::{AppError, AppResult};
 use crate::graphql::catalog::Cooperative;
@@ -166,6 +167,33 @@ async fn sign_in(ctx: &Context<'_>, account: user::Model) -> AppResult<AuthPaylo
     })
 }
 
+/// `register`'s answer for an address that already has an account is the answer for a new
+/// one: the `DUPLICATE` error is dropped (other field errors stay), after hashing the
+/// password as creating the account would have, so neither the answer nor its timing
+/// tells the addresses apart.
+async fn without_duplicates(created: AppResult<user::Model>, password: &str) -> AppResult<()> {
+    match created {
+        Ok(_) => Ok(()),
+        Err(AppError::User(errors))
+            if errors
+                .iter()
+                .any(|e| e.code == crate::error::UserErrorCode::Duplicate) =>
+        {
+            let others: Vec<_> = errors
+                .into_iter()
+                .filter(|e| e.code != crate::error::UserErrorCode::Duplicate)
+                .collect();
+            if others.is_empty() {
+                auth::hash_password(password).await?;
+                Ok(())
+            } else {
+                Err(AppError::User(others))
+            }
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// Account queries.
 #[derive(Default)]
 pub struct AccountsQuery;
@@ -193,8 +221,18 @@ pub struct AccountsMutation;
 /// Account mutations.
 #[Object]
 impl AccountsMutation {
-    /// Creates a customer account and signs it in.
+    /// Creates a customer account; sign in with `login` next. The answer is the same
+    /// whether or not the address already had an account (no token, no `DUPLICATE`):
+    /// without an e-mail check there is no other way not to tell strangers which addresses
+    /// are customers'. Malformed fields are still `userErrors`. Registrations are limited
+    /// per client address (`THROTTLED`, with `retryAfter`).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let client = ctx.data_opt::<ClientAddr>().and_then(|c| c.0);
+        let limits = signin_limits::Limits::from_config(ctx.config());
+        if let Err(e) = signin_limits::admit_registration(ctx.db(), limits, client).await {
+            return respond(Err(e), |p: AuthPayload| p);
+        }
+        let password = input.password.clone();
         let created = auth::create_user(
             ctx.db(),
             NewUser {
@@ -206,21 +244,21 @@ impl AccountsMutation {
             },
         )
         .await;
-        let result = match created {
-            Ok(account) => sign_in(ctx, account).await,
-            Err(e) => Err(e),
-        };
-        respond(result, |p| p)
+        respond(without_duplicates(created, &password).await, |_| {
+            AuthPayload::default()
+        })
     }
 
     /// Signs in. A wrong e-mail and a wrong password get the same answer
     /// (`INVALID_CREDENTIALS`); repeated failures are throttled (`THROTTLED`).
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let client = ctx.data_opt::<ClientAddr>().and_then(|c| c.0);
-        let result = match auth::login(ctx.db(), &input.email, &input.password, client).await {
-            Ok(account) => sign_in(ctx, account).await,
-            Err(e) => Err(e),
-        };
+        let limits = signin_limits::Limits::from_config(ctx.config());
+        let result =
+            match auth::login(ctx.db(), limits, &input.email, &input.password, client).await {
+                Ok(account) => sign_in(ctx, account).await,
+                Err(e) => Err(e),
+            };
         respond(result, |p| p)
     }
 

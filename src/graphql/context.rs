@@ -40,7 +40,11 @@ impl ContextExt for Context<'_> {
 
 impl From<LoadError> for AppError {
     fn from(err: LoadError) -> Self {
-        AppError::Internal(format!("batched load failed: {err}"))
+        if crate::db::is_unavailable(&err) {
+            AppError::Unavailable(format!("batched load failed: {err}"))
+        } else {
+            AppError::Internal(format!("batched load failed: {err}"))
+        }
     }
 }
 

@@ -28,7 +28,14 @@ pub type Loaders = DataLoader<DbLoader, HashMapCache>;
 
 /// Makes the DataLoader of one request.
 pub fn loaders(db: DatabaseConnection, delay: Duration) -> Loaders {
-    DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default()).delay(delay)
+    // Batches run in tasks of their own: they carry the request's span (and so its
+    // request id) into their log lines.
+    DataLoader::with_cache(
+        DbLoader { db },
+        |batch| tokio::spawn(tracing::Instrument::in_current_span(batch)),
+        HashMapCache::default(),
+    )
+    .delay(delay)
 }
 
 /// Loader errors are shared between every waiter of a batch.

@@ -6,6 +6,7 @@ pub mod backoffice;
 pub mod catalog;
 pub mod certifications;
 pub mod context;
+pub mod cost;
 pub mod enums;
 pub mod extensions;
 pub mod ids;
@@ -51,26 +52,23 @@ pub struct MutationRoot(
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Deepest selection allowed.
-pub const MAX_DEPTH: usize = 16;
-/// Largest complexity (number of fields selected, with nesting) allowed.
-pub const MAX_COMPLEXITY: usize = 10_000;
+/// How deep the parser and async-graphql's own checks may recurse through selection sets
+/// and fragments. The real limits on depth, cost and size are checked before the schema
+/// sees a document (`cost::CostModel::check`, from `Config`); this only guards the stack.
+pub const MAX_RECURSION: usize = 64;
 
-/// Builds the schema with its limits. Per-request data (viewer, loaders) is added by the
-/// HTTP layer.
+/// Builds the schema. Per-request data (viewer, loaders) is added by the HTTP layer, which
+/// also checks each document's cost against the limits of `Config` before running it.
 pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .limit_recursive_depth(MAX_DEPTH)
+    .limit_recursive_depth(MAX_RECURSION)
     .limit_directives(8)
     .disable_suggestions()
     .extension(extensions::execution_marker())
-    .extension(extensions::alias_limit())
     .data(config);
     if let Some(db) = db {
         builder = builder.data(db);

@@ -2,8 +2,10 @@
 //! export of payout statements (`/payouts/{id}.csv`).
 
 pub mod auth;
+pub mod fairness;
 pub mod graphql;
 pub mod payouts;
+pub mod telemetry;
 
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
@@ -13,11 +15,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 /// The application's routes over `state`.
 pub fn router(state: AppState) -> Router {
+    telemetry::prometheus();
     Router::new()
         .route("/", get(graphiql))
         .route(
@@ -26,8 +26,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health))
         .route("/payouts/{file}", get(payouts::statement_csv))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/metrics", get(telemetry::metrics_endpoint))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(telemetry::around_request))
         .with_state(state)
 }
 
@@ -42,7 +44,16 @@ async fn graphiql() -> Html<String> {
 
 /// Liveness and readiness: 200 when the database answers, 503 otherwise.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
+    // The pool's acquire timeout bounds the ping; the outer bound covers a connection
+    // that was handed out but never answers.
+    let bound = std::time::Duration::from_secs(state.config.database_acquire_timeout_secs + 1);
+    let ping = match tokio::time::timeout(bound, state.db.ping()).await {
+        Ok(result) => result,
+        Err(_) => Err(sea_orm::DbErr::Custom(format!(
+            "no answer within {bound:?}"
+        ))),
+    };
+    match ping {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ok", "database": "ok" })),

@@ -74,7 +74,17 @@ pub async fn statement_csv(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let viewer = viewer_from_headers(&state, &headers).await;
+    let viewer = match viewer_from_headers(&state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(e) => {
+            let status = if e.code() == codes::SERVICE_UNAVAILABLE {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            return error(status, e.code(), &e.message());
+        }
+    };
     if let Err(e) = payouts::scope(&viewer) {
         return match e {
             AppError::Unauthenticated => error(

@@ -15,7 +15,12 @@ use tower::ServiceExt;
 /// Where a test's database lives, and how to remove it afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database the test made and removes itself.
+    Owned,
 }
 
 impl Drop for TestDb {
@@ -83,12 +88,39 @@ fn uuid_like() -> String {
     format!("{n:016x}")
 }
 
+/// The suite's requests stand for many shoppers but all come from 127.0.0.1: the
+/// per-client rate and concurrency limits are raised out of the way (tests/api/fairness.rs
+/// and signin.rs set them to test them).
+pub fn many_clients(config: &mut Config) {
+    config.sign_ins_per_minute = 100_000;
+    config.registrations_per_minute = 100_000;
+    config.mutations_per_minute = 100_000;
+    config.expensive_queries_per_minute = 100_000;
+    config.max_concurrent_expensive_per_client = 100_000;
+}
+
+/// The flags of [`many_clients`], for server processes.
+pub const MANY_CLIENTS_FLAGS: [&str; 10] = [
+    "--sign-ins-per-minute",
+    "100000",
+    "--registrations-per-minute",
+    "100000",
+    "--mutations-per-minute",
+    "100000",
+    "--expensive-queries-per-minute",
+    "100000",
+    "--max-concurrent-expensive-per-client",
+    "100000",
+];
+
 /// The application over a fresh database.
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
     /// The database URL, for servers started on the same database.
     pub url: String,
+    /// The configuration the app runs with.
+    pub config: Config,
     statements: Arc<AtomicUsize>,
     _db: TestDb,
 }
@@ -110,7 +142,29 @@ impl TestApp {
         Self::build(true, None).await
     }
 
+    /// Like [`TestApp::spawn`], with a configuration changed by `customize` (limits…).
+    pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> Self {
+        Self::build_with(false, None, customize).await
+    }
+
     async fn build(demo: bool, now: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        Self::build_with(demo, now, |_| {}).await
+    }
+
+    /// The application over the (empty) database at `url`, which the test owns, with a
+    /// configuration changed by `customize`.
+    pub async fn spawn_on(url: &str, customize: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_database(url);
+        many_clients(&mut config);
+        customize(&mut config);
+        Self::assemble(config, TestDb::Owned).await
+    }
+
+    async fn build_with(
+        demo: bool,
+        now: Option<chrono::DateTime<chrono::Utc>>,
+        customize: impl FnOnce(&mut Config),
+    ) -> Self {
         static LOGGING: std::sync::Once = std::sync::Once::new();
         LOGGING.call_once(|| {
             if let Ok(filter) = std::env::var("RUST_LOG") {
@@ -121,16 +175,29 @@ impl TestApp {
             }
         });
         let (url, guard) = fresh_database().await;
-        let config = Config {
+        let mut config = Config {
             seed_demo: demo,
             now_override: now,
             ..Config::for_database(url)
         };
+        many_clients(&mut config);
+        customize(&mut config);
+        Self::assemble(config, guard).await
+    }
+
+    async fn assemble(config: Config, guard: TestDb) -> Self {
         let prepared = solidarity_market::prepare_database(&config)
             .await
             .expect("prepare database");
         drop(prepared);
-        let mut conn = db::connect(&config.database_url, 8).await.expect("connect");
+        // The server's own pool settings (timeouts from the configuration), 8 connections.
+        let settings = db::PoolSettings {
+            max_connections: 8,
+            ..db::PoolSettings::from_config(&config)
+        };
+        let mut conn = db::connect_with(&config.database_url, settings)
+            .await
+            .expect("connect");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let log_sql = std::env::var_os("TEST_LOG_SQL").is_some();
@@ -142,6 +209,7 @@ impl TestApp {
         });
         Self {
             url: config.database_url.clone(),
+            config: config.clone(),
             router: app(AppState::new(conn.clone(), config)),
             db: conn,
             statements,
@@ -269,12 +337,12 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let service = self
-            .router
-            .clone()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let router = self.router.clone();
+        let config = self.config.clone();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, service).await;
+            let _ =
+                solidarity_market::server::serve(listener, router, &config, std::future::pending())
+                    .await;
         });
         TestServer {
             base_url: format!("http://{addr}"),
@@ -300,6 +368,7 @@ impl TestApp {
             .args(["--database-url", &self.url])
             .args(["--bind-addr", &format!("127.0.0.1:{port}")])
             .args(["--log-level", "warn"])
+            .args(MANY_CLIENTS_FLAGS)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start the server binary");
@@ -353,4 +422,69 @@ pub async fn graphql_http(
     }
     let response = request.send().await.expect("HTTP request");
     response.json().await.expect("JSON response")
+}
+
+/// Runs a GraphQL operation on a router as if it came from `peer` (the connection's
+/// address), with extra headers (e.g. `X-Forwarded-For`); returns the status and the body.
+pub async fn graphql_from(
+    router: Router,
+    peer: &str,
+    headers: &[(&str, &str)],
+    query: &str,
+    variables: Value,
+) -> (StatusCode, header::HeaderMap, Value) {
+    let ip: std::net::IpAddr = peer.parse().expect("an IP address");
+    let mut request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/graphql-response+json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request
+        .body(Body::from(
+            json!({ "query": query, "variables": variables }).to_string(),
+        ))
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            ip, 40_000,
+        )));
+    let response = router.oneshot(request).await.expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
+    (status, headers, body)
+}
+
+/// A write lock held by another connection (another server instance, an import…): on
+/// SQLite the database's write lock (`BEGIN IMMEDIATE`), on PostgreSQL an `EXCLUSIVE`
+/// lock on one table; readers go on, writers wait until [`TableLock::release`].
+pub struct TableLock {
+    txn: sea_orm::DatabaseTransaction,
+    _db: DatabaseConnection,
+}
+
+impl TableLock {
+    pub async fn take(app: &TestApp, table: &str) -> Self {
+        let conn = db::connect(&app.url, 1).await.expect("connect");
+        let txn = db::begin_write(&conn).await.expect("begin");
+        if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_unprepared(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
+                .await
+                .expect("lock");
+        }
+        Self { txn, _db: conn }
+    }
+
+    pub async fn release(self) {
+        self.txn.rollback().await.expect("rollback");
+    }
 }

@@ -56,11 +56,13 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+// Page sizes within the query cost limit (10,000): ten statements of fifty lines
+// each cost about 7,500 (100 × 100 would be 10,000 lines, refused as QUERY_TOO_COMPLEX).
 const STATEMENT: &str = r#"id number cooperative { id slug } periodStart periodEnd
     grossSales { amount } commission { amount } refundAdjustments { amount } carriedIn { amount }
     net { amount } amountDue { amount currencyCode } dueOn status overdue paidOn bankReference csvUrl
     adjustments { kind amount { amount } reason orderNumber sku carriedFrom { id } }
-    lines(first: 100) { totalCount pageInfo { hasNextPage }
+    lines(first: 50) { totalCount pageInfo { hasNextPage }
         nodes { orderNumber sku quantity paidAt gross { amount } commissionRate commission { amount } net { amount } orderLine { id } } }"#;
 
 fn generate_query() -> String {
@@ -71,7 +73,7 @@ fn generate_query() -> String {
 
 fn list_query() -> String {
     format!(
-        "query($f: PayoutStatementFilterInput, $after: String) {{ payoutStatements(first: 100, after: $after, filter: $f) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {STATEMENT} }} }} }}"
+        "query($f: PayoutStatementFilterInput, $after: String) {{ payoutStatements(first: 10, after: $after, filter: $f) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {STATEMENT} }} }} }}"
     )
 }
 
