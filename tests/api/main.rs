@@ -3,12 +3,14 @@
 
 mod accounts;
 mod analytics;
+mod answers;
 mod catalog;
 mod compliance;
 mod fixtures;
 mod helpers;
 mod http;
 mod import;
+mod inputs;
 mod orders;
 mod payouts;
 mod portal;
