@@ -172,7 +172,8 @@ async fn slow_connection(addr: String, stop: Arc<AtomicBool>) -> bool {
     let Ok(mut stream) = tokio::net::TcpStream::connect(&addr).await else {
         return false;
     };
-    let head = b"POST /graphql HTTP/1.1\r\nHost: flood\r\nContent-Type: application/json\r\nX-Slow: ";
+    let head =
+        b"POST /graphql HTTP/1.1\r\nHost: flood\r\nContent-Type: application/json\r\nX-Slow: ";
     for byte in head.iter().cycle() {
         if stop.load(Ordering::Relaxed) {
             return false;
@@ -237,7 +238,14 @@ async fn main() {
         for task in slow_tasks {
             let closed = task.await.unwrap_or(false);
             *counts
-                .entry(if closed { "slow: closed by the server" } else { "slow: still open at the end" }.to_owned())
+                .entry(
+                    if closed {
+                        "slow: closed by the server"
+                    } else {
+                        "slow: still open at the end"
+                    }
+                    .to_owned(),
+                )
                 .or_default() += 1;
         }
         let seconds = started.elapsed().as_secs_f64();

@@ -48,7 +48,9 @@ pub enum AppError {
     /// return these as `userErrors`.
     User(Vec<UserError>),
     Unauthenticated,
-    Forbidden,
+    /// Signed in but not allowed; the message says which rule refused (see
+    /// `domain::policy`).
+    Forbidden(String),
     NotFound(String),
     BadInput {
         code: &'static str,
@@ -94,11 +96,14 @@ impl AppError {
                 .collect::<Vec<_>>()
                 .join("; "),
             Self::Unauthenticated => "authentication required".into(),
-            Self::Forbidden => "you are not allowed to do this".into(),
+            Self::Forbidden(reason) => reason.clone(),
             Self::NotFound(m) | Self::Throttled { message: m, .. } => m.clone(),
             Self::BadInput { message, .. } => message.clone(),
             Self::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
             Self::Database(e) if crate::db::is_unavailable(e) => UNAVAILABLE_MESSAGE.into(),
+            Self::Database(e) if is_data_exception(e) => {
+                "a value is outside what the database can store".into()
+            }
             Self::Database(_) => "an error occurred with the database".into(),
             Self::Internal(_) => "an internal error occurred".into(),
         }
@@ -111,14 +116,39 @@ impl AppError {
                 .first()
                 .map_or(codes::BAD_USER_INPUT, |e| e.code.as_str()),
             Self::Unauthenticated => codes::UNAUTHENTICATED,
-            Self::Forbidden => codes::FORBIDDEN,
+            Self::Forbidden(_) => codes::FORBIDDEN,
             Self::NotFound(_) => codes::NOT_FOUND,
             Self::BadInput { code, .. } => code,
             Self::Throttled { .. } => codes::THROTTLED,
             Self::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
             Self::Database(e) if crate::db::is_unavailable(e) => codes::SERVICE_UNAVAILABLE,
+            Self::Database(e) if is_data_exception(e) => codes::BAD_USER_INPUT,
             Self::Database(_) | Self::Internal(_) => codes::INTERNAL,
         }
+    }
+}
+
+/// Whether the database refused a *value* rather than failed: PostgreSQL's class 22
+/// ("data exception": a NUL byte in text, a number or date out of range…) or SQLite's
+/// "too big" and "pattern too complex". Inputs are validated before they reach the
+/// database (`domain::text`, the domain's parse functions); this is the last line of
+/// defence, so that a value that slipped through is still the client's `BAD_USER_INPUT`
+/// (the statement failed, so nothing was written) and not an internal error.
+fn is_data_exception(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match err {
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    let Some(db) = sqlx.as_database_error() else {
+        return false;
+    };
+    match db.code() {
+        // PostgreSQL SQLSTATE class 22.
+        Some(code) if code.len() == 5 && code.starts_with("22") => true,
+        // SQLite: SQLITE_TOOBIG (18), and LIKE patterns over its length limit.
+        Some(code) if code == "18" => true,
+        _ => db.message().contains("pattern too complex"),
     }
 }
 
@@ -140,6 +170,9 @@ impl ErrorExtensions for AppError {
             Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
             Self::Database(cause) if crate::db::is_unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable")
+            }
+            Self::Database(cause) if is_data_exception(cause) => {
+                tracing::warn!(error = %cause, "the database refused a value")
             }
             Self::Database(cause) => tracing::error!(error = %cause, "database error"),
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
@@ -197,8 +230,11 @@ pub enum UserErrorCode {
     InvalidStatus,
     /// The idempotency key was already used for a different request.
     IdempotencyConflict,
-    /// A date range is empty or reversed.
+    /// A date range is empty or reversed, or a date is outside the years the market
+    /// deals with.
     InvalidRange,
+    /// A text is longer than its field allows (each field's documentation gives its limit).
+    TooLong,
 }
 
 impl UserErrorCode {
@@ -220,6 +256,7 @@ impl UserErrorCode {
             Self::InvalidStatus => "INVALID_STATUS",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Self::InvalidRange => "INVALID_RANGE",
+            Self::TooLong => "TOO_LONG",
         }
     }
 }

@@ -52,9 +52,15 @@ enum Command {
         /// E-mail address (unique, case-insensitive).
         #[arg(long)]
         email: String,
-        /// Password, at least 10 characters.
-        #[arg(long)]
-        password: String,
+        /// Password, at least 10 characters. Prefer `--password-stdin` or the
+        /// `NEW_USER_PASSWORD` environment variable: a flag stays in the shell's history
+        /// and is visible to other users in `ps`.
+        #[arg(long, env = "NEW_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Read the password from standard input (its first line), e.g.
+        /// `printf '%s\n' "$PASS" | solidarity-market create-user --password-stdin …`.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
         /// MANAGER, COOPERATIVE_MEMBER or CUSTOMER.
         #[arg(long, value_parser = parse_role)]
         role: Role,
@@ -106,9 +112,12 @@ enum SeedProfile {
 }
 
 fn init_logging(config: &Config) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for people at a terminal: a log file or a collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Text => builder.init(),
@@ -158,14 +167,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Seed {
             profile: SeedProfile::Demo,
             years: 0,
-        } => {
-            let config = Config {
-                seed_demo: true,
-                ..config
-            };
-            prepare_database(&config).await.map_err(|e| describe(&e))?;
-            Ok(())
-        }
+        } => seed_demo(config).await,
         Command::Seed { .. } => Err("--years needs --profile market".into()),
         Command::Import {
             what: ImportKind::Orders { file },
@@ -179,20 +181,73 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::CreateUser {
             email,
             password,
+            password_stdin,
             role,
             cooperative,
             name,
-        } => create_user(config, email, password, role, cooperative, name).await,
+        } => {
+            let password = new_password(password, password_stdin)?;
+            create_user(config, email, password, role, cooperative, name).await
+        }
         Command::ExportSchema { output } => {
             let sdl = solidarity_market::graphql::sdl();
             if output == "-" {
                 print!("{sdl}");
                 Ok(())
             } else {
-                std::fs::write(&output, sdl).map_err(|e| format!("cannot write {output}: {e}"))
+                std::fs::write(&output, &sdl).map_err(|e| format!("cannot write {output}: {e}"))?;
+                let path = std::fs::canonicalize(&output)
+                    .map_or_else(|_| output.clone(), |p| p.display().to_string());
+                println!("wrote the schema ({} lines) to {path}", sdl.lines().count());
+                Ok(())
             }
         }
     }
+}
+
+/// The password of `create-user`: from the flag or `NEW_USER_PASSWORD`, or the first
+/// line of standard input with `--password-stdin`.
+fn new_password(given: Option<String>, from_stdin: bool) -> Result<String, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        if password.is_empty() {
+            return Err("standard input held no password".into());
+        }
+        return Ok(password);
+    }
+    given.ok_or_else(|| {
+        "give the password with --password-stdin (or NEW_USER_PASSWORD, or --password)".into()
+    })
+}
+
+/// `seed` (the demo profile): fills an empty database, and refuses — saying why — one
+/// that already holds a catalog, like `seed --profile market`.
+async fn seed_demo(config: Config) -> Result<(), String> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use solidarity_market::entities::cooperative;
+    let config = Config {
+        seed_demo: false,
+        ..config
+    };
+    let conn = prepare_database(&config).await.map_err(|e| describe(&e))?;
+    let existing = cooperative::Entity::find()
+        .count(&conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if existing > 0 {
+        return Err(format!(
+            "the database already holds {existing} cooperatives: seed only fills an empty database"
+        ));
+    }
+    solidarity_market::seed_demo(&conn, &config)
+        .await
+        .map_err(|e| describe(&e))?;
+    println!("seeded the demo catalog");
+    Ok(())
 }
 
 fn describe(err: &solidarity_market::error::AppError) -> String {

@@ -9,6 +9,7 @@ mod m20261124_000002_payout_settlement;
 mod m20261124_000003_sales_dimension_rollups;
 mod m20261125_000001_imported_orders;
 mod m20261201_100001_sign_in_limits;
+mod m20261201_200001_import_batches;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_sales_dimension_rollups::Migration),
             Box::new(m20261125_000001_imported_orders::Migration),
             Box::new(m20261201_100001_sign_in_limits::Migration),
+            Box::new(m20261201_200001_import_batches::Migration),
         ]
     }
 }

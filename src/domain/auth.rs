@@ -3,10 +3,11 @@
 //! leak sessions), and login throttling kept in the database.
 
 use crate::domain::enums::Role;
+use crate::domain::input;
 use crate::domain::policy::{SignedIn, Viewer};
 use crate::domain::signin_limits;
 use crate::entities::{auth_token, cooperative, user};
-use crate::error::{AppError, AppResult, UserErrorCode};
+use crate::error::{AppError, AppResult, UserError, UserErrorCode};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -92,46 +93,46 @@ pub async fn verify_password(hash: Option<String>, password: &str) -> AppResult<
     .await
 }
 
-/// Normalizes and checks an e-mail address: trimmed, lower-cased, one `@`, a dotted domain.
+/// Normalizes and checks an e-mail address (see [`input::email`]).
 pub fn parse_email(email: &str) -> AppResult<String> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email.chars().any(char::is_whitespace)
-        });
-    if valid {
-        Ok(email)
-    } else {
-        Err(AppError::user(
+    input::email(email).ok_or_else(|| {
+        AppError::user(
             UserErrorCode::InvalidEmail,
             &["email"],
             "Enter a valid e-mail address.",
-        ))
-    }
+        )
+    })
 }
 
-/// Checks a new password's length.
+/// Checks a new password: 10 to 128 characters, no control characters (a NUL cannot be
+/// typed, and some clients would cut the password at it).
 pub fn check_password(password: &str) -> AppResult<()> {
     let len = password.chars().count();
-    if len < MIN_PASSWORD_LEN {
-        Err(AppError::user(
-            UserErrorCode::WeakPassword,
-            &["password"],
-            format!("Use at least {MIN_PASSWORD_LEN} characters."),
-        ))
+    let message = if len < MIN_PASSWORD_LEN {
+        format!("Use at least {MIN_PASSWORD_LEN} characters.")
     } else if len > MAX_PASSWORD_LEN {
-        Err(AppError::user(
-            UserErrorCode::WeakPassword,
-            &["password"],
-            format!("Use at most {MAX_PASSWORD_LEN} characters."),
-        ))
+        format!("Use at most {MAX_PASSWORD_LEN} characters.")
+    } else if password.chars().any(char::is_control) {
+        "A password may not hold control characters (such as NUL).".to_owned()
     } else {
-        Ok(())
+        return Ok(());
+    };
+    Err(AppError::user(
+        UserErrorCode::WeakPassword,
+        &["password"],
+        message,
+    ))
+}
+
+/// Collects the user errors of a check into `errors`; other failures are returned.
+fn collect<T>(errors: &mut Vec<UserError>, result: AppResult<T>) -> AppResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::User(mut e)) => {
+            errors.append(&mut e);
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -145,44 +146,41 @@ pub struct NewUser {
     pub cooperative_id: Option<i32>,
 }
 
-/// Creates an account after checking its fields; `DUPLICATE` when the e-mail is taken.
-pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
-    let email = parse_email(&new.email)?;
-    check_password(&new.password)?;
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::user(
+/// Checks every field of a new account and reports every problem at once.
+async fn check_new_user(db: &impl ConnectionTrait, new: &NewUser) -> AppResult<(String, String)> {
+    let mut errors = Vec::new();
+    let email = collect(&mut errors, parse_email(&new.email))?;
+    collect(&mut errors, check_password(&new.password))?;
+    let name = input::required(&mut errors, "name", "a name", &new.name, input::NAME);
+    let membership = match (new.role, new.cooperative_id) {
+        (Role::CooperativeMember, None) => Some((
             UserErrorCode::Invalid,
-            &["name"],
-            "Give a name of 1 to 200 characters.",
-        ));
+            "A cooperative member must belong to a cooperative.",
+        )),
+        (Role::CooperativeMember, Some(id)) => cooperative::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .is_none()
+            .then_some((UserErrorCode::NotFound, "No such cooperative.")),
+        (_, Some(_)) => Some((
+            UserErrorCode::Invalid,
+            "Only cooperative members belong to a cooperative.",
+        )),
+        (_, None) => None,
+    };
+    if let Some((code, message)) = membership {
+        errors.push(UserError::new(code, &["cooperativeId"], message));
     }
-    match (new.role, new.cooperative_id) {
-        (Role::CooperativeMember, None) => {
-            return Err(AppError::user(
-                UserErrorCode::Invalid,
-                &["cooperativeId"],
-                "A cooperative member must belong to a cooperative.",
-            ));
-        }
-        (Role::CooperativeMember, Some(id)) => {
-            if cooperative::Entity::find_by_id(id).one(db).await?.is_none() {
-                return Err(AppError::user(
-                    UserErrorCode::NotFound,
-                    &["cooperativeId"],
-                    "No such cooperative.",
-                ));
-            }
-        }
-        (_, Some(_)) => {
-            return Err(AppError::user(
-                UserErrorCode::Invalid,
-                &["cooperativeId"],
-                "Only cooperative members belong to a cooperative.",
-            ));
-        }
-        (_, None) => {}
+    match email {
+        Some(email) if errors.is_empty() => Ok((email, name)),
+        _ => Err(AppError::User(errors)),
     }
+}
+
+/// Creates an account after checking its fields (every problem at once); `DUPLICATE`
+/// when the e-mail is taken.
+pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
+    let (email, name) = check_new_user(db, &new).await?;
     if user::Entity::find()
         .filter(user::Column::Email.eq(email.clone()))
         .count(db)
@@ -290,6 +288,11 @@ pub async fn login(
     password: &str,
     client: Option<std::net::IpAddr>,
 ) -> AppResult<user::Model> {
+    if input::email(email).is_none() || check_password(password).is_err() {
+        // No account has such an e-mail or password: the same answer as a wrong one,
+        // without storing or looking up text the database may not even accept.
+        return Err(invalid_credentials());
+    }
     let attempt = signin_limits::admit_login(db, limits, email, client).await?;
     let account = user::Entity::find()
         .filter(user::Column::Email.eq(email.trim().to_lowercase()))
@@ -304,11 +307,15 @@ pub async fn login(
         }
         _ => {
             attempt.failed(db).await?;
-            Err(AppError::user(
-                UserErrorCode::InvalidCredentials,
-                &[],
-                "The e-mail or the password is wrong.",
-            ))
+            Err(invalid_credentials())
         }
     }
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::user(
+        UserErrorCode::InvalidCredentials,
+        &[],
+        "The e-mail or the password is wrong.",
+    )
 }

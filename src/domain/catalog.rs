@@ -3,6 +3,7 @@
 
 use crate::domain::compliance;
 use crate::domain::enums::{CertificationType, CooperativeKind, CooperativeStatus};
+use crate::domain::input;
 use crate::domain::search::{normalize, product_search_text};
 use crate::entities::{cooperative, product, segment};
 use crate::error::{AppError, AppResult, UserError, UserErrorCode};
@@ -157,6 +158,101 @@ pub struct ProductFields {
     pub low_stock_threshold: Option<i32>,
 }
 
+/// Longest SKU.
+pub const MAX_SKU: usize = 64;
+
+/// Whether `text` could be a slug (lowercase letters, digits and dashes, at most 120).
+pub fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 120
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A value as a client wrote it, quoted for a message (cut if long, control characters
+/// escaped).
+pub fn quoted(text: &str) -> String {
+    let shown: String = text.chars().take(60).collect();
+    let more = if text.chars().count() > 60 { "…" } else { "" };
+    format!("{:?}{more}", shown)
+}
+
+/// Every segment slug, in catalog order.
+pub async fn segment_slugs(db: &impl ConnectionTrait) -> AppResult<Vec<String>> {
+    use sea_orm::QueryOrder;
+    Ok(segment::Entity::find()
+        .order_by_asc(segment::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.slug)
+        .collect())
+}
+
+/// The keys a catalog filter names, checked against the database: an unknown segment,
+/// region or cooperative is a `BAD_USER_INPUT` naming it (and, for segments and regions,
+/// the accepted ones) rather than an empty page that looks like an empty shelf.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FilterKeys<'a> {
+    pub segment: Option<&'a str>,
+    pub region: Option<&'a str>,
+    /// The cooperative's id, and the global ID the client sent (for the message).
+    pub cooperative: Option<(i32, &'a str)>,
+}
+
+/// Checks [`FilterKeys`]; returns the segment's id.
+pub async fn check_filter_keys(
+    db: &impl ConnectionTrait,
+    keys: FilterKeys<'_>,
+) -> AppResult<Option<i32>> {
+    use crate::entities::region;
+    use sea_orm::QueryOrder;
+    let mut segment_id = None;
+    if let Some(slug) = keys.segment {
+        input::argument("segment", slug, input::KEY)?;
+        let segments = segment::Entity::find()
+            .order_by_asc(segment::Column::Position)
+            .all(db)
+            .await?;
+        match segments.iter().find(|s| s.slug == slug) {
+            Some(s) => segment_id = Some(s.id),
+            None => {
+                let known: Vec<&str> = segments.iter().map(|s| s.slug.as_str()).collect();
+                return Err(AppError::bad_input(format!(
+                    "unknown segment {}; the segments are {}",
+                    quoted(slug),
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    if let Some(code) = keys.region {
+        input::argument("region", code, input::KEY)?;
+        let regions = region::Entity::find()
+            .order_by_asc(region::Column::Position)
+            .all(db)
+            .await?;
+        if !regions.iter().any(|r| r.code == code) {
+            let known: Vec<&str> = regions.iter().map(|r| r.code.as_str()).collect();
+            return Err(AppError::bad_input(format!(
+                "unknown region {}; the regions are {}",
+                quoted(code),
+                known.join(", ")
+            )));
+        }
+    }
+    if let Some((id, given)) = keys.cooperative
+        && cooperative::Entity::find_by_id(id).one(db).await?.is_none()
+    {
+        return Err(AppError::bad_input(format!(
+            "no cooperative has the ID {}",
+            quoted(given)
+        )));
+    }
+    Ok(segment_id)
+}
+
 fn product_error(code: UserErrorCode, field: &str, message: impl Into<String>) -> UserError {
     UserError::new(code, &[field], message)
 }
@@ -172,11 +268,27 @@ pub async fn save_product(
     use UserErrorCode::*;
     let mut errors = Vec::new();
     let creating = current.is_none();
-    let trimmed = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_owned());
-    let (sku, name, format) = (
-        trimmed(&fields.sku).map(|s| s.to_uppercase()),
-        trimmed(&fields.name),
-        trimmed(&fields.format),
+    let sku = fields.sku.as_deref().map(|s| s.trim().to_uppercase());
+    let name = fields
+        .name
+        .as_deref()
+        .map(|n| input::required(&mut errors, "name", "a name", n, input::NAME));
+    let format = fields.format.as_deref().map(|f| {
+        input::required(
+            &mut errors,
+            "format",
+            "a format (e.g. \"250 g jar\")",
+            f,
+            input::FORMAT,
+        )
+    });
+    let description = input::optional(
+        &mut errors,
+        "description",
+        "a description",
+        fields.description.as_deref(),
+        input::DESCRIPTION,
+        true,
     );
     if creating {
         for (missing, field) in [
@@ -196,7 +308,7 @@ pub async fn save_product(
         }
     }
     if let Some(s) = &sku {
-        let ok = (3..=64).contains(&s.len())
+        let ok = (3..=MAX_SKU).contains(&s.len())
             && s.chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
         if !ok {
@@ -220,24 +332,6 @@ pub async fn save_product(
             }
         }
     }
-    if let Some(n) = &name
-        && (n.is_empty() || n.chars().count() > 200)
-    {
-        errors.push(product_error(
-            Invalid,
-            "name",
-            "Give a name of 1 to 200 characters.",
-        ));
-    }
-    if let Some(f) = &format
-        && (f.is_empty() || f.chars().count() > 80)
-    {
-        errors.push(product_error(
-            Invalid,
-            "format",
-            "Give a format of 1 to 80 characters, e.g. \"250 g jar\".",
-        ));
-    }
     if let Some(p) = fields.price_cents
         && !(0..=100_000_000).contains(&p)
     {
@@ -258,15 +352,23 @@ pub async fn save_product(
     }
     let mut segment_id = None;
     if let Some(slug) = &fields.segment_slug {
-        match segment::Entity::find()
-            .filter(segment::Column::Slug.eq(slug.clone()))
-            .one(db)
-            .await?
-        {
+        let found = if is_slug(slug) {
+            segment::Entity::find()
+                .filter(segment::Column::Slug.eq(slug.clone()))
+                .one(db)
+                .await?
+        } else {
+            None
+        };
+        match found {
             None => errors.push(product_error(
                 NotFound,
                 "segment",
-                format!("No segment {slug}."),
+                format!(
+                    "No segment {}; the segments are {}.",
+                    quoted(slug),
+                    segment_slugs(db).await?.join(", ")
+                ),
             )),
             Some(seg) if seg.kind != coop.kind => errors.push(product_error(
                 SegmentKindMismatch,
@@ -305,8 +407,8 @@ pub async fn save_product(
     if let Some(f) = format {
         model.format = Set(f);
     }
-    if let Some(d) = fields.description {
-        model.description = Set(d.trim().to_owned());
+    if let Some(d) = description {
+        model.description = Set(d);
     }
     if let Some(p) = fields.price_cents {
         model.price_cents = Set(p);

@@ -51,11 +51,8 @@ pub struct CertificationChanges {
     pub product_ids: Option<Vec<i32>>,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> UserError {
-    UserError::new(UserErrorCode::Invalid, &[field], message)
-}
-
-/// A trimmed text of 1 to `max` characters, or an `INVALID` error on `field`.
+/// A trimmed text of 1 to `max` characters (`INVALID` when blank or holding control
+/// characters, `TOO_LONG` when longer).
 fn required_text(
     errors: &mut Vec<UserError>,
     field: &str,
@@ -63,14 +60,7 @@ fn required_text(
     text: &str,
     max: usize,
 ) -> String {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > max {
-        errors.push(invalid(
-            field,
-            format!("Give {what} of 1 to {max} characters."),
-        ));
-    }
-    text.to_owned()
+    crate::domain::input::required(errors, field, what, text, max)
 }
 
 fn check_range(errors: &mut Vec<UserError>, issued_on: NaiveDate, expires_on: Option<NaiveDate>) {

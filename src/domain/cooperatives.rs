@@ -2,6 +2,7 @@
 //! apply to them.
 
 use crate::domain::enums::{CooperativeKind, CooperativeStatus};
+use crate::domain::input;
 use crate::domain::search::{normalize, slugify};
 use crate::entities::{cooperative, province, region};
 use crate::error::{AppError, AppResult, UserError, UserErrorCode};
@@ -73,12 +74,18 @@ pub async fn save(
 ) -> AppResult<cooperative::Model> {
     let mut errors = Vec::new();
     let creating = current.is_none();
-    let name = fields.name.as_deref().map(str::trim).map(str::to_owned);
-    if let Some(n) = &name
-        && (n.is_empty() || n.chars().count() > 200)
-    {
-        errors.push(invalid("name", "Give a name of 1 to 200 characters."));
-    }
+    let name = fields
+        .name
+        .as_deref()
+        .map(|n| input::required(&mut errors, "name", "a name", n, input::NAME));
+    let description = input::optional(
+        &mut errors,
+        "description",
+        "a description",
+        fields.description.as_deref(),
+        input::DESCRIPTION,
+        true,
+    );
     if creating {
         for (missing, field) in [
             (name.is_none(), "name"),
@@ -124,24 +131,36 @@ pub async fn save(
         .region_code
         .clone()
         .or_else(|| current.as_ref().map(|c| c.region_code.clone()));
-    if let Some(code) = &fields.region_code
-        && region::Entity::find_by_id(code.clone())
-            .one(db)
-            .await?
-            .is_none()
-    {
-        errors.push(UserError::new(
-            UserErrorCode::NotFound,
-            &["region"],
-            format!("No region {code}."),
-        ));
+    if let Some(code) = &fields.region_code {
+        let regions = region::Entity::find().all(db).await?;
+        if !regions.iter().any(|r| &r.code == code) {
+            let mut known: Vec<&str> = regions.iter().map(|r| r.code.as_str()).collect();
+            known.sort_unstable();
+            errors.push(UserError::new(
+                UserErrorCode::NotFound,
+                &["region"],
+                format!(
+                    "No region {}; the regions are {}.",
+                    crate::domain::catalog::quoted(code),
+                    known.join(", ")
+                ),
+            ));
+        }
     }
     let mut province_id = current.as_ref().and_then(|c| c.province_id);
     if fields.region_code.is_some() && fields.province.is_none() {
         province_id = None;
     }
-    if let (Some(name), Some(code)) = (&fields.province, &region_code) {
-        if name.trim().is_empty() {
+    let province = input::optional(
+        &mut errors,
+        "province",
+        "a province",
+        fields.province.as_deref(),
+        input::PROVINCE,
+        false,
+    );
+    if let (Some(name), Some(code)) = (&province, &region_code) {
+        if name.is_empty() {
             province_id = None;
         } else {
             let found = province::Entity::find()
@@ -155,7 +174,10 @@ pub async fn save(
                 None => errors.push(UserError::new(
                     UserErrorCode::NotFound,
                     &["province"],
-                    format!("No province {name} in region {code}."),
+                    format!(
+                        "No province {} in region {code}.",
+                        crate::domain::catalog::quoted(name)
+                    ),
                 )),
             }
         }
@@ -187,13 +209,27 @@ pub async fn save(
     let contact_email = match fields.contact_email.as_deref().map(str::trim) {
         None => current.as_ref().and_then(|c| c.contact_email.clone()),
         Some("") => None,
-        Some(text) => match crate::domain::auth::parse_email(text) {
-            Ok(e) => Some(e),
-            Err(_) => {
+        Some(text) => match input::email(text) {
+            Some(e) => Some(e),
+            None => {
                 errors.push(UserError::new(
                     UserErrorCode::InvalidEmail,
                     &["contactEmail"],
                     "Enter a valid e-mail address.",
+                ));
+                None
+            }
+        },
+    };
+    let contact_phone = match fields.contact_phone.as_deref().map(str::trim) {
+        None => current.as_ref().and_then(|c| c.contact_phone.clone()),
+        Some("") => None,
+        Some(text) => match input::phone(text) {
+            Some(p) => Some(p),
+            None => {
+                errors.push(invalid(
+                    "contactPhone",
+                    "A phone number has 6 to 32 digits, spaces and + - . ( ).",
                 ));
                 None
             }
@@ -227,8 +263,8 @@ pub async fn save(
     if let Some(s) = slug {
         model.slug = Set(s);
     }
-    if let Some(d) = fields.description {
-        model.description = Set(d.trim().to_owned());
+    if let Some(d) = description {
+        model.description = Set(d);
     }
     if let Some(k) = fields.kind {
         model.kind = Set(k);
@@ -255,10 +291,7 @@ pub async fn save(
     if let Some(s) = fields.status {
         model.status = Set(s);
     }
-    if let Some(p) = fields.contact_phone {
-        let p = p.trim().to_owned();
-        model.contact_phone = Set((!p.is_empty()).then_some(p));
-    }
+    model.contact_phone = Set(contact_phone);
     if let Some(rate) = fields.commission_rate_bp {
         model.commission_rate_bp = Set(rate);
     }

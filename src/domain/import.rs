@@ -5,7 +5,24 @@
 //! cooperatives by slug and products by SKU, so importing a file twice adds nothing.
 //!
 //! Imported orders move no stock (they are history, not today's sales) and enter the
-//! sales rollups in the same transaction, through the same computation as a live payment.
+//! sales rollups through the same computation as a live payment.
+//!
+//! # Imports that do not stop the shop
+//!
+//! Every row is read and checked before anything is written, outside any transaction.
+//! An orders import then writes in chunks of [`CHUNK_ORDERS`] orders, each in its own
+//! short transaction, so on SQLite (one writer at a time) the shop's writes —
+//! `placeOrder`, `recordStockDelivery` — take their turn between two chunks instead of
+//! waiting for the whole import. The chunks' orders carry the import's batch
+//! (`orders.import_batch_id`, a row of `import_batches` in state `STAGING`) and no reader
+//! sees them (`domain::orders::visible`); the last, short transaction marks the batch
+//! `DONE` and adds the import's sales to the rollups, so the import appears at once,
+//! whole. A failure deletes what the import wrote; a process killed mid-import leaves a
+//! `STAGING` batch that stays invisible and that the next import deletes. Importing a
+//! file again finds its references among the visible orders and adds nothing.
+//!
+//! A catalog import is small (the whole market is 5,000 products): it writes everything
+//! in one transaction after checking, holding the write lock only for the inserts.
 
 use crate::domain::cooperatives::commission_bp;
 use crate::domain::enums::{Channel, CooperativeKind, CooperativeStatus, OrderStatus};
@@ -247,7 +264,8 @@ fn imported_number(order_ref: &str) -> String {
 /// Rows per multi-row `INSERT` (14 values an order, 13 a line: far under both databases' limits).
 const INSERT_ROWS: usize = 1_000;
 
-/// Writes past orders and their lines with multi-row `INSERT`s, without touching stock,
+/// Writes past orders and their lines with multi-row `INSERT`s (tagged with `batch`, the
+/// import writing them, if any: see [`ImportOptions`]), without touching stock,
 /// and adds the sales among them to `delta` (the caller applies it). Timestamps of the
 /// life cycle (`paid_at`…) are set to `placed_at`: history does not say more. The orders
 /// are marked `imported_at`: their sales were paid before this system, so payouts leave
@@ -258,6 +276,7 @@ pub async fn insert_orders(
     orders: &[HistoricOrder],
     delta: &mut Delta,
     tz: chrono_tz::Tz,
+    batch: Option<i64>,
 ) -> AppResult<()> {
     let backend = txn.get_database_backend();
     let now = Utc::now();
@@ -265,14 +284,14 @@ pub async fn insert_orders(
         let mut sql = String::from(
             "INSERT INTO orders (number, user_id, channel, status, total_cents, item_count, \
              external_ref, placed_at, paid_at, fulfilled_at, cancelled_at, refunded_at, \
-             updated_at, imported_at) VALUES ",
+             updated_at, imported_at, import_batch_id) VALUES ",
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 15);
         for (i, o) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
             let total: i64 = o.lines.iter().map(|(_, q, p)| i64::from(*q) * p).sum();
             let items: i32 = o.lines.iter().map(|(_, q, _)| q).sum();
             let paid = matches!(
@@ -295,6 +314,7 @@ pub async fn insert_orders(
                 at(o.status == OrderStatus::Refunded),
                 now.into(),
                 now.into(),
+                batch.into(),
             ]);
         }
         sql.push_str(" RETURNING id, number");
@@ -382,7 +402,17 @@ struct OrderRow {
 pub async fn import_orders(
     db: &DatabaseConnection,
     input: impl Read,
+    progress: impl FnMut(u64, u64),
+) -> Result<OrdersReport, ImportError> {
+    import_orders_with(db, input, progress, ImportOptions::default()).await
+}
+
+/// [`import_orders`] with its [`ImportOptions`].
+pub async fn import_orders_with(
+    db: &DatabaseConnection,
+    input: impl Read,
     mut progress: impl FnMut(u64, u64),
+    options: ImportOptions,
 ) -> Result<OrdersReport, ImportError> {
     let mut reader = csv_reader(input);
     check_header(&mut reader, &ORDER_COLUMNS)?;
@@ -512,37 +542,154 @@ pub async fn import_orders(
         });
     }
     problems.check()?;
+    write_orders(db, &snapshots, refs, rows, &mut progress, options).await
+}
 
-    let txn = crate::db::begin_write(db).await?;
-    let result = write_orders(&txn, &snapshots, refs, rows, &mut progress).await;
-    match result {
-        Ok(report) => {
-            txn.commit().await?;
-            Ok(report)
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            Err(e)
+/// How an orders import writes: how many orders per transaction, and an optional
+/// [`Hold`] between chunks.
+#[derive(Clone)]
+pub struct ImportOptions {
+    /// Orders written per transaction (a chunk holds SQLite's write lock for well under
+    /// a tenth of a second at the default).
+    pub chunk_orders: usize,
+    /// Where a caller may hold the import between two chunks.
+    pub hold: Option<std::sync::Arc<Hold>>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            chunk_orders: CHUNK_ORDERS,
+            hold: None,
         }
     }
 }
 
+/// Orders per chunk of an import.
+pub const CHUNK_ORDERS: usize = 2_000;
+
+/// A point between two chunks where a running import waits for its caller: it says how
+/// many orders it has written (`arrived`), then waits for `true` (go on) or `false`
+/// (abandon: nothing of the import is kept). Tests use it to prove that other writes go
+/// through while an import runs, and that an abandoned import leaves nothing behind.
+pub struct Hold {
+    pub arrived: tokio::sync::mpsc::Sender<u64>,
+    pub proceed: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<bool>>,
+}
+
+impl Hold {
+    /// A hold, the receiver of its arrivals and the sender of its decisions.
+    pub fn new() -> (
+        std::sync::Arc<Self>,
+        tokio::sync::mpsc::Receiver<u64>,
+        tokio::sync::mpsc::Sender<bool>,
+    ) {
+        let (arrived, arrivals) = tokio::sync::mpsc::channel(1);
+        let (decide, proceed) = tokio::sync::mpsc::channel(1);
+        (
+            std::sync::Arc::new(Self {
+                arrived,
+                proceed: tokio::sync::Mutex::new(proceed),
+            }),
+            arrivals,
+            decide,
+        )
+    }
+
+    /// Waits at the hold; `false` when the import is to be abandoned.
+    async fn wait(&self, done: u64) -> bool {
+        if self.arrived.send(done).await.is_err() {
+            return true;
+        }
+        self.proceed.lock().await.recv().await.unwrap_or(true)
+    }
+}
+
+/// A batch left `STAGING` this long without a sign of life belongs to an import that
+/// died: the next import deletes what it wrote.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// Orders deleted per statement when an abandoned batch is cleared.
+const DELETE_ROWS: usize = 5_000;
+
+/// Deletes every order (and, by cascade, line) of batch `id`, in short transactions,
+/// then the batch.
+async fn discard_batch(db: &DatabaseConnection, id: i64) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    loop {
+        let txn = crate::db::begin_write(db).await?;
+        let deleted = txn
+            .execute_raw(statement(
+                backend,
+                &format!(
+                    "DELETE FROM orders WHERE id IN \
+                     (SELECT id FROM orders WHERE import_batch_id = ? LIMIT {DELETE_ROWS})"
+                ),
+                vec![id.into()],
+            ))
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            txn.execute_raw(statement(
+                backend,
+                "DELETE FROM import_batches WHERE id = ? AND state = 'STAGING'",
+                vec![id.into()],
+            ))
+            .await?;
+            txn.commit().await?;
+            return Ok(());
+        }
+        txn.commit().await?;
+    }
+}
+
+/// Clears the batches of imports that died while staging.
+async fn discard_abandoned(db: &DatabaseConnection) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(statement(
+            backend,
+            "SELECT id FROM import_batches WHERE state = 'STAGING' AND heartbeat_at < ?",
+            vec![(Utc::now() - ABANDONED_AFTER).into()],
+        ))
+        .await?;
+    for row in rows {
+        let id: i64 = row.try_get_by_index(0)?;
+        tracing::warn!(
+            batch = id,
+            "clearing the orders of an import that did not finish"
+        );
+        discard_batch(db, id).await?;
+    }
+    Ok(())
+}
+
+/// Writes the new orders of a checked file: each chunk in its own short transaction,
+/// tagged with the import's batch and hidden from every reader; then one short
+/// transaction marks the batch `DONE` and adds the sales to the rollups, and the whole
+/// import appears at once. Any failure (or an abandon at a hold) deletes what was written.
 async fn write_orders(
-    txn: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     snapshots: &[ProductSnapshot],
     refs: Vec<String>,
     rows: Vec<Vec<OrderRow>>,
     progress: &mut impl FnMut(u64, u64),
+    options: ImportOptions,
 ) -> Result<OrdersReport, ImportError> {
-    let backend = txn.get_database_backend();
-    // Which references are already in the database.
+    let backend = db.get_database_backend();
+    discard_abandoned(db).await?;
+    // Which references are already imported (by a finished import: those of one still
+    // staging are refused by the unique index when this one writes them).
     let mut known: HashSet<String> = HashSet::new();
     for chunk in refs.chunks(INSERT_ROWS) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let found = txn
+        let found = db
             .query_all_raw(statement(
                 backend,
-                &format!("SELECT external_ref FROM orders WHERE external_ref IN ({marks})"),
+                &format!(
+                    "SELECT external_ref FROM orders WHERE external_ref IN ({marks}) \
+                     AND (import_batch_id IS NULL OR import_batch_id IN \
+                          (SELECT id FROM import_batches WHERE state = 'DONE'))"
+                ),
                 chunk.iter().map(|r| r.clone().into()).collect(),
             ))
             .await?;
@@ -554,40 +701,152 @@ async fn write_orders(
         already_imported: known.len(),
         ..Default::default()
     };
-    let tz = rollups::timezone(txn).await?;
     let total = (refs.len() - known.len()) as u64;
-    let mut delta = Delta::default();
-    let mut batch = Vec::with_capacity(INSERT_ROWS);
-    let mut done = 0u64;
-    for (order_ref, lines) in refs.into_iter().zip(rows) {
-        if known.contains(&order_ref) {
-            continue;
-        }
-        let first = &lines[0];
-        report.orders += 1;
-        report.lines += lines.len();
-        batch.push(HistoricOrder {
-            number: imported_number(&order_ref),
-            external_ref: Some(order_ref),
-            channel: first.channel,
-            status: first.status,
-            placed_at: first.placed_at,
-            lines: lines
-                .iter()
-                .map(|l| (l.product, l.quantity, l.unit_price))
-                .collect(),
-        });
-        if batch.len() == INSERT_ROWS {
-            insert_orders(txn, snapshots, &batch, &mut delta, tz).await?;
-            done += batch.len() as u64;
-            progress(done, total);
-            batch.clear();
+    let orders: Vec<HistoricOrder> = refs
+        .into_iter()
+        .zip(rows)
+        .filter(|(order_ref, _)| !known.contains(order_ref))
+        .map(|(order_ref, lines)| {
+            let first = &lines[0];
+            report.orders += 1;
+            report.lines += lines.len();
+            HistoricOrder {
+                number: imported_number(&order_ref),
+                external_ref: Some(order_ref),
+                channel: first.channel,
+                status: first.status,
+                placed_at: first.placed_at,
+                lines: lines
+                    .iter()
+                    .map(|l| (l.product, l.quantity, l.unit_price))
+                    .collect(),
+            }
+        })
+        .collect();
+    if orders.is_empty() {
+        progress(0, 0);
+        return Ok(report);
+    }
+
+    let now = Utc::now();
+    let batch: i64 = db
+        .query_one_raw(statement(
+            backend,
+            "INSERT INTO import_batches (kind, state, started_at, heartbeat_at) \
+             VALUES ('ORDERS', 'STAGING', ?, ?) RETURNING id",
+            vec![now.into(), now.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::Internal("import batch not returned".into()))?
+        .try_get_by_index(0)?;
+    let staged = stage_orders(db, snapshots, &orders, batch, progress, total, &options).await;
+    let switched = match staged {
+        Ok(delta) => switch_in(db, batch, delta).await.map_err(ImportError::from),
+        Err(e) => Err(e),
+    };
+    match switched {
+        Ok(()) => Ok(report),
+        Err(e) => {
+            if let Err(cleanup) = discard_batch(db, batch).await {
+                tracing::error!(batch, error = ?cleanup, "could not clear a failed import; the next import will");
+            }
+            Err(e)
         }
     }
-    insert_orders(txn, snapshots, &batch, &mut delta, tz).await?;
-    progress(total, total);
-    rollups::apply(txn, delta).await?;
-    Ok(report)
+}
+
+/// Writes `orders` chunk by chunk under batch `batch`; returns their rollup delta.
+async fn stage_orders(
+    db: &DatabaseConnection,
+    snapshots: &[ProductSnapshot],
+    orders: &[HistoricOrder],
+    batch: i64,
+    progress: &mut impl FnMut(u64, u64),
+    total: u64,
+    options: &ImportOptions,
+) -> Result<Delta, ImportError> {
+    let backend = db.get_database_backend();
+    let tz = rollups::timezone(db).await?;
+    let mut delta = Delta::default();
+    let mut done = 0u64;
+    for chunk in orders.chunks(options.chunk_orders.max(1)) {
+        if done > 0
+            && let Some(hold) = &options.hold
+            && !hold.wait(done).await
+        {
+            return Err(ImportError::Failed(AppError::bad_input(
+                "the import was abandoned; nothing was imported",
+            )));
+        }
+        let txn = crate::db::begin_write(db).await?;
+        let written = async {
+            insert_orders(&txn, snapshots, chunk, &mut delta, tz, Some(batch)).await?;
+            txn.execute_raw(statement(
+                backend,
+                "UPDATE import_batches SET heartbeat_at = ? WHERE id = ?",
+                vec![Utc::now().into(), batch.into()],
+            ))
+            .await?;
+            Ok::<(), AppError>(())
+        }
+        .await;
+        crate::db::finish(txn, written)
+            .await
+            .map_err(already_importing)?;
+        done += chunk.len() as u64;
+        progress(done, total);
+    }
+    Ok(delta)
+}
+
+/// The one short transaction that makes a staged import visible: the batch becomes
+/// `DONE` and its sales enter the rollups together.
+async fn switch_in(db: &DatabaseConnection, batch: i64, delta: Delta) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    let started = std::time::Instant::now();
+    let txn = crate::db::begin_write(db).await?;
+    let result = async {
+        let switched = txn
+            .execute_raw(statement(
+                backend,
+                "UPDATE import_batches SET state = 'DONE', finished_at = ? \
+                 WHERE id = ? AND state = 'STAGING'",
+                vec![Utc::now().into(), batch.into()],
+            ))
+            .await?
+            .rows_affected();
+        if switched != 1 {
+            return Err(AppError::Internal(format!(
+                "import batch {batch} vanished while staging"
+            )));
+        }
+        rollups::apply(&txn, delta).await
+    }
+    .await;
+    crate::db::finish(txn, result).await?;
+    tracing::info!(
+        batch,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "switched the import in"
+    );
+    Ok(())
+}
+
+/// A unique-index refusal while staging: another import is writing the same orders.
+fn already_importing(e: AppError) -> ImportError {
+    match &e {
+        AppError::Database(db)
+            if matches!(
+                db.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            ImportError::Failed(AppError::bad_input(
+                "another import is writing some of these orders; run this one again once it has finished",
+            ))
+        }
+        _ => ImportError::Failed(e),
+    }
 }
 
 /// What a catalog import did.

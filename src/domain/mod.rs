@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod cooperatives;
 pub mod enums;
 pub mod import;
+pub mod input;
 pub mod orders;
 pub mod payouts;
 pub mod policy;

@@ -6,6 +6,7 @@
 use crate::domain::compliance;
 use crate::domain::cooperatives::commission_bp;
 use crate::domain::enums::{Channel, OrderStatus, PaymentMethod, StockMovementKind};
+use crate::domain::input;
 use crate::domain::policy::SignedIn;
 use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{
@@ -16,8 +17,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -61,18 +62,82 @@ fn line_error(code: UserErrorCode, index: usize, field: &str, message: String) -
     }
 }
 
+/// Checks the contact and the note of an order: trimmed, within their lengths, a
+/// usable e-mail address and phone number; empty fields become `None`.
+fn clean_contact(
+    errors: &mut Vec<UserError>,
+    contact: &Contact,
+    note: Option<&str>,
+) -> (Contact, Option<String>) {
+    let non_empty = |t: Option<String>| t.filter(|t| !t.is_empty());
+    let name = non_empty(input::optional(
+        errors,
+        "contact.name",
+        "a contact name",
+        contact.name.as_deref(),
+        input::NAME,
+        false,
+    ));
+    let email = contact
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .and_then(|e| match input::email(e) {
+            Some(e) => Some(e),
+            None => {
+                errors.push(UserError::new(
+                    UserErrorCode::InvalidEmail,
+                    &["contact", "email"],
+                    "Enter a valid e-mail address.",
+                ));
+                None
+            }
+        });
+    let phone = contact
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .and_then(|p| match input::phone(p) {
+            Some(p) => Some(p),
+            None => {
+                errors.push(UserError::new(
+                    UserErrorCode::Invalid,
+                    &["contact", "phone"],
+                    "A phone number has 6 to 32 digits, spaces and + - . ( ).",
+                ));
+                None
+            }
+        });
+    let note = non_empty(input::optional(
+        errors,
+        "note",
+        "a note",
+        note,
+        input::ORDER_NOTE,
+        true,
+    ));
+    (Contact { name, email, phone }, note)
+}
+
 /// Checks the shape of a request and merges repeated products: product id → (quantity,
-/// index of its first line, for error paths).
-fn validate(request: &OrderRequest) -> AppResult<BTreeMap<i32, (i32, usize)>> {
+/// index of its first line, for error paths). The contact and note come back cleaned.
+fn validate(request: &mut OrderRequest) -> AppResult<BTreeMap<i32, (i32, usize)>> {
     let mut errors = Vec::new();
     let key = request.idempotency_key.trim();
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
+    if key.is_empty() || key.chars().count() > MAX_KEY_LEN || key.chars().any(char::is_control) {
         errors.push(UserError::new(
             UserErrorCode::Invalid,
             &["idempotencyKey"],
-            format!("An idempotency key has 1 to {MAX_KEY_LEN} characters."),
+            format!(
+                "An idempotency key has 1 to {MAX_KEY_LEN} characters, none of them control characters."
+            ),
         ));
     }
+    let (contact, note) = clean_contact(&mut errors, &request.contact, request.note.as_deref());
+    request.contact = contact;
+    request.note = note;
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         errors.push(UserError::new(
             UserErrorCode::InvalidQuantity,
@@ -163,10 +228,10 @@ fn order_number() -> String {
 pub async fn place(
     db: &DatabaseConnection,
     buyer: &SignedIn,
-    request: OrderRequest,
+    mut request: OrderRequest,
     today: chrono::NaiveDate,
 ) -> AppResult<order::Model> {
-    let merged = validate(&request)?;
+    let merged = validate(&mut request)?;
     let key = request.idempotency_key.trim().to_owned();
     let hash = request_hash(&request, &merged);
     // A replay is found by the check at the start of the transaction, not by one before
@@ -406,6 +471,40 @@ pub enum Transition {
 }
 
 impl Transition {
+    /// The transition with its texts checked (a reference of at most 128 characters, a
+    /// reason of at most 1,000; no control characters) and trimmed, blank ones dropped.
+    pub fn checked(self) -> AppResult<Self> {
+        let mut errors = Vec::new();
+        let mut text = |field: &str, what: &str, value: Option<String>, max: usize| {
+            input::optional(&mut errors, field, what, value.as_deref(), max, true)
+                .filter(|t| !t.is_empty())
+        };
+        let checked = match self {
+            Transition::MarkPaid { method, reference } => Transition::MarkPaid {
+                method,
+                reference: text(
+                    "reference",
+                    "a payment reference",
+                    reference,
+                    input::REFERENCE,
+                ),
+            },
+            Transition::Fulfill => Transition::Fulfill,
+            Transition::Cancel { reason } => Transition::Cancel {
+                reason: text("reason", "a reason", reason, input::ORDER_NOTE),
+            },
+            Transition::Refund { restock, reason } => Transition::Refund {
+                restock,
+                reason: text("reason", "a reason", reason, input::ORDER_NOTE),
+            },
+        };
+        if errors.is_empty() {
+            Ok(checked)
+        } else {
+            Err(AppError::User(errors))
+        }
+    }
+
     /// The statuses it may start from, and the one it leads to.
     pub fn rule(&self) -> (&'static [OrderStatus], OrderStatus) {
         use OrderStatus::*;
@@ -426,9 +525,11 @@ pub async fn transition(
     transition: Transition,
     actor: Option<i32>,
 ) -> AppResult<order::Model> {
+    let transition = transition.checked()?;
     let (from, to) = transition.rule();
     let now = Utc::now();
     let current = order::Entity::find_by_id(order_id)
+        .filter(visible())
         .one(txn)
         .await?
         .ok_or_else(|| AppError::user(UserErrorCode::NotFound, &["orderId"], "No such order."))?;
@@ -550,6 +651,23 @@ pub async fn cancel_stale(
     Ok(cancelled)
 }
 
+/// The orders anyone may see: all but those of an import still being written (its batch
+/// not `DONE` yet, `domain::import`), so an import appears all at once or not at all.
+pub fn visible() -> Condition {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    Condition::any()
+        .add(order::Column::ImportBatchId.is_null())
+        .add(
+            order::Column::ImportBatchId.in_subquery(
+                Query::select()
+                    .column(Alias::new("id"))
+                    .from(Alias::new("import_batches"))
+                    .and_where(Expr::col(Alias::new("state")).eq("DONE"))
+                    .to_owned(),
+            ),
+        )
+}
+
 /// Which orders a viewer may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderScope {
@@ -585,7 +703,7 @@ pub fn orders_query(scope: OrderScope, filter: &OrderFilter) -> sea_orm::Select<
                 .to_owned(),
         )
     };
-    let mut select = order::Entity::find();
+    let mut select = order::Entity::find().filter(visible());
     match scope {
         OrderScope::All => {}
         OrderScope::PlacedBy(user) => select = select.filter(order::Column::UserId.eq(user)),

@@ -451,12 +451,15 @@ async fn mark_paid_in(
         })?;
     let mut errors = Vec::new();
     let reference = payment.reference.trim();
-    if reference.is_empty() || reference.chars().count() > MAX_REFERENCE_LEN {
+    if reference.is_empty()
+        || reference.chars().count() > MAX_REFERENCE_LEN
+        || reference.chars().any(char::is_control)
+    {
         errors.push(UserError::new(
             UserErrorCode::Invalid,
             &["reference"],
             format!(
-                "Give the bank reference of the transfer, 1 to {MAX_REFERENCE_LEN} characters."
+                "Give the bank reference of the transfer, 1 to {MAX_REFERENCE_LEN} characters (no control characters)."
             ),
         ));
     }
@@ -549,7 +552,7 @@ pub fn scope(viewer: &Viewer) -> AppResult<StatementScope> {
     match (user.role, user.cooperative_id) {
         (Role::Manager, _) => Ok(StatementScope::All),
         (Role::CooperativeMember, Some(id)) => Ok(StatementScope::Cooperative(id)),
-        _ => Err(AppError::Forbidden),
+        _ => Err(viewer.refuse_customer("payout statements")),
     }
 }
 

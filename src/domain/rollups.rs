@@ -630,6 +630,8 @@ async fn sales_between(
              l.kind, l.region_code, l.quantity, l.total_cents \
              FROM orders o JOIN order_lines l ON l.order_id = o.id \
              WHERE o.status IN ('PAID', 'FULFILLED') AND o.id >= ? AND o.id < ? \
+             AND (o.import_batch_id IS NULL OR o.import_batch_id IN \
+                  (SELECT id FROM import_batches WHERE state = 'DONE')) \
              ORDER BY o.id",
             vec![start.into(), end.into()],
         ))

@@ -1,10 +1,11 @@
 //! The stock ledger. Every change of a product's level is one conditional `UPDATE` and one
 //! appended movement, in the caller's transaction, so the level always equals the sum of
-//! the ledger and never goes below zero: the `UPDATE … WHERE stock + delta >= 0` is
+//! the ledger and never goes below zero: the `UPDATE … WHERE stock >= -delta` is
 //! re-checked by PostgreSQL after a concurrent update (READ COMMITTED), SQLite runs one
 //! writer at a time, and a `CHECK (stock >= 0)` is the last line of defence.
 
 use crate::domain::enums::{AdjustmentReason, StockMovementKind};
+use crate::domain::input;
 use crate::entities::{product, stock_movement};
 use crate::error::{AppError, AppResult, UserErrorCode};
 use chrono::Utc;
@@ -13,6 +14,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 /// The largest number of units one movement may move.
 pub const MAX_MOVEMENT: i32 = 1_000_000;
+/// The highest stock level a product may reach: far above any shelf, far below the
+/// 32-bit column's limit, so no sum of movements can overflow it.
+pub const MAX_LEVEL: i32 = 1_000_000_000;
 
 /// One change to a product's stock.
 #[derive(Debug, Clone)]
@@ -34,37 +38,77 @@ pub enum Shortage {
     OrderLine(Vec<String>),
 }
 
+/// The input field that carries a movement's units: `quantity` for a delivery (and the
+/// orders' lines), `delta` for an adjustment.
+fn units_field(kind: StockMovementKind) -> &'static str {
+    match kind {
+        StockMovementKind::Adjustment => "delta",
+        _ => "quantity",
+    }
+}
+
 /// Applies `movement`: moves the level and appends the ledger line. Refuses with a user
-/// error when the product does not exist or the level would go below zero.
+/// error when the product does not exist, the level would go below zero or above
+/// [`MAX_LEVEL`], or the note is too long.
 pub async fn apply(
     db: &impl ConnectionTrait,
     movement: Movement,
     shortage: Shortage,
 ) -> AppResult<stock_movement::Model> {
-    if movement.delta == 0 || movement.delta.abs() > MAX_MOVEMENT {
-        return Err(AppError::user(
+    let field = units_field(movement.kind);
+    let mut errors = Vec::new();
+    // `unsigned_abs`: `i32::MIN.abs()` does not exist.
+    if movement.delta == 0 || movement.delta.unsigned_abs() > MAX_MOVEMENT.unsigned_abs() {
+        errors.push(crate::error::UserError::new(
             UserErrorCode::InvalidQuantity,
-            &["quantity"],
+            &[field],
             format!("A stock movement moves 1 to {MAX_MOVEMENT} units."),
         ));
     }
+    let note = input::optional(
+        &mut errors,
+        "note",
+        "a note",
+        movement.note.as_deref(),
+        input::MOVEMENT_NOTE,
+        true,
+    )
+    .filter(|n| !n.is_empty());
+    if !errors.is_empty() {
+        return Err(AppError::User(errors));
+    }
     let now = Utc::now();
-    let updated = product::Entity::update_many()
+    let mut update = product::Entity::update_many()
         .col_expr(
             product::Column::Stock,
             Expr::col(product::Column::Stock).add(movement.delta),
         )
         .col_expr(product::Column::UpdatedAt, Expr::value(now))
         .filter(product::Column::Id.eq(movement.product_id))
-        .filter(Expr::col(product::Column::Stock).add(movement.delta).gte(0))
-        .exec_with_returning(db)
-        .await?;
+        // `stock >= -delta` rather than `stock + delta >= 0`: no sum to overflow.
+        .filter(Expr::col(product::Column::Stock).gte(-movement.delta));
+    if movement.delta > 0 {
+        // Only a rise is bounded, so a level above the bound (set by other means) can
+        // still come down.
+        update = update.filter(Expr::col(product::Column::Stock).lte(MAX_LEVEL - movement.delta));
+    }
+    let updated = update.exec_with_returning(db).await?;
     let Some(row) = updated.into_iter().next() else {
         let current = product::Entity::find_by_id(movement.product_id)
             .one(db)
             .await?;
         return Err(match current {
             None => AppError::user(UserErrorCode::NotFound, &["productId"], "No such product."),
+            Some(p) if movement.delta > 0 && p.stock.saturating_add(movement.delta) > MAX_LEVEL => {
+                AppError::user(
+                    UserErrorCode::InvalidQuantity,
+                    &[field],
+                    format!(
+                        "{} has {} units in stock; a level above {MAX_LEVEL} units is refused.",
+                        p.sku, p.stock
+                    ),
+                )
+            }
             Some(p) => match shortage {
                 Shortage::Adjustment => AppError::user(
                     UserErrorCode::InsufficientStock,
@@ -88,7 +132,7 @@ pub async fn apply(
         delta: Set(movement.delta),
         level_after: Set(row.stock),
         reason: Set(movement.reason),
-        note: Set(movement.note.filter(|n| !n.trim().is_empty())),
+        note: Set(note),
         order_id: Set(movement.order_id),
         author_id: Set(movement.author_id),
         created_at: Set(now),

@@ -32,6 +32,9 @@ pub struct Model {
     /// When the order was loaded from the market's history (`import orders`, `seed
     /// --years`); such sales were paid before this system and never enter a payout.
     pub imported_at: Option<DateTimeUtc>,
+    /// The import that wrote the order; readers see it only once that import is `DONE`
+    /// (`domain::orders::visible`).
+    pub import_batch_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -271,7 +271,7 @@ impl AccountsMutation {
 
     /// Creates an account of any role (managers only).
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<UserPayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("create accounts")?;
         let cooperative_id = input
             .cooperative_id
             .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))

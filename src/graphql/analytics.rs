@@ -6,7 +6,6 @@ use crate::domain::analytics::{
     self as da, Comparison, DateRange, Dimension, Figures, Granularity, ProductFilter, RankBy,
     SalesScope,
 };
-use crate::entities::segment;
 use crate::error::{AppError, AppResult};
 use crate::graphql::catalog::Product;
 use crate::graphql::context::{ContextExt, load_required};
@@ -16,7 +15,6 @@ use crate::graphql::loaders::ProductKey;
 use crate::graphql::money::Money;
 use crate::graphql::scalars::Date;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// A range of whole days in the market's time zone, both ends included, at most ten
 /// years long.
@@ -122,11 +120,13 @@ pub enum ProductRanking {
 pub struct TopProductsFilter {
     /// Only products of cooperatives of this kind.
     pub kind: Option<CooperativeKind>,
-    /// Only products of this segment (slug, e.g. `olive-oil`).
+    /// Only products of this segment (slug, e.g. `olive-oil`; an unknown one is
+    /// `BAD_USER_INPUT` listing the segments).
     pub segment: Option<String>,
-    /// Only products of cooperatives of this region (code, e.g. `MA-03`).
+    /// Only products of cooperatives of this region (code, e.g. `MA-03`; an unknown one
+    /// is `BAD_USER_INPUT` listing the codes).
     pub region: Option<String>,
-    /// Only products of this cooperative.
+    /// Only products of this cooperative (an unknown one is `BAD_USER_INPUT`).
     pub cooperative_id: Option<ID>,
 }
 
@@ -369,26 +369,21 @@ impl AnalyticsQuery {
         let f = filter.unwrap_or_default();
         let cooperative_id = f
             .cooperative_id
-            .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))
+            .as_ref()
+            .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
             .transpose()?;
-        if let (SalesScope::Cooperative(own), Some(asked)) = (scope, cooperative_id)
-            && own != asked
-        {
-            return Err(AppError::Forbidden.into());
+        if let (SalesScope::Cooperative(own), Some(asked)) = (scope, cooperative_id) {
+            ctx.viewer().require_same_cooperative(own, asked, "sales")?;
         }
-        let segment_id = match f.segment {
-            Some(slug) => match segment::Entity::find()
-                .filter(segment::Column::Slug.eq(slug))
-                .one(ctx.db())
-                .await
-                .map_err(AppError::from)?
-            {
-                Some(s) => Some(s.id),
-                // An unknown segment sold nothing.
-                None => return Ok(Vec::new()),
+        let segment_id = crate::domain::catalog::check_filter_keys(
+            ctx.db(),
+            crate::domain::catalog::FilterKeys {
+                segment: f.segment.as_deref(),
+                region: f.region.as_deref(),
+                cooperative: cooperative_id.zip(f.cooperative_id.as_ref().map(|id| id.as_str())),
             },
-            None => None,
-        };
+        )
+        .await?;
         let filter = ProductFilter {
             kind: f.kind.map(Into::into),
             segment_id,

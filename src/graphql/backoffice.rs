@@ -155,7 +155,7 @@ impl BackofficeMutation {
         ctx: &Context<'_>,
         input: CreateCooperativeInput,
     ) -> Result<CooperativePayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("onboard cooperatives")?;
         let fields = input
             .commission_rate
             .map(rate_bp)
@@ -187,7 +187,8 @@ impl BackofficeMutation {
         ctx: &Context<'_>,
         input: UpdateCooperativeInput,
     ) -> Result<CooperativePayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer()
+            .require_manager("change a cooperative's details")?;
         let current = find(ctx, &input.id).await?;
         let rate = match input.commission_rate {
             MaybeUndefined::Undefined => Ok(None),
@@ -222,7 +223,8 @@ impl BackofficeMutation {
         ctx: &Context<'_>,
         input: SetCooperativeStatusInput,
     ) -> Result<CooperativePayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer()
+            .require_manager("change a cooperative's status")?;
         let current = find(ctx, &input.id).await?;
         let fields = CooperativeFields {
             status: Some(input.status.into()),

@@ -2,6 +2,7 @@
 
 use crate::domain::catalog::{self as dc, CooperativeFilter, ProductFilter};
 use crate::domain::compliance::{self, IssueCode};
+use crate::domain::input;
 use crate::entities::{certification, cooperative, product, province, region, segment};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{ContextExt, load_required};
@@ -148,7 +149,7 @@ impl Product {
     ) -> Result<crate::graphql::portal::StockMovementConnection> {
         use crate::entities::stock_movement;
         ctx.viewer()
-            .require_cooperative_manager(self.0.cooperative_id)?;
+            .require_cooperative_manager(self.0.cooperative_id, "read a product's stock ledger")?;
         let select =
             stock_movement::Entity::find().filter(stock_movement::Column::ProductId.eq(self.0.id));
         let fields = ConnectionFields::counting(&select);
@@ -176,7 +177,10 @@ impl Product {
                 key: SortValue::None,
                 id: m.id,
             },
-            crate::graphql::portal::StockMovement,
+            |model| crate::graphql::portal::StockMovement {
+                model,
+                cooperative_id: self.0.cooperative_id,
+            },
         ))
     }
     /// When the product was added to the catalog.
@@ -336,7 +340,8 @@ impl Cooperative {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<ProductConnection> {
-        ctx.viewer().require_cooperative_manager(self.0.id)?;
+        ctx.viewer()
+            .require_cooperative_manager(self.0.id, "list its low-stock products")?;
         let filter = ProductFilter {
             cooperative_id: Some(self.0.id),
             include_unsellable: true,
@@ -564,15 +569,17 @@ impl Certification {
 #[derive(InputObject, Default)]
 pub struct ProductFilterInput {
     /// Words to find in the product's name, format or description or its cooperative's
-    /// name; case- and accent-insensitive ("fes" finds "Fès").
+    /// name; case- and accent-insensitive ("fes" finds "Fès"). At most 200 characters.
     pub search: Option<String>,
-    /// Only products of this cooperative.
+    /// Only products of this cooperative (an unknown one is `BAD_USER_INPUT`).
     pub cooperative_id: Option<ID>,
     /// Only products of cooperatives of this kind.
     pub kind: Option<CooperativeKind>,
-    /// Only products of this segment (its slug).
+    /// Only products of this segment (its slug; an unknown one is `BAD_USER_INPUT`
+    /// listing the segments).
     pub segment: Option<String>,
-    /// Only products of cooperatives of this region (its code).
+    /// Only products of cooperatives of this region (its code, `MA-01` … `MA-12`; an
+    /// unknown one is `BAD_USER_INPUT` listing the codes).
     pub region: Option<String>,
     /// Only products covered by a valid certification of this type.
     pub certification: Option<CertificationType>,
@@ -589,7 +596,7 @@ pub struct ProductFilterInput {
 }
 
 impl ProductFilterInput {
-    fn parse(self, ctx: &Context<'_>) -> AppResult<ProductFilter> {
+    async fn parse(self, ctx: &Context<'_>) -> AppResult<ProductFilter> {
         let price = |value: Option<Decimal>, field: &str| -> AppResult<Option<i64>> {
             value
                 .map(|v| {
@@ -603,16 +610,24 @@ impl ProductFilterInput {
         };
         let cooperative_id = self
             .cooperative_id
-            .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))
+            .as_ref()
+            .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
             .transpose()?;
         if self.include_unsellable {
-            let allowed = ctx.viewer().is_manager()
-                || cooperative_id.is_some_and(|id| ctx.viewer().is_member_of(id));
-            if !allowed {
-                ctx.viewer().require_user()?;
-                return Err(AppError::Forbidden);
-            }
+            ctx.viewer().require_unsellable_listing(cooperative_id)?;
         }
+        if let Some(search) = &self.search {
+            input::argument("search", search, input::SEARCH)?;
+        }
+        dc::check_filter_keys(
+            ctx.db(),
+            dc::FilterKeys {
+                segment: self.segment.as_deref(),
+                region: self.region.as_deref(),
+                cooperative: cooperative_id.zip(self.cooperative_id.as_ref().map(|id| id.as_str())),
+            },
+        )
+        .await?;
         Ok(ProductFilter {
             search: self.search,
             cooperative_id,
@@ -758,11 +773,12 @@ async fn prefetch_product_relations(ctx: &Context<'_>, rows: &[product::Model]) 
 pub struct CooperativeFilterInput {
     /// Only cooperatives of this kind.
     pub kind: Option<CooperativeKind>,
-    /// Only cooperatives of this region (its code).
+    /// Only cooperatives of this region (its code, `MA-01` … `MA-12`; an unknown one is
+    /// `BAD_USER_INPUT` listing the codes).
     pub region: Option<String>,
     /// Only cooperatives in this status.
     pub status: Option<CooperativeStatus>,
-    /// Words to find in the name; case- and accent-insensitive.
+    /// Words to find in the name; case- and accent-insensitive. At most 200 characters.
     pub search: Option<String>,
 }
 
@@ -807,7 +823,7 @@ impl CatalogQuery {
         filter: Option<ProductFilterInput>,
         sort: Option<ProductSort>,
     ) -> Result<ProductConnection> {
-        let filter = filter.unwrap_or_default().parse(ctx)?;
+        let filter = filter.unwrap_or_default().parse(ctx).await?;
         list_products(
             ctx,
             filter,
@@ -834,7 +850,10 @@ impl CatalogQuery {
             (Some(id), None) => {
                 product::Entity::find_by_id(ids::decode::<i32>(&id, NodeType::Product)?)
             }
-            (None, Some(sku)) => product::Entity::find().filter(product::Column::Sku.eq(sku)),
+            (None, Some(sku)) => {
+                input::argument("sku", &sku, input::KEY)?;
+                product::Entity::find().filter(product::Column::Sku.eq(sku))
+            }
             _ => return Err(AppError::bad_input("give exactly one of `id` and `sku`").into()),
         };
         let row = query.one(ctx.db()).await.map_err(AppError::from)?;
@@ -854,6 +873,17 @@ impl CatalogQuery {
         sort: Option<CooperativeSort>,
     ) -> Result<CooperativeConnection> {
         let f = filter.unwrap_or_default();
+        if let Some(search) = &f.search {
+            input::argument("search", search, input::SEARCH)?;
+        }
+        dc::check_filter_keys(
+            ctx.db(),
+            dc::FilterKeys {
+                region: f.region.as_deref(),
+                ..Default::default()
+            },
+        )
+        .await?;
         let filter = CooperativeFilter {
             kind: f.kind.map(Into::into),
             region_code: f.region,
@@ -914,6 +944,7 @@ impl CatalogQuery {
                 cooperative::Entity::find_by_id(ids::decode::<i32>(&id, NodeType::Cooperative)?)
             }
             (None, Some(slug)) => {
+                input::argument("slug", &slug, input::KEY)?;
                 cooperative::Entity::find().filter(cooperative::Column::Slug.eq(slug))
             }
             _ => return Err(AppError::bad_input("give exactly one of `id` and `slug`").into()),

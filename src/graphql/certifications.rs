@@ -149,7 +149,8 @@ impl CertificationsQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<CertificationConnection> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer()
+            .require_manager("list expiring certifications")?;
         let days = u64::try_from(within_days)
             .ok()
             .filter(|d| *d <= MAX_WITHIN_DAYS as u64)
@@ -196,7 +197,7 @@ impl CertificationsQuery {
     /// Every product that cannot be sold today, with its issues, grouped by cooperative
     /// (cooperatives and products by name). Managers only.
     async fn compliance_report(&self, ctx: &Context<'_>) -> Result<Vec<CooperativeCompliance>> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("see the compliance report")?;
         let report = dcert::compliance_report(ctx.db(), ctx.today()).await?;
         // The cooperatives are known: spare the nested fields a lookup.
         ctx.loaders()
@@ -238,7 +239,7 @@ impl CertificationsMutation {
         ctx: &Context<'_>,
         input: AddCertificationInput,
     ) -> Result<CertificationPayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("record certifications")?;
         let new = NewCertification {
             cooperative_id: ids::decode::<i32>(&input.cooperative_id, NodeType::Cooperative)?,
             cert_type: input.certification_type.into(),
@@ -257,7 +258,7 @@ impl CertificationsMutation {
         ctx: &Context<'_>,
         input: UpdateCertificationInput,
     ) -> Result<CertificationPayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("correct certifications")?;
         let id = certification_id(&input.id)?;
         let changes = CertificationChanges {
             number: input.number,
@@ -284,7 +285,7 @@ impl CertificationsMutation {
         ctx: &Context<'_>,
         input: RevokeCertificationInput,
     ) -> Result<CertificationPayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("revoke certifications")?;
         let id = certification_id(&input.id)?;
         write(ctx, async |txn| dcert::revoke(txn, id, &input.reason).await).await
     }

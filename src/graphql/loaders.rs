@@ -3,7 +3,7 @@
 //! rows in one query per batch.
 
 use crate::entities::{
-    certification, certification_product, cooperative, product, region, segment,
+    certification, certification_product, cooperative, product, region, segment, user,
 };
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -53,6 +53,9 @@ pub struct SegmentKey(pub i32);
 /// A region by code.
 #[derive(Clone, Hash, PartialEq, Eq)]
 pub struct RegionKey(pub String);
+/// An account by id (authors of ledger lines, actors of order events).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct UserKey(pub i32);
 /// Every certification held by a cooperative (valid or not), oldest first.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct CertificationsOfCooperative(pub i32);
@@ -103,6 +106,9 @@ impl KeyInner for SegmentKey {
 impl KeyInner for RegionKey {
     type Inner = String;
 }
+impl KeyInner for UserKey {
+    type Inner = i32;
+}
 
 by_id_loader!(
     CooperativeKey,
@@ -125,6 +131,7 @@ by_id_loader!(
     segment::Column::Id,
     id
 );
+by_id_loader!(UserKey, user::Entity, user::Model, user::Column::Id, id);
 by_id_loader!(
     RegionKey,
     region::Entity,

@@ -21,14 +21,10 @@ pub enum Node {
     PayoutStatement(crate::graphql::payouts::PayoutStatement),
 }
 
-fn int_key(key: &str) -> AppResult<i32> {
-    key.parse()
-        .map_err(|_| AppError::bad_input("the ID's key is not a number"))
-}
-
 async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Option<Node>> {
     let db = ctx.db();
     let (node_type, key) = ids::decode_any(id)?;
+    let int_key = |key: &str| ids::int_key::<i32>(id, key);
     Ok(match node_type {
         NodeType::Product => product::Entity::find_by_id(int_key(&key)?)
             .one(db)
@@ -54,9 +50,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Option<Node>> {
             let Ok(scope) = crate::graphql::orders::scope(ctx.viewer()) else {
                 return Ok(None);
             };
-            let id: i64 = key
-                .parse()
-                .map_err(|_| AppError::bad_input("the ID's key is not a number"))?;
+            let id: i64 = ids::int_key(id, &key)?;
             crate::domain::orders::orders_query(scope, &Default::default())
                 .filter(crate::entities::order::Column::Id.eq(id))
                 .one(db)

@@ -4,6 +4,7 @@
 use crate::db;
 use crate::domain::enums as d;
 use crate::domain::orders::{self, Contact, OrderFilter, OrderRequest, OrderScope, Transition};
+use crate::domain::policy::Actor;
 use crate::domain::policy::Viewer;
 use crate::entities::{order, order_event, order_line, user};
 use crate::error::{AppError, AppResult, UserErrorCode};
@@ -11,7 +12,7 @@ use crate::graphql::accounts::User;
 use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{CooperativeKey, ProductKey};
+use crate::graphql::loaders::{CooperativeKey, ProductKey, UserKey};
 use crate::graphql::money::Money;
 use crate::graphql::pagination::{
     ConnectionFields, Cursor, Ordering, PageArgs, SortValue, connection, fetch_page,
@@ -209,7 +210,8 @@ impl Order {
             .map_err(AppError::from)?;
         Ok(found.map(User::new))
     }
-    /// Every change of status, oldest first, with who made it and when.
+    /// Every change of status, oldest first, with who made it and when. A cooperative
+    /// member sees the changes but not who made them nor their notes.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<OrderEvent>> {
         let events = order_event::Entity::find()
             .filter(order_event::Column::OrderId.eq(self.model.id))
@@ -217,16 +219,20 @@ impl Order {
             .all(ctx.db())
             .await
             .map_err(AppError::from)?;
-        Ok(events.into_iter().map(OrderEvent).collect())
+        Ok(events
+            .into_iter()
+            .map(|model| OrderEvent {
+                model,
+                buyer: self.model.user_id,
+            })
+            .collect())
     }
 }
 
 impl Order {
-    /// Values only managers and the buyer see.
+    /// Values only managers and the buyer see (`policy::Viewer::sees_buyer_details`).
     fn private<T>(&self, ctx: &Context<'_>, value: Option<T>) -> Option<T> {
-        let viewer = ctx.viewer();
-        let buyer = matches!(viewer, Viewer::User(u) if Some(u.user_id) == self.model.user_id);
-        value.filter(|_| viewer.is_manager() || buyer)
+        value.filter(|_| ctx.viewer().sees_buyer_details(self.model.user_id))
     }
 }
 
@@ -286,37 +292,55 @@ impl OrderLine {
 }
 
 /// A change of an order's status.
-pub struct OrderEvent(pub order_event::Model);
+pub struct OrderEvent {
+    model: order_event::Model,
+    /// The account that placed the order.
+    buyer: Option<i32>,
+}
 
 /// A change of an order's status.
 #[Object]
 impl OrderEvent {
     /// The status before (`null` when the order was placed).
     async fn from_status(&self) -> Option<OrderStatus> {
-        self.0.from_status.map(Into::into)
+        self.model.from_status.map(Into::into)
     }
     /// The status after.
     async fn to_status(&self) -> OrderStatus {
-        self.0.to_status.into()
+        self.model.to_status.into()
     }
-    /// Who made the change (`null` for the system).
+    /// Who made the change (`null` for the system). Managers see everyone; others only
+    /// themselves (a buyer its own placing of the order; a member nobody).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.0.actor_id else {
+        let Some(id) = self.model.actor_id else {
             return Ok(None);
         };
-        let found = user::Entity::find_by_id(id)
-            .one(ctx.db())
+        let found = ctx
+            .loaders()
+            .load_one(UserKey(id))
             .await
             .map_err(AppError::from)?;
-        Ok(found.map(User::new))
+        Ok(found
+            .filter(|u| {
+                ctx.viewer().sees_order_event_actor(&Actor {
+                    user_id: u.id,
+                    role: u.role,
+                    cooperative_id: u.cooperative_id,
+                })
+            })
+            .map(User::new))
     }
-    /// A note: the payment reference, the reason of a cancellation or refund.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// A note: the payment reference, the reason of a cancellation or refund (at most
+    /// 1,000 characters). Managers and the buyer only.
+    async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.model
+            .note
+            .as_deref()
+            .filter(|_| ctx.viewer().sees_order_event_note(self.buyer))
     }
     /// When.
     async fn at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 }
 
@@ -396,11 +420,14 @@ pub struct RefundOrderInput {
     pub reason: Option<String>,
 }
 
+/// The longest `olderThanHours` (ten years).
+const MAX_STALE_HOURS: i32 = 87_600;
+
 /// Which unpaid orders to cancel.
 #[derive(InputObject, Default)]
 pub struct CancelStaleOrdersInput {
-    /// Cancel orders `PLACED` longer ago than this many hours (default: the server's
-    /// `STALE_ORDER_HOURS`, 48).
+    /// Cancel orders `PLACED` longer ago than this many hours, 0 to 87,600 (default: the
+    /// server's `STALE_ORDER_HOURS`, 48).
     pub older_than_hours: Option<i32>,
 }
 
@@ -451,9 +478,7 @@ pub fn scope(viewer: &Viewer) -> AppResult<OrderScope> {
     Ok(match user.role {
         d::Role::Manager => OrderScope::All,
         d::Role::Customer => OrderScope::PlacedBy(user.user_id),
-        d::Role::CooperativeMember => {
-            OrderScope::Cooperative(user.cooperative_id.ok_or(AppError::Forbidden)?)
-        }
+        d::Role::CooperativeMember => OrderScope::Cooperative(viewer.require_own_cooperative()?),
     })
 }
 
@@ -472,7 +497,10 @@ fn order_id(id: &ID) -> AppResult<i64> {
 }
 
 async fn change(ctx: &Context<'_>, id: &ID, transition: Transition) -> Result<OrderPayload> {
-    let manager = ctx.viewer().require_manager()?.user_id;
+    let manager = ctx
+        .viewer()
+        .require_manager("change the status of orders")?
+        .user_id;
     let order_id = match order_id(id) {
         Ok(id) => id,
         Err(e) => return Err(e.into()),
@@ -505,15 +533,25 @@ impl OrdersQuery {
     ) -> Result<OrderConnection> {
         let scope = scope(ctx.viewer())?;
         let f = filter.unwrap_or_default();
+        let cooperative_id = f
+            .cooperative_id
+            .as_ref()
+            .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
+            .transpose()?;
+        crate::domain::catalog::check_filter_keys(
+            ctx.db(),
+            crate::domain::catalog::FilterKeys {
+                cooperative: cooperative_id.zip(f.cooperative_id.as_ref().map(|id| id.as_str())),
+                ..Default::default()
+            },
+        )
+        .await?;
         let filter = OrderFilter {
             status: f.status.map(Into::into),
             channel: f.channel.map(Into::into),
             from: f.from.map(|d| start_of_day(ctx, d.0)),
             until: f.to.map(|d| start_of_day(ctx, d.0 + Duration::days(1))),
-            cooperative_id: f
-                .cooperative_id
-                .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))
-                .transpose()?,
+            cooperative_id,
         };
         let select = orders::orders_query(scope, &filter);
         let fields = ConnectionFields::counting(&select);
@@ -557,7 +595,10 @@ impl OrdersQuery {
         let select = orders::orders_query(scope, &OrderFilter::default());
         let select = match (id, number) {
             (Some(id), None) => select.filter(order::Column::Id.eq(order_id(&id)?)),
-            (None, Some(n)) => select.filter(order::Column::Number.eq(n)),
+            (None, Some(n)) => {
+                crate::domain::input::argument("number", &n, crate::domain::input::KEY)?;
+                select.filter(order::Column::Number.eq(n))
+            }
             _ => return Err(AppError::bad_input("give exactly one of `id` and `number`").into()),
         };
         let found = select.one(ctx.db()).await.map_err(AppError::from)?;
@@ -577,14 +618,10 @@ impl OrdersMutation {
     /// `OUT_OF_STOCK` (saying how many are available), nothing written. `ONLINE` orders are
     /// placed by signed-in customers or managers; `STORE` orders by managers only.
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<OrderPayload> {
-        let buyer = ctx.viewer().require_user()?.clone();
-        let allowed = match input.channel {
-            Channel::Online => matches!(buyer.role, d::Role::Customer | d::Role::Manager),
-            Channel::Store => buyer.role == d::Role::Manager,
-        };
-        if !allowed {
-            return Err(AppError::Forbidden.into());
-        }
+        let buyer = ctx
+            .viewer()
+            .require_order_channel(input.channel.into())?
+            .clone();
         let mut lines = Vec::with_capacity(input.lines.len());
         for line in &input.lines {
             lines.push((
@@ -676,16 +713,16 @@ impl OrdersMutation {
         ctx: &Context<'_>,
         input: Option<CancelStaleOrdersInput>,
     ) -> Result<CancelStaleOrdersPayload> {
-        let manager = ctx.viewer().require_manager()?.user_id;
+        let manager = ctx.viewer().require_manager("cancel stale orders")?.user_id;
         let hours = input
             .and_then(|i| i.older_than_hours)
             .unwrap_or(ctx.config().stale_order_hours);
-        if hours < 0 {
+        if !(0..=MAX_STALE_HOURS).contains(&hours) {
             return respond(
                 Err(AppError::user(
                     UserErrorCode::Invalid,
                     &["olderThanHours"],
-                    "Give 0 or more hours.",
+                    format!("Give 0 to {MAX_STALE_HOURS} hours."),
                 )),
                 |p: CancelStaleOrdersPayload| p,
             );

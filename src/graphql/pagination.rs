@@ -87,12 +87,21 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
+    /// Reads a cursor the server handed out; anything else (too long, not ours, a key
+    /// holding control characters) is `BAD_USER_INPUT`.
     fn decode(text: &str) -> AppResult<Self> {
-        URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| AppError::bad_input(format!("\"{text}\" is not a valid cursor")))
+        const MAX_CURSOR_LEN: usize = 1_024;
+        (text.len() <= MAX_CURSOR_LEN)
+            .then(|| URL_SAFE_NO_PAD.decode(text).ok())
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+            .filter(|c| !matches!(&c.key, SortValue::Text(t) if t.chars().any(char::is_control)))
+            .ok_or_else(|| {
+                AppError::bad_input(format!(
+                    "{} is not a valid cursor",
+                    crate::domain::catalog::quoted(text)
+                ))
+            })
     }
 }
 

@@ -529,13 +529,21 @@ impl PayoutsQuery {
         let f = filter.unwrap_or_default();
         let cooperative_id = f
             .cooperative_id
-            .map(|id| ids::decode::<i32>(&id, NodeType::Cooperative))
+            .as_ref()
+            .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
             .transpose()?;
-        if let (payouts::StatementScope::Cooperative(own), Some(asked)) = (scope, cooperative_id)
-            && own != asked
-        {
-            return Err(AppError::Forbidden.into());
+        if let (payouts::StatementScope::Cooperative(own), Some(asked)) = (scope, cooperative_id) {
+            ctx.viewer()
+                .require_same_cooperative(own, asked, "payout statements")?;
         }
+        crate::domain::catalog::check_filter_keys(
+            ctx.db(),
+            crate::domain::catalog::FilterKeys {
+                cooperative: cooperative_id.zip(f.cooperative_id.as_ref().map(|id| id.as_str())),
+                ..Default::default()
+            },
+        )
+        .await?;
         let filter = StatementFilter {
             cooperative_id,
             status: f.status.map(Into::into),
@@ -574,7 +582,7 @@ impl PayoutsQuery {
         ctx: &Context<'_>,
         range: PayoutRangeInput,
     ) -> Result<PayoutPerformance> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("see the payout performance")?;
         let figures = payouts::performance(ctx.db(), range.from.0, range.to.0, ctx.today()).await?;
         Ok(PayoutPerformance {
             from: range.from,
@@ -610,7 +618,7 @@ impl PayoutsMutation {
         ctx: &Context<'_>,
         input: GeneratePayoutStatementsInput,
     ) -> Result<GeneratePayoutStatementsPayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer().require_manager("generate payout statements")?;
         let period = Period {
             start: input.period_start.0,
             end: input.period_end.0,
@@ -634,7 +642,8 @@ impl PayoutsMutation {
         ctx: &Context<'_>,
         input: MarkPayoutPaidInput,
     ) -> Result<PayoutStatementPayload> {
-        ctx.viewer().require_manager()?;
+        ctx.viewer()
+            .require_manager("mark payout statements paid")?;
         let statement_id = ids::decode::<i32>(&input.statement_id, NodeType::PayoutStatement)?;
         let payment = Payment {
             statement_id,

@@ -4,6 +4,7 @@
 use crate::db;
 use crate::domain::catalog::{self as dc, ProductFields};
 use crate::domain::enums as d;
+use crate::domain::policy::Actor;
 use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{cooperative, product, stock_movement, user};
 use crate::error::{AppError, AppResult};
@@ -11,6 +12,7 @@ use crate::graphql::accounts::User;
 use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::UserKey;
 use crate::graphql::money::to_centimes;
 use crate::graphql::payload::respond;
 use crate::graphql::scalars::Decimal;
@@ -50,49 +52,72 @@ pub enum AdjustmentReason {
 }
 
 /// One line of a product's stock ledger.
-pub struct StockMovement(pub stock_movement::Model);
+pub struct StockMovement {
+    pub model: stock_movement::Model,
+    /// The cooperative of the product, whose members may see their own colleagues'
+    /// authors and notes (`policy::Viewer::sees_ledger_details`).
+    pub cooperative_id: i32,
+}
+
+impl StockMovement {
+    /// Who recorded this line, if the viewer may see it and the note: `None` when it may
+    /// not, `Some(None)` for a line without author.
+    async fn visible_author(&self, ctx: &Context<'_>) -> AppResult<Option<Option<user::Model>>> {
+        let author = match self.model.author_id {
+            None => None,
+            Some(id) => ctx.loaders().load_one(UserKey(id)).await?,
+        };
+        let actor = author.as_ref().map(|a| Actor {
+            user_id: a.id,
+            role: a.role,
+            cooperative_id: a.cooperative_id,
+        });
+        Ok(ctx
+            .viewer()
+            .sees_ledger_details(self.cooperative_id, actor.as_ref())
+            .then_some(author))
+    }
+}
 
 /// One line of a product's stock ledger.
 #[Object]
 impl StockMovement {
     /// Global ID of the movement.
     async fn id(&self) -> ID {
-        ids::encode(NodeType::StockMovement, self.0.id)
+        ids::encode(NodeType::StockMovement, self.model.id)
     }
     /// Why the stock moved.
     async fn kind(&self) -> StockMovementKind {
-        self.0.kind.into()
+        self.model.kind.into()
     }
     /// Units added (positive) or removed (negative).
     async fn quantity_delta(&self) -> i32 {
-        self.0.delta
+        self.model.delta
     }
     /// The stock level right after this movement.
     async fn level_after(&self) -> i32 {
-        self.0.level_after
+        self.model.level_after
     }
     /// The reason of an adjustment.
     async fn reason(&self) -> Option<AdjustmentReason> {
-        self.0.reason.map(Into::into)
+        self.model.reason.map(Into::into)
     }
-    /// Free-text note.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// Free-text note (at most 500 characters). A cooperative member sees the notes of
+    /// the lines its own cooperative's members recorded and of the system's; on the
+    /// others (a sale's buyer, a manager's return) it reads `null`.
+    async fn note(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let visible = self.visible_author(ctx).await?.is_some();
+        Ok(self.model.note.as_deref().filter(|_| visible))
     }
-    /// Who recorded it (`null` for movements made by the system or imports).
+    /// Who recorded it (`null` for movements made by the system or imports). A
+    /// cooperative member sees only its own cooperative's members here: the buyer of a
+    /// sale, or the manager who recorded a return, read `null`.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.0.author_id else {
-            return Ok(None);
-        };
-        let found = user::Entity::find_by_id(id)
-            .one(ctx.db())
-            .await
-            .map_err(AppError::from)?;
-        Ok(found.map(User::new))
+        Ok(self.visible_author(ctx).await?.flatten().map(User::new))
     }
     /// When it was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 }
 
@@ -216,12 +241,15 @@ pub async fn managed_product(ctx: &Context<'_>, id: &ID) -> AppResult<product::M
     let found = product::Entity::find_by_id(id).one(ctx.db()).await?;
     match found {
         Some(p) => {
-            viewer.require_cooperative_manager(p.cooperative_id)?;
+            viewer
+                .require_cooperative_manager(p.cooperative_id, "change its products and stock")?;
             Ok(p)
         }
         // Managers learn it does not exist; others cannot tell it from one they may not touch.
         None if viewer.is_manager() => Err(AppError::NotFound("No such product.".into())),
-        None => Err(AppError::Forbidden),
+        None => Err(crate::domain::policy::forbidden(
+            "only managers and the product's cooperative's members may change its products and stock",
+        )),
     }
 }
 
@@ -251,7 +279,10 @@ async fn move_stock(
     )
     .await;
     respond(db::finish(txn, result).await, |m| {
-        StockMovementPayload::ok(StockMovement(m))
+        StockMovementPayload::ok(StockMovement {
+            model: m,
+            cooperative_id: product.cooperative_id,
+        })
     })
 }
 
@@ -265,8 +296,7 @@ impl PortalQuery {
     /// The cooperative of the signed-in member, with all its products (sellable or not)
     /// and those at or below their low-stock threshold. `FORBIDDEN` for other roles.
     async fn my_cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
-        let user = ctx.viewer().require_user()?;
-        let id = user.cooperative_id.ok_or(AppError::Forbidden)?;
+        let id = ctx.viewer().require_own_cooperative()?;
         Ok(Cooperative(find_cooperative(ctx.db(), id).await?))
     }
 }
@@ -285,7 +315,8 @@ impl PortalMutation {
         input: CreateProductInput,
     ) -> Result<ProductPayload> {
         let coop_id = ids::decode::<i32>(&input.cooperative_id, NodeType::Cooperative)?;
-        ctx.viewer().require_cooperative_manager(coop_id)?;
+        ctx.viewer()
+            .require_cooperative_manager(coop_id, "add products to its catalog")?;
         let coop = find_cooperative(ctx.db(), coop_id).await?;
         let fields = match price_cents(Some(input.price)) {
             Ok(price_cents) => ProductFields {

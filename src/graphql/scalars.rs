@@ -8,16 +8,23 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
-/// A calendar date, `YYYY-MM-DD` (ISO 8601), in the market's time zone where it matters.
+/// A calendar date, `YYYY-MM-DD` (ISO 8601), in the market's time zone where it matters;
+/// 1900-01-01 to 2199-12-31.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| {
-                    InputValueError::custom(format!("\"{s}\" is not a date (YYYY-MM-DD)"))
-                }),
+            Value::String(s) => {
+                let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                    InputValueError::custom(format!(
+                        "{} is not a date (YYYY-MM-DD)",
+                        crate::domain::catalog::quoted(s)
+                    ))
+                })?;
+                crate::domain::input::check_date(day)
+                    .map(Date)
+                    .map_err(InputValueError::custom)
+            }
             _ => Err(InputValueError::expected_type(value)),
         }
     }

@@ -323,6 +323,7 @@ async fn run(
         }
     };
     let mut response = response;
+    code_errors(&mut response.errors, started.load(Ordering::SeqCst));
     outcome.codes.extend(codes_of(&response));
     if started.load(Ordering::SeqCst) {
         let limits = state.cost.limits();
@@ -354,6 +355,86 @@ async fn run(
         outcome.codes.push(codes::RESPONSE_TOO_LARGE.to_owned());
     }
     http
+}
+
+/// The values of every enum of the schema, to name them when a client sends another.
+fn enum_values() -> &'static HashMap<String, Vec<String>> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    static VALUES: std::sync::OnceLock<HashMap<String, Vec<String>>> = std::sync::OnceLock::new();
+    VALUES.get_or_init(|| {
+        let Ok(doc) = async_graphql::parser::parse_schema(crate::graphql::sdl()) else {
+            return HashMap::new();
+        };
+        doc.definitions
+            .into_iter()
+            .filter_map(|d| match d {
+                TypeSystemDefinition::Type(t) => match &t.node.kind {
+                    TypeKind::Enum(e) => Some((
+                        t.node.name.node.to_string(),
+                        e.values
+                            .iter()
+                            .map(|v| v.node.value.node.to_string())
+                            .collect(),
+                    )),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Whether async-graphql refused a *value* the client gave for an argument or variable:
+/// the document is fine, the input is not (`BAD_USER_INPUT`).
+fn is_bad_value(message: &str) -> bool {
+    message.starts_with("Invalid value for argument")
+        || message.starts_with("Failed to parse")
+        || message.starts_with("Variable \"")
+}
+
+/// A refused value's message, with the accepted values when it was an enum's.
+fn explain_value(message: &str) -> String {
+    let type_name = ["enumeration type \"", "Failed to parse \""]
+        .iter()
+        .find_map(|marker| {
+            let start = message.find(marker)? + marker.len();
+            let end = message[start..].find('"')? + start;
+            Some(&message[start..end])
+        });
+    match type_name.and_then(|name| enum_values().get(name)) {
+        Some(values) => format!("{message}; the values are {}", values.join(", ")),
+        None => message.to_owned(),
+    }
+}
+
+/// Gives every error a code. Ours carry theirs; async-graphql's own are request errors
+/// (`GRAPHQL_VALIDATION_FAILED`) or, for a value it could not coerce into an argument's
+/// type — during validation or execution — `BAD_USER_INPUT`. An error that is neither
+/// is internal: logged, and answered as such.
+fn code_errors(errors: &mut [async_graphql::ServerError], executed: bool) {
+    for error in errors {
+        let coded = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if coded {
+            continue;
+        }
+        let code = if is_bad_value(&error.message) {
+            error.message = explain_value(&error.message);
+            codes::BAD_USER_INPUT
+        } else if !executed {
+            codes::GRAPHQL_VALIDATION_FAILED
+        } else {
+            tracing::error!(error = %error.message, "an error without a code");
+            error.message = "an internal error occurred".into();
+            codes::INTERNAL
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
 }
 
 /// A request that failed on our side before it ran (the token could not be checked):
@@ -428,10 +509,11 @@ fn refused(media: MediaType, errors: Vec<ServerError>) -> HttpResponse {
 /// The HTTP response of a GraphQL response, and whether it was replaced for its size.
 fn respond(
     media: MediaType,
-    response: Response,
+    mut response: Response,
     executed: bool,
     max_bytes: usize,
 ) -> (HttpResponse, bool) {
+    code_errors(&mut response.errors, executed);
     let mut too_large = false;
     // A database that cannot be reached is a 503 whatever else the answer holds: the
     // client should retry, not believe a partial answer.
@@ -458,14 +540,7 @@ fn respond(
     } else {
         // A request error (the document did not parse or validate): no `data` entry at
         // all, and a code on every error.
-        let mut errors = response.errors;
-        for error in &mut errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", codes::GRAPHQL_VALIDATION_FAILED);
-            }
-        }
-        serde_json::to_string(&json!({ "errors": errors }))
+        serde_json::to_string(&json!({ "errors": response.errors }))
     };
     let body = body
         .unwrap_or_else(|_| r#"{"errors":[{"message":"could not encode the response"}]}"#.into());

@@ -108,9 +108,8 @@ pub async fn statement_csv(
         else {
             return Ok(None);
         };
-        if !viewer.manages_cooperative(statement.cooperative_id) {
-            return Err(AppError::Forbidden);
-        }
+        viewer
+            .require_cooperative_manager(statement.cooperative_id, "read its payout statements")?;
         let coop = cooperative::Entity::find_by_id(statement.cooperative_id)
             .one(&state.db)
             .await?
@@ -155,11 +154,9 @@ pub async fn statement_csv(
                 .into_response()
         }
         Ok(None) => not_found(),
-        Err(AppError::Forbidden) => error(
-            StatusCode::FORBIDDEN,
-            codes::FORBIDDEN,
-            &AppError::Forbidden.message(),
-        ),
+        Err(e @ AppError::Forbidden(_)) => {
+            error(StatusCode::FORBIDDEN, codes::FORBIDDEN, &e.message())
+        }
         Err(e) => {
             let status = StatusCode::INTERNAL_SERVER_ERROR;
             // `extend` logs the cause; the client gets the generic message only.

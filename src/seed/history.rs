@@ -308,13 +308,13 @@ pub async fn seed_history(
                     }
                     batch.push(order);
                     if batch.len() == 1_000 {
-                        insert_orders(&txn, &snapshots, &batch, &mut delta, tz).await?;
+                        insert_orders(&txn, &snapshots, &batch, &mut delta, tz, None).await?;
                         bar.inc(batch.len() as u64);
                         batch.clear();
                     }
                 }
             }
-            insert_orders(&txn, &snapshots, &batch, &mut delta, tz).await?;
+            insert_orders(&txn, &snapshots, &batch, &mut delta, tz, None).await?;
             bar.inc(batch.len() as u64);
             rollups::apply(&txn, delta).await?;
             txn.commit().await?;

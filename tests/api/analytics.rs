@@ -449,14 +449,25 @@ fn assert_fig(actual: &Value, expected: &Fig, what: &str) {
     );
 }
 
+/// Fractions (`share`, `growth`) come rounded to four decimals: `actual` must be the
+/// exact fraction `expected` so rounded, and print with at most four decimals.
 fn assert_close(actual: &Value, expected: Option<f64>, what: &str) {
     match expected {
         None => assert!(actual.is_null(), "{what}: expected null, got {actual}"),
         Some(e) => {
+            let e = (e * 1e4).round() / 1e4;
             let a = actual
                 .as_f64()
                 .unwrap_or_else(|| panic!("{what}: expected {e}, got {actual}"));
             assert!((a - e).abs() < 1e-9, "{what}: expected {e}, got {a}");
+            let decimals = actual
+                .to_string()
+                .split_once('.')
+                .map_or(0, |(_, d)| d.len());
+            assert!(
+                decimals <= 4,
+                "{what}: {actual} has more than four decimals"
+            );
         }
     }
 }

@@ -628,7 +628,7 @@ async fn certification_mutations_report_every_input_error_at_once_and_write_noth
     assert_eq!(
         user_errors(&payload),
         [
-            pair("input.number", "INVALID"),
+            pair("input.number", "TOO_LONG"),
             pair("input.productIds.1", "INVALID"),
             pair("input.productIds.2", "NOT_FOUND"),
         ]

@@ -4,8 +4,11 @@
 use crate::analytics::{market, ok};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::json;
-use solidarity_market::domain::import::{ImportError, OrdersReport, import_catalog, import_orders};
+use serde_json::{Value, json};
+use solidarity_market::domain::import::{
+    Hold, ImportError, ImportOptions, OrdersReport, import_catalog, import_orders,
+    import_orders_with,
+};
 use solidarity_market::entities::{cooperative, order, order_line, product, stock_movement};
 
 const HISTORY: &str = "\
@@ -370,4 +373,192 @@ cooperative-new,New,TERROIR,MA-99,,2021-09-15,OLV-NEW-1,Oil,olive-oil,1 L,abc
         product::Entity::find().count(&m.app.db).await.unwrap(),
         products_before + 2
     );
+}
+
+/// A history of `n` one-line orders of HON-1 in January 2025.
+fn history(n: usize) -> String {
+    let mut file = String::from("order_ref,placed_at,channel,status,sku,quantity,unit_price\n");
+    for i in 0..n {
+        file.push_str(&format!(
+            "HELD-{i},2025-01-{:02}T10:00:00Z,STORE,PAID,HON-1,1,90.00\n",
+            i % 28 + 1
+        ));
+    }
+    file
+}
+
+/// How many imported orders a manager sees, and the January sales the analytics count.
+async fn visible(m: &crate::analytics::Market) -> (i64, Value) {
+    let data = ok(
+        &m.app,
+        &m.manager,
+        r#"query($r: DateRangeInput!) { orders { totalCount }
+           salesBySegment(range: $r, dimension: CHANNEL) { total { orders } } }"#,
+        json!({ "r": { "from": "2025-01-01", "to": "2025-01-31" } }),
+    )
+    .await;
+    (
+        data["orders"]["totalCount"].as_i64().unwrap(),
+        data["salesBySegment"]["total"]["orders"].clone(),
+    )
+}
+
+/// On SQLite an import held the write lock for its whole transaction, so `placeOrder` and
+/// `recordStockDelivery` waited 30 s and failed during a large one (issue 12). Now it
+/// writes in short transactions: held between two of its chunks, the shop's writes go
+/// through, and nothing of the import is visible until it is switched in whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shop_writes_while_an_import_is_held_between_chunks() {
+    use solidarity_market::domain::enums::Role;
+    let m = market().await;
+    let customer =
+        crate::fixtures::account(&m.app.db, "held@example.ma", Role::Customer, None).await;
+    let hon = product::Entity::find()
+        .filter(product::Column::Sku.eq("HON-1"))
+        .one(&m.app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let hon_id = solidarity_market::graphql::ids::encode(
+        solidarity_market::graphql::ids::NodeType::Product,
+        hon.id,
+    )
+    .to_string();
+    let (hold, mut arrivals, decide) = Hold::new();
+    let db = m.app.db.clone();
+    let file = history(50);
+    let import = tokio::spawn(async move {
+        import_orders_with(
+            &db,
+            file.as_bytes(),
+            nothing,
+            ImportOptions {
+                chunk_orders: 20,
+                hold: Some(hold),
+            },
+        )
+        .await
+    });
+    assert_eq!(
+        arrivals.recv().await,
+        Some(20),
+        "held after the first chunk"
+    );
+
+    // The import has written 20 orders and holds no transaction: the shop goes on.
+    let placed = ok(
+        &m.app,
+        &customer,
+        "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { number } userErrors { code } } }",
+        json!({ "i": { "channel": "ONLINE", "idempotencyKey": "during-import",
+                       "lines": [{ "productId": hon_id, "quantity": 1 }] } }),
+    )
+    .await;
+    assert_eq!(placed["placeOrder"]["userErrors"], json!([]), "{placed}");
+    let delivered = ok(
+        &m.app,
+        &m.manager,
+        "mutation($i: RecordStockDeliveryInput!) { recordStockDelivery(input: $i) { userErrors { code } } }",
+        json!({ "i": { "productId": hon_id, "quantity": 5 } }),
+    )
+    .await;
+    assert_eq!(delivered["recordStockDelivery"]["userErrors"], json!([]));
+    // ... and sees none of the import yet: it is all or nothing.
+    assert_eq!(visible(&m).await, (1, json!(0)));
+
+    decide.send(true).await.unwrap();
+    assert_eq!(arrivals.recv().await, Some(40));
+    decide.send(true).await.unwrap();
+    let report = import.await.unwrap().unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        report,
+        OrdersReport {
+            orders: 50,
+            lines: 50,
+            already_imported: 0
+        }
+    );
+    assert_eq!(visible(&m).await, (51, json!(50)));
+    // The same file again adds nothing.
+    let again = import_orders(&m.app.db, history(50).as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(again.already_imported, 50);
+    assert_eq!(visible(&m).await, (51, json!(50)));
+}
+
+/// An import abandoned (or failing) between chunks leaves nothing behind, and one killed
+/// mid-way leaves only invisible rows that the next import clears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_that_stops_half_way_leaves_nothing_visible() {
+    let m = market().await;
+    let options = |hold| ImportOptions {
+        chunk_orders: 10,
+        hold: Some(hold),
+    };
+
+    // Abandoned at the hold: its chunks are deleted.
+    let (hold, mut arrivals, decide) = Hold::new();
+    let db = m.app.db.clone();
+    let run = tokio::spawn(async move {
+        import_orders_with(&db, history(30).as_bytes(), nothing, options(hold)).await
+    });
+    assert_eq!(arrivals.recv().await, Some(10));
+    decide.send(false).await.unwrap();
+    let err = run.await.unwrap().expect_err("abandoned");
+    assert!(matches!(err, ImportError::Failed(_)), "{err:?}");
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 0);
+
+    // Killed while held (the task is dropped): its 10 orders stay, unseen.
+    let (hold, mut arrivals, _decide) = Hold::new();
+    let db = m.app.db.clone();
+    let run = tokio::spawn(async move {
+        import_orders_with(&db, history(30).as_bytes(), nothing, options(hold)).await
+    });
+    assert_eq!(arrivals.recv().await, Some(10));
+    run.abort();
+    let _ = run.await;
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 10);
+    assert_eq!(
+        visible(&m).await,
+        (0, json!(0)),
+        "a staged import is unseen"
+    );
+    // Its orders cannot be changed either.
+    let hidden = order::Entity::find().one(&m.app.db).await.unwrap().unwrap();
+    let out = m
+        .app
+        .graphql_as(
+            Some(&m.manager),
+            "mutation($i: CancelOrderInput!) { cancelOrder(input: $i) { userErrors { code } } }",
+            json!({ "i": { "orderId": solidarity_market::graphql::ids::encode(
+                solidarity_market::graphql::ids::NodeType::Order, hidden.id).to_string() } }),
+        )
+        .await;
+    assert_eq!(
+        out["data"]["cancelOrder"]["userErrors"][0]["code"], "NOT_FOUND",
+        "{out}"
+    );
+
+    // Once the dead import's batch has gone quiet, the next import clears it and
+    // imports the whole file.
+    use sea_orm::ConnectionTrait;
+    m.app
+        .db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            m.app.db.get_database_backend(),
+            match m.app.db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => "UPDATE import_batches SET heartbeat_at = $1",
+                _ => "UPDATE import_batches SET heartbeat_at = ?",
+            },
+            [(chrono::Utc::now() - chrono::Duration::hours(1)).into()],
+        ))
+        .await
+        .unwrap();
+    let report = import_orders(&m.app.db, history(30).as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((report.orders, report.already_imported), (30, 0));
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 30);
+    assert_eq!(visible(&m).await, (30, json!(30)));
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod answers;
 mod catalog;
 mod compliance;
 mod fairness;
@@ -10,6 +11,7 @@ mod fixtures;
 mod helpers;
 mod http;
 mod import;
+mod inputs;
 mod introspection;
 mod limits;
 mod operability;

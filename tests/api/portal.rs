@@ -527,3 +527,167 @@ async fn managers_onboard_cooperatives_and_suspension_stops_sales() {
         json!({ "commissionRate": "0.1500", "memberCount": 42 })
     );
 }
+
+/// What each viewer sees of other people on orders and ledger lines (issue 12, item 6):
+/// a member sees its own lines, totals and the changes of status, but no buyer (name,
+/// contact, account, payment reference, note), nobody who changed the status and none of
+/// their notes; on its products' ledger, the authors and notes of its own cooperative's
+/// members only. Managers see everything, the buyer its own order.
+#[tokio::test]
+async fn a_member_sees_no_buyer_and_no_other_peoples_notes_or_names() {
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let product = gid(NodeType::Product, p.product.id);
+    // The buyer's order, with a contact and a note; the manager records the payment (a
+    // slip reference) and a refund with a private note; a manager and the member both
+    // write on the ledger.
+    let placed = app
+        .graphql_as(
+            Some(&p.actors.customer),
+            "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { id } userErrors { code } } }",
+            json!({ "i": { "channel": "ONLINE", "idempotencyKey": "privacy-1", "note": "leave it with the neighbour",
+                           "contact": { "name": "Nadia Buyer", "email": "nadia@example.ma", "phone": "+212 600 111 222" },
+                           "lines": [{ "productId": product, "quantity": 2 }] } }),
+        )
+        .await;
+    let order = placed["data"]["placeOrder"]["order"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{placed}"))
+        .to_owned();
+    for (query, input) in [
+        (
+            "mutation($i: MarkOrderPaidInput!) { markOrderPaid(input: $i) { userErrors { code } } }",
+            json!({ "orderId": order, "method": "CARD", "reference": "SLIP-4411" }),
+        ),
+        (
+            "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { userErrors { code } } }",
+            json!({ "orderId": order, "restock": true, "reason": "fraud suspected: stolen card" }),
+        ),
+        (
+            "mutation($i: RecordStockDeliveryInput!) { recordStockDelivery(input: $i) { userErrors { code } } }",
+            json!({ "productId": product, "quantity": 5, "note": "manager's own note" }),
+        ),
+    ] {
+        let out = app
+            .graphql_as(Some(&p.actors.manager), query, json!({ "i": input }))
+            .await;
+        assert!(out.get("errors").is_none(), "{out}");
+    }
+    let out = app
+        .graphql_as(
+            Some(&p.actors.own_member),
+            "mutation($i: AdjustStockInput!) { adjustStock(input: $i) { userErrors { code } } }",
+            json!({ "i": { "productId": product, "delta": -1, "reason": "DAMAGED", "note": "jar cracked" } }),
+        )
+        .await;
+    assert!(out.get("errors").is_none(), "{out}");
+
+    const ORDERS: &str = r#"{ orders(first: 10) { nodes {
+        customer { name } contact { name email phone } note paymentReference
+        history { toStatus note actor { name email } } } } }"#;
+    const LEDGER: &str = r#"query($id: ID!) { node(id: $id) { ... on Product {
+        stockMovements(first: 20) { nodes { kind note author { name } } } } } }"#;
+
+    // The member.
+    let seen = app
+        .graphql_as(Some(&p.actors.own_member), ORDERS, json!({}))
+        .await;
+    let text = seen.to_string();
+    for secret in [
+        "Nadia",
+        "nadia@",
+        "SLIP-4411",
+        "fraud",
+        "neighbour",
+        "customer@example.ma",
+        "manager@market.ma",
+    ] {
+        assert!(!text.contains(secret), "a member reads {secret:?}: {text}");
+    }
+    let node = &seen["data"]["orders"]["nodes"][0];
+    assert_eq!(
+        node["history"],
+        json!([
+            { "toStatus": "PLACED", "note": null, "actor": null },
+            { "toStatus": "PAID", "note": null, "actor": null },
+            { "toStatus": "REFUNDED", "note": null, "actor": null },
+        ]),
+        "{seen}"
+    );
+    let ledger = app
+        .graphql_as(Some(&p.actors.own_member), LEDGER, json!({ "id": product }))
+        .await;
+    let text = ledger.to_string();
+    for secret in [
+        "customer@example.ma",
+        "manager@market.ma",
+        "manager's own note",
+    ] {
+        assert!(!text.contains(secret), "a member reads {secret:?}: {text}");
+    }
+    let lines = ledger["data"]["node"]["stockMovements"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{ledger}"))
+        .clone();
+    let line = |kind: &str| {
+        lines
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {ledger}"))
+            .clone()
+    };
+    assert_eq!(
+        line("ADJUSTMENT"),
+        json!({ "kind": "ADJUSTMENT", "note": "jar cracked", "author": { "name": "member@bouguemez.ma" } }),
+        "its own line"
+    );
+    for kind in ["SALE", "RETURN"] {
+        assert_eq!(line(kind)["author"], Value::Null, "{kind}: {ledger}");
+        assert_eq!(line(kind)["note"], Value::Null, "{kind}: {ledger}");
+    }
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "DELIVERY")
+            .filter(|l| !l["author"].is_null() || !l["note"].is_null())
+            .count(),
+        0,
+        "the manager's and the system's deliveries show nobody: {ledger}"
+    );
+
+    // The manager sees everything; the buyer its own order's notes but no staff names.
+    let seen = app
+        .graphql_as(Some(&p.actors.manager), ORDERS, json!({}))
+        .await
+        .to_string();
+    for detail in [
+        "Nadia Buyer",
+        "SLIP-4411",
+        "fraud suspected",
+        "manager@market.ma",
+    ] {
+        assert!(seen.contains(detail), "a manager misses {detail:?}: {seen}");
+    }
+    let ledger = app
+        .graphql_as(Some(&p.actors.manager), LEDGER, json!({ "id": product }))
+        .await
+        .to_string();
+    for detail in ["customer@example.ma", "manager's own note", "jar cracked"] {
+        assert!(
+            ledger.contains(detail),
+            "a manager misses {detail:?}: {ledger}"
+        );
+    }
+    let seen = app
+        .graphql_as(Some(&p.actors.customer), ORDERS, json!({}))
+        .await;
+    let history = &seen["data"]["orders"]["nodes"][0]["history"];
+    assert_eq!(history[0]["actor"]["name"], "customer@example.ma", "{seen}");
+    assert_eq!(history[1]["note"], "SLIP-4411", "{seen}");
+    assert_eq!(history[1]["actor"], Value::Null, "no staff names: {seen}");
+    // Another cooperative's member sees no order and no ledger at all.
+    let other = app
+        .graphql_as(Some(&p.actors.other_member), ORDERS, json!({}))
+        .await;
+    assert_eq!(other["data"]["orders"]["nodes"], json!([]), "{other}");
+}

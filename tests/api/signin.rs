@@ -113,7 +113,7 @@ async fn a_stranger_cannot_lock_the_owner_out() {
             &app,
             "203.0.113.66",
             "manager@example.ma",
-            &format!("guess {n}"),
+            &format!("guess number {n}"),
         )
         .await;
         if outcome(&body) == "THROTTLED" {
@@ -192,7 +192,7 @@ async fn clients_behind_a_trusted_proxy_are_told_apart() {
             "10.0.0.1",
             &via_proxy("203.0.113.66"),
             LOGIN,
-            json!({ "email": "amina@example.ma", "password": format!("guess {n}") }),
+            json!({ "email": "amina@example.ma", "password": format!("guess number {n}") }),
         )
         .await;
         assert!(["INVALID_CREDENTIALS", "THROTTLED"].contains(&outcome(&body).as_str()));
