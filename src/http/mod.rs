@@ -1,14 +1,16 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/`, `/health`, and the CSV
-//! export of payout statements (`/payouts/{id}.csv`).
+//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/` (with its embedded files
+//! under `/graphiql/`), `/health`, and the CSV export of payout statements
+//! (`/payouts/{id}.csv`).
 
 pub mod auth;
+pub mod graphiql;
 pub mod graphql;
 pub mod payouts;
 
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -19,7 +21,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The application's routes over `state`.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route(
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
@@ -29,15 +32,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Solidarity Market API")
-            .finish(),
-    )
 }
 
 /// Liveness and readiness: 200 when the database answers, 503 otherwise.

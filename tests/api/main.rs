@@ -6,6 +6,7 @@ mod analytics;
 mod catalog;
 mod compliance;
 mod fixtures;
+mod graphiql;
 mod helpers;
 mod http;
 mod import;
