@@ -1,8 +1,10 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/`, `/health`, and the CSV
-//! export of payout statements (`/payouts/{id}.csv`).
+//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/` (with its embedded files
+//! under `/graphiql/`), `/health`, and the CSV export of payout statements
+//! (`/payouts/{id}.csv`).
 
 pub mod auth;
 pub mod fairness;
+pub mod graphiql;
 pub mod graphql;
 pub mod payouts;
 pub mod telemetry;
@@ -10,7 +12,7 @@ pub mod telemetry;
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -19,7 +21,8 @@ use serde_json::json;
 pub fn router(state: AppState) -> Router {
     telemetry::prometheus();
     Router::new()
-        .route("/", get(graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route(
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
@@ -31,15 +34,6 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(telemetry::around_request))
         .with_state(state)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Solidarity Market API")
-            .finish(),
-    )
 }
 
 /// Liveness and readiness: 200 when the database answers, 503 otherwise.

@@ -8,6 +8,7 @@ mod catalog;
 mod compliance;
 mod fairness;
 mod fixtures;
+mod graphiql;
 mod helpers;
 mod http;
 mod import;
