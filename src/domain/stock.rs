@@ -7,7 +7,7 @@
 use crate::domain::enums::{AdjustmentReason, StockMovementKind};
 use crate::entities::{product, stock_movement};
 use crate::error::{AppError, AppResult, UserErrorCode};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
@@ -41,6 +41,18 @@ pub async fn apply(
     movement: Movement,
     shortage: Shortage,
 ) -> AppResult<stock_movement::Model> {
+    apply_at(db, movement, shortage, Utc::now()).await
+}
+
+/// [`apply`] dated `now`, for replaying past movements (the demo's history). Movements of
+/// a product must be applied in the order they happened: the level is checked against
+/// the current one.
+pub async fn apply_at(
+    db: &impl ConnectionTrait,
+    movement: Movement,
+    shortage: Shortage,
+    now: DateTime<Utc>,
+) -> AppResult<stock_movement::Model> {
     if movement.delta == 0 || movement.delta.abs() > MAX_MOVEMENT {
         return Err(AppError::user(
             UserErrorCode::InvalidQuantity,
@@ -48,7 +60,6 @@ pub async fn apply(
             format!("A stock movement moves 1 to {MAX_MOVEMENT} units."),
         ));
     }
-    let now = Utc::now();
     let updated = product::Entity::update_many()
         .col_expr(
             product::Column::Stock,
