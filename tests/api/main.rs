@@ -5,6 +5,7 @@ mod accounts;
 mod analytics;
 mod catalog;
 mod compliance;
+mod demo;
 mod fixtures;
 mod graphiql;
 mod helpers;
