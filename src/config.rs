@@ -388,12 +388,14 @@ impl Config {
         }
     }
 
+    /// The current instant: the system clock, or the pinned one.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now_override.unwrap_or_else(chrono::Utc::now)
+    }
+
     /// Today's date in the market's time zone.
     pub fn market_today(&self) -> chrono::NaiveDate {
-        market_date(
-            self.now_override.unwrap_or_else(chrono::Utc::now),
-            self.market_timezone,
-        )
+        market_date(self.now(), self.market_timezone)
     }
 }
 

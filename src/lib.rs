@@ -75,10 +75,14 @@ pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> 
     Ok(db)
 }
 
-/// Seeds the demo catalog in one transaction.
+/// Seeds the demo catalog, its accounts and its recent history in one transaction.
 pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()> {
+    use domain::enums::Role;
+    let started = std::time::Instant::now();
     let txn = db::begin_write(db).await?;
-    let summary = seed::demo::seed_demo_catalog(&txn, config.market_today()).await?;
+    let now = config.now();
+    let catalog = seed::demo::seed_demo_catalog(&txn, config.market_today()).await?;
+    let (mut manager, mut member, mut customer) = (None, None, None);
     for account in seed::demo::DEMO_ACCOUNTS {
         let cooperative_id = match account.cooperative_slug {
             Some(slug) => entities::cooperative::Entity::find()
@@ -88,7 +92,7 @@ pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()
                 .map(|c| c.id),
             None => None,
         };
-        domain::auth::create_user(
+        let user = domain::auth::create_user(
             &txn,
             domain::auth::NewUser {
                 email: account.email.into(),
@@ -99,13 +103,47 @@ pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()
             },
         )
         .await?;
+        match (account.role, user.cooperative_id) {
+            (Role::Manager, _) => manager = Some(user.id),
+            (Role::CooperativeMember, Some(coop)) => member = Some((user.id, coop)),
+            (Role::Customer, _) => customer = Some(user.id),
+            _ => {}
+        }
     }
+    let (Some(manager), Some((member, member_cooperative)), Some(customer)) =
+        (manager, member, customer)
+    else {
+        return Err(error::AppError::Internal(
+            "the demo needs a manager, a member and a customer".into(),
+        ));
+    };
+    let actors = seed::demo_history::Actors {
+        manager,
+        member,
+        member_cooperative,
+        customer,
+    };
+    let history = seed::demo_history::seed_demo_history(
+        &txn,
+        &catalog.stock_targets,
+        actors,
+        now,
+        config.market_timezone,
+        config.payment_terms_days,
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(
-        cooperatives = summary.cooperatives,
-        products = summary.products,
-        certifications = summary.certifications,
-        "seeded the demo catalog"
+        cooperatives = catalog.cooperatives,
+        products = catalog.products,
+        certifications = catalog.certifications,
+        orders = history.orders,
+        cancelled = history.cancelled,
+        refunded = history.refunded,
+        payout_statements = history.statements,
+        paid_statements = history.statements_paid,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "seeded the demo catalog and its recent history"
     );
     Ok(())
 }

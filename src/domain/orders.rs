@@ -121,6 +121,23 @@ fn clean_contact(
     (Contact { name, email, phone }, note)
 }
 
+/// A checked request: its lines merged by product, its trimmed key and its fingerprint.
+struct Prepared {
+    /// Product id → (quantity, index of its first line, for error paths).
+    merged: BTreeMap<i32, (i32, usize)>,
+    key: String,
+    hash: String,
+}
+
+fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
+    let merged = validate(request)?;
+    Ok(Prepared {
+        key: request.idempotency_key.trim().to_owned(),
+        hash: request_hash(request, &merged),
+        merged,
+    })
+}
+
 /// Checks the shape of a request and merges repeated products: product id → (quantity,
 /// index of its first line, for error paths). The contact and note come back cleaned.
 fn validate(request: &mut OrderRequest) -> AppResult<BTreeMap<i32, (i32, usize)>> {
@@ -231,13 +248,12 @@ pub async fn place(
     mut request: OrderRequest,
     today: chrono::NaiveDate,
 ) -> AppResult<order::Model> {
-    let merged = validate(&mut request)?;
-    let key = request.idempotency_key.trim().to_owned();
-    let hash = request_hash(&request, &merged);
+    let prepared = prepare(&mut request)?;
     // A replay is found by the check at the start of the transaction, not by one before
     // it: one pool checkout and round trip less for every new order (bench/orders.sh).
     let txn = crate::db::begin_write(db).await?;
-    let result = place_in(&txn, buyer, &request, &merged, &key, &hash, today).await;
+    let result = place_in(&txn, buyer, &request, &prepared, today, Utc::now()).await;
+    let Prepared { key, hash, .. } = prepared;
     match crate::db::finish(txn, result).await {
         // A concurrent request with the same key won the unique index: answer as a replay.
         Err(AppError::Database(e))
@@ -255,15 +271,31 @@ pub async fn place(
     }
 }
 
+/// Places an order in the caller's transaction as at instant `at`, `today` being its
+/// market-local date (which decides what is sellable): the checks and effects of
+/// [`place`], for replaying past sales such as the demo's history. A key already used is
+/// answered as a replay or a conflict; a concurrent insert of the same key surfaces as a
+/// database error (only [`place`] turns it into a replay).
+pub async fn place_at(
+    txn: &impl ConnectionTrait,
+    buyer: &SignedIn,
+    mut request: OrderRequest,
+    today: chrono::NaiveDate,
+    at: DateTime<Utc>,
+) -> AppResult<order::Model> {
+    let prepared = prepare(&mut request)?;
+    place_in(txn, buyer, &request, &prepared, today, at).await
+}
+
 async fn place_in(
     txn: &impl ConnectionTrait,
     buyer: &SignedIn,
     request: &OrderRequest,
-    merged: &BTreeMap<i32, (i32, usize)>,
-    key: &str,
-    hash: &str,
+    prepared: &Prepared,
     today: chrono::NaiveDate,
+    now: DateTime<Utc>,
 ) -> AppResult<order::Model> {
+    let Prepared { merged, key, hash } = prepared;
     // Under SQLite's single writer this sees any order committed before; on PostgreSQL a
     // concurrent one with the same key is caught by the unique index (see `place`).
     if let Some(existing) = find_by_key(txn, buyer.user_id, key).await? {
@@ -336,7 +368,6 @@ async fn place_in(
         return Err(AppError::User(errors));
     }
 
-    let now = Utc::now();
     let total: i64 = merged
         .iter()
         .map(|(id, (q, _))| products[id].price_cents * i64::from(*q))
@@ -353,8 +384,8 @@ async fn place_in(
         contact_email: Set(request.contact.email.clone()),
         contact_phone: Set(request.contact.phone.clone()),
         note: Set(request.note.clone()),
-        idempotency_key: Set(Some(key.to_owned())),
-        request_hash: Set(Some(hash.to_owned())),
+        idempotency_key: Set(Some(key.clone())),
+        request_hash: Set(Some(hash.clone())),
         placed_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -372,7 +403,7 @@ async fn place_in(
             index.to_string(),
             "quantity".into(),
         ];
-        let taken = stock::apply(
+        let taken = stock::apply_at(
             txn,
             Movement {
                 product_id: *product_id,
@@ -384,6 +415,7 @@ async fn place_in(
                 author_id: Some(buyer.user_id),
             },
             Shortage::OrderLine(field),
+            now,
         )
         .await;
         match taken {
@@ -422,10 +454,10 @@ async fn place_in(
     record_event(
         txn,
         order.id,
-        None,
-        OrderStatus::Placed,
+        (None, OrderStatus::Placed),
         Some(buyer.user_id),
         None,
+        now,
     )
     .await?;
     Ok(order)
@@ -434,10 +466,10 @@ async fn place_in(
 async fn record_event(
     db: &impl ConnectionTrait,
     order_id: i64,
-    from: Option<OrderStatus>,
-    to: OrderStatus,
+    (from, to): (Option<OrderStatus>, OrderStatus),
     actor: Option<i32>,
     note: Option<String>,
+    at: DateTime<Utc>,
 ) -> AppResult<()> {
     order_event::ActiveModel {
         order_id: Set(order_id),
@@ -445,7 +477,7 @@ async fn record_event(
         to_status: Set(to),
         actor_id: Set(actor),
         note: Set(note),
-        created_at: Set(Utc::now()),
+        created_at: Set(at),
         ..Default::default()
     }
     .insert(db)
@@ -525,9 +557,20 @@ pub async fn transition(
     transition: Transition,
     actor: Option<i32>,
 ) -> AppResult<order::Model> {
+    transition_at(txn, order_id, transition, actor, Utc::now()).await
+}
+
+/// [`transition`] as at instant `now`, for replaying past changes (the demo's history):
+/// the order's timestamps, stock movements, payout corrections and history line carry it.
+pub async fn transition_at(
+    txn: &impl ConnectionTrait,
+    order_id: i64,
+    transition: Transition,
+    actor: Option<i32>,
+    now: DateTime<Utc>,
+) -> AppResult<order::Model> {
     let transition = transition.checked()?;
     let (from, to) = transition.rule();
-    let now = Utc::now();
     let current = order::Entity::find_by_id(order_id)
         .filter(visible())
         .one(txn)
@@ -594,7 +637,7 @@ pub async fn transition(
             .all(txn)
             .await?;
         for line in lines {
-            stock::apply(
+            stock::apply_at(
                 txn,
                 Movement {
                     product_id: line.product_id,
@@ -606,13 +649,14 @@ pub async fn transition(
                     author_id: actor,
                 },
                 Shortage::Adjustment,
+                now,
             )
             .await?;
         }
     }
     crate::domain::rollups::on_status_change(txn, order_id, current.status, to).await?;
-    crate::domain::payouts::on_order_status_change(txn, &current, to).await?;
-    record_event(txn, order_id, Some(current.status), to, actor, note).await?;
+    crate::domain::payouts::on_order_status_change(txn, &current, to, now).await?;
+    record_event(txn, order_id, (Some(current.status), to), actor, note, now).await?;
     order::Entity::find_by_id(order_id)
         .one(txn)
         .await?

@@ -141,8 +141,21 @@ pub async fn generate(
 ) -> AppResult<Vec<payout_statement::Model>> {
     period.check(calendar.today)?;
     let txn = crate::db::begin_write(db).await?;
-    let result = generate_in(&txn, period, calendar.timezone, terms_days).await;
+    let result = generate_in(&txn, period, calendar.timezone, terms_days, Utc::now()).await;
     crate::db::finish(txn, result).await
+}
+
+/// [`generate`] in the caller's transaction as at instant `at`, `calendar.today` being its
+/// market-local date: for replaying past settlements (the demo's history).
+pub async fn generate_at(
+    txn: &impl ConnectionTrait,
+    period: Period,
+    calendar: Calendar,
+    terms_days: u16,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<payout_statement::Model>> {
+    period.check(calendar.today)?;
+    generate_in(txn, period, calendar.timezone, terms_days, at).await
 }
 
 async fn generate_in(
@@ -150,9 +163,9 @@ async fn generate_in(
     period: Period,
     tz: Tz,
     terms_days: u16,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<payout_statement::Model>> {
     let (from, until) = period.instants(tz);
-    let now = Utc::now();
 
     // PostgreSQL: lock the orders to settle, in id order, before claiming their lines. A
     // cancellation or refund updates its order row, so it either waits for this
@@ -376,6 +389,7 @@ pub async fn on_order_status_change(
     txn: &impl ConnectionTrait,
     order: &order::Model,
     to: OrderStatus,
+    now: DateTime<Utc>,
 ) -> AppResult<()> {
     let what = match to {
         OrderStatus::Cancelled => "cancelled",
@@ -391,7 +405,6 @@ pub async fn on_order_status_change(
     if settled.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
     let adjustments = settled.iter().map(|line| payout_adjustment::ActiveModel {
         cooperative_id: Set(line.cooperative_id),
         order_line_id: Set(Some(line.id)),
@@ -434,7 +447,9 @@ pub async fn mark_paid(
     crate::db::finish(txn, result).await
 }
 
-async fn mark_paid_in(
+/// [`mark_paid`] in the caller's transaction, `today` being the market-local date the
+/// payment is recorded on.
+pub async fn mark_paid_in(
     txn: &impl ConnectionTrait,
     payment: Payment,
     today: NaiveDate,

@@ -8,7 +8,7 @@ use crate::domain::enums::{AdjustmentReason, StockMovementKind};
 use crate::domain::input;
 use crate::entities::{product, stock_movement};
 use crate::error::{AppError, AppResult, UserErrorCode};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
@@ -55,6 +55,18 @@ pub async fn apply(
     movement: Movement,
     shortage: Shortage,
 ) -> AppResult<stock_movement::Model> {
+    apply_at(db, movement, shortage, Utc::now()).await
+}
+
+/// [`apply`] dated `now`, for replaying past movements (the demo's history). Movements of
+/// a product must be applied in the order they happened: the level is checked against
+/// the current one.
+pub async fn apply_at(
+    db: &impl ConnectionTrait,
+    movement: Movement,
+    shortage: Shortage,
+    now: DateTime<Utc>,
+) -> AppResult<stock_movement::Model> {
     let field = units_field(movement.kind);
     let mut errors = Vec::new();
     // `unsigned_abs`: `i32::MIN.abs()` does not exist.
@@ -77,7 +89,6 @@ pub async fn apply(
     if !errors.is_empty() {
         return Err(AppError::User(errors));
     }
-    let now = Utc::now();
     let mut update = product::Entity::update_many()
         .col_expr(
             product::Column::Stock,

@@ -6,21 +6,24 @@ use super::catalog::{COOPERATIVES, CoopSeed, INACTIVE, Joined, STOCK_OVERRIDES, 
 use super::certs::{CERTIFICATIONS, CertSeed, Coverage};
 use super::reference::segment_seed;
 use super::{insert_chunked, seed_reference_data};
-use crate::domain::enums::{CooperativeKind, StockMovementKind};
+use crate::domain::enums::CooperativeKind;
 use crate::domain::search::{normalize, product_search_text, slugify};
 use crate::entities::{
-    certification, certification_product, cooperative, product, province, segment, stock_movement,
+    certification, certification_product, cooperative, product, province, segment,
 };
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
-/// What the demo seeder inserted, so the caller can log it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the demo seeder inserted, so the caller can log it and write the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSummary {
     pub cooperatives: usize,
     pub products: usize,
     pub certifications: usize,
+    /// Product id → the stock level it should have today. Products are stored with no
+    /// stock: the history's deliveries and sales (`demo_history`) bring them there.
+    pub stock_targets: HashMap<i32, i32>,
 }
 
 /// The market opened in March 2017: nobody joined before.
@@ -64,7 +67,8 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
-/// Fills an empty catalog with the demo data. Calls seed_reference_data first.
+/// Fills an empty catalog with the demo data, products without stock (see
+/// [`DemoSummary::stock_targets`]). Calls seed_reference_data first.
 ///
 /// The caller runs it in a transaction and only when the `cooperatives` table is empty:
 /// it does not merge with existing cooperatives. `today` is the market-local date every
@@ -75,7 +79,7 @@ pub async fn seed_demo_catalog(
 ) -> Result<DemoSummary, DbErr> {
     seed_reference_data(db).await?;
     let coops = plan_cooperatives(today)?;
-    let products = plan_products(&coops, today)?;
+    let planned = plan_products(&coops, today)?;
 
     let provinces: HashMap<(String, String), i32> = province::Entity::find()
         .all(db)
@@ -118,8 +122,8 @@ pub async fn seed_demo_catalog(
         .into_iter()
         .map(|s| (s.slug, s.id))
         .collect();
-    let mut rows = Vec::with_capacity(products.len());
-    for p in &products {
+    let mut rows = Vec::with_capacity(planned.len());
+    for p in &planned {
         let segment_id = *segment_ids
             .get(p.segment)
             .ok_or_else(|| DbErr::RecordNotFound(format!("segment {}", p.segment)))?;
@@ -135,24 +139,11 @@ pub async fn seed_demo_catalog(
         .filter(product::Column::CooperativeId.is_in(ids.iter().copied()))
         .all(db)
         .await?;
-    // The ledger starts with one delivery per product in stock, so that the level is
-    // the sum of its movements from the first day.
-    let movements = stored
+    let targets: HashMap<&str, i32> = planned.iter().map(|p| (p.sku.as_str(), p.stock)).collect();
+    let stock_targets = stored
         .iter()
-        .filter(|p| p.stock > 0)
-        .map(|p| stock_movement::ActiveModel {
-            id: Default::default(),
-            product_id: Set(p.id),
-            kind: Set(StockMovementKind::Delivery),
-            delta: Set(p.stock),
-            level_after: Set(p.stock),
-            reason: Set(None),
-            note: Set(Some("Initial delivery".to_owned())),
-            order_id: Set(None),
-            author_id: Set(None),
-            created_at: Set(p.created_at),
-        });
-    insert_chunked(db, movements).await?;
+        .map(|p| (p.id, targets.get(p.sku.as_str()).copied().unwrap_or(0)))
+        .collect();
     let product_ids: HashMap<&str, i32> = stored.iter().map(|p| (p.sku.as_str(), p.id)).collect();
 
     let mut rows = Vec::with_capacity(CERTIFICATIONS.len());
@@ -199,6 +190,7 @@ pub async fn seed_demo_catalog(
         cooperatives,
         products,
         certifications,
+        stock_targets,
     })
 }
 
@@ -295,7 +287,8 @@ impl PlannedProduct {
             format: Set(self.format.to_owned()),
             price_cents: Set(self.price_cents),
             active: Set(self.active),
-            stock: Set(self.stock),
+            // The history's deliveries bring it to `self.stock`, on the ledger.
+            stock: Set(0),
             low_stock_threshold: Set(self.low_stock_threshold),
             created_at: Set(self.created_at),
             updated_at: Set(self.created_at),

@@ -71,7 +71,7 @@ fn ramadan_start(year: i32) -> NaiveDate {
 }
 
 /// Relative sales of a day: weekends, Ramadan and the days before Eid, December.
-fn day_weight(day: NaiveDate) -> f64 {
+pub(super) fn day_weight(day: NaiveDate) -> f64 {
     let mut w = match day.weekday() {
         Weekday::Fri => 1.1,
         Weekday::Sat => 1.3,
@@ -106,7 +106,7 @@ fn segment_growth(slug: &str, kind: CooperativeKind) -> f64 {
 }
 
 /// How much a product sells compared with others of its kind.
-fn appeal(name: &str, format: &str, rank: usize) -> f64 {
+pub(super) fn appeal(name: &str, format: &str, rank: usize) -> f64 {
     let name = name.to_lowercase();
     let mut w = 1.0 / (rank as f64 + 8.0).powf(0.7);
     for (word, boost) in [

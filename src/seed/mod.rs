@@ -1,9 +1,10 @@
-//! Initial data: the reference tables every database needs, the demo catalog, and the
-//! market-scale catalog of the benchmarks.
+//! Initial data: the reference tables every database needs, the demo catalog with its
+//! recent history, and the market-scale catalog of the benchmarks.
 
 mod catalog;
 mod certs;
 pub mod demo;
+pub mod demo_history;
 pub mod history;
 pub mod market;
 mod reference;

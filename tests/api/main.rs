@@ -6,6 +6,7 @@ mod analytics;
 mod answers;
 mod catalog;
 mod compliance;
+mod demo;
 mod fairness;
 mod fixtures;
 mod graphiql;
