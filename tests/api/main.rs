@@ -22,5 +22,6 @@ mod outage;
 mod own_postgres;
 mod payouts;
 mod portal;
+mod readme;
 mod schema;
 mod signin;
