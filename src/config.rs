@@ -163,6 +163,27 @@ pub struct Config {
     #[arg(long, env = "MAX_SELECTIONS", default_value_t = 20_000, global = true)]
     pub max_selections: u64,
 
+    /// Largest GraphQL document (the `query` text), in bytes: a bigger one is refused with
+    /// `DOCUMENT_TOO_LARGE` before it is parsed. The standard introspection query is
+    /// about 2 KB and the storefront's documents well under 4 KB.
+    #[arg(
+        long,
+        env = "MAX_DOCUMENT_BYTES",
+        default_value_t = 32 * 1024,
+        global = true
+    )]
+    pub max_document_bytes: usize,
+
+    /// The size from which a document is "expensive" whatever its cost (parsing it is the
+    /// work): limited per client like the queries over `EXPENSIVE_QUERY_COST`.
+    #[arg(
+        long,
+        env = "EXPENSIVE_DOCUMENT_BYTES",
+        default_value_t = 8 * 1024,
+        global = true
+    )]
+    pub expensive_document_bytes: usize,
+
     /// Largest response body, in bytes; a bigger answer is replaced by a
     /// `RESPONSE_TOO_LARGE` error.
     #[arg(
@@ -361,6 +382,8 @@ impl Config {
             max_introspection_depth: 20,
             max_aliases: 30,
             max_selections: 20_000,
+            max_document_bytes: 32 * 1024,
+            expensive_document_bytes: 8 * 1024,
             max_response_bytes: 4 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             login_window_minutes: 15,

@@ -23,6 +23,9 @@ pub mod codes {
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     /// The response would be larger than the limit.
     pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
+    /// The GraphQL document is larger than the limit (`extensions.value`, `maximum`, in
+    /// bytes); refused before it is parsed.
+    pub const DOCUMENT_TOO_LARGE: &str = "DOCUMENT_TOO_LARGE";
     /// This client sent too many requests of this kind lately (HTTP 429, `Retry-After`).
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The database cannot be reached now (HTTP 503); try again shortly.

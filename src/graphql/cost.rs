@@ -61,6 +61,8 @@ pub struct CostLimits {
     pub max_aliases: usize,
     /// Most selections once fragments are expanded, over every operation of the document.
     pub max_selections: u64,
+    /// Largest document, in bytes, checked before parsing.
+    pub max_document_bytes: usize,
 }
 
 impl CostLimits {
@@ -72,6 +74,7 @@ impl CostLimits {
             max_introspection_depth: config.max_introspection_depth,
             max_aliases: config.max_aliases,
             max_selections: config.max_selections,
+            max_document_bytes: config.max_document_bytes,
         }
     }
 }
@@ -336,6 +339,24 @@ impl CostModel {
 
     /// Merges identical fields, then measures the operation `operation_name` would run
     /// and refuses it if it breaks a limit. The document is left merged.
+    /// Refuses a document too large to be worth parsing (`DOCUMENT_TOO_LARGE`): parsing
+    /// is the work such a request makes, whatever its cost once merged.
+    pub fn check_size(&self, document: &str) -> Result<(), Refusal> {
+        let (bytes, max) = (document.len(), self.limits.max_document_bytes);
+        if bytes <= max {
+            return Ok(());
+        }
+        Err(Refusal {
+            code: codes::DOCUMENT_TOO_LARGE,
+            message: format!(
+                "The query document is {bytes} bytes; at most {max} are accepted. Send fewer fields or split the request."
+            ),
+            limit_name: "documentBytes",
+            value: bytes as u64,
+            limit: max as u64,
+        })
+    }
+
     pub fn check(
         &self,
         doc: &mut ExecutableDocument,

@@ -67,6 +67,7 @@ pub struct Fairness {
     mutation: DefaultKeyedRateLimiter<IpAddr>,
     expensive: DefaultKeyedRateLimiter<IpAddr>,
     expensive_cost: u64,
+    expensive_document_bytes: usize,
     max_concurrent: usize,
     running: Mutex<HashMap<IpAddr, usize>>,
     admissions: AtomicU64,
@@ -106,6 +107,7 @@ impl Fairness {
             mutation: RateLimiter::keyed(per_minute(config.mutations_per_minute)),
             expensive: RateLimiter::keyed(per_minute(config.expensive_queries_per_minute)),
             expensive_cost: config.expensive_query_cost,
+            expensive_document_bytes: config.expensive_document_bytes,
             max_concurrent: config.max_concurrent_expensive_per_client.max(1),
             running: Mutex::new(HashMap::new()),
             admissions: AtomicU64::new(0),
@@ -113,8 +115,10 @@ impl Fairness {
     }
 
     /// The classes of an operation, with how many times each counts (two `login` fields
-    /// under aliases are two sign-in attempts).
-    pub fn classes(&self, cost: &QueryCost) -> Vec<(Class, u32)> {
+    /// under aliases are two sign-in attempts). A query is expensive by its cost or by
+    /// the size of its document (`document_bytes`): parsing a large one is the work,
+    /// even when its repeated fields merge into a cheap operation.
+    pub fn classes(&self, cost: &QueryCost, document_bytes: usize) -> Vec<(Class, u32)> {
         let mut classes = Vec::new();
         if cost.is_mutation {
             let sign_in = cost.root_count("login");
@@ -129,7 +133,9 @@ impl Fairness {
                     classes.push((class, n));
                 }
             }
-        } else if cost.requested >= self.expensive_cost {
+        } else if cost.requested >= self.expensive_cost
+            || document_bytes >= self.expensive_document_bytes
+        {
             classes.push((Class::ExpensiveQuery, 1));
         }
         classes
@@ -144,17 +150,19 @@ impl Fairness {
         }
     }
 
-    /// Admits a request of `client` (no limit without an address), or says why not and
-    /// when to retry. The returned slot must be held while the request runs.
+    /// Admits a request of `client` (no limit without an address) whose document is
+    /// `document_bytes` long, or says why not and when to retry. The returned slot must be
+    /// held while the request runs.
     pub fn admit(
         self: &Arc<Self>,
         client: Option<IpAddr>,
         cost: &QueryCost,
+        document_bytes: usize,
     ) -> Result<Option<Slot>, Limited> {
         let Some(client) = client else {
             return Ok(None);
         };
-        let classes = self.classes(cost);
+        let classes = self.classes(cost, document_bytes);
         if classes.is_empty() {
             return Ok(None);
         }

@@ -239,6 +239,12 @@ async fn run(
     // Parsed once here: the GET rule and the cost check read it, and the schema runs it.
     // A document that does not parse is left to async-graphql, which reports why.
     let mut cost = QueryCost::default();
+    if let Err(refusal) = state.cost.check_size(&request.query) {
+        outcome.refused = true;
+        outcome.codes.push(refusal.code.to_owned());
+        metrics::counter!("queries_refused_total", "limit" => refusal.limit_name).increment(1);
+        return refused(media, vec![refusal.to_server_error()]);
+    }
     if let Ok(mut doc) = async_graphql::parser::parse_query(&request.query) {
         if method == Method::GET && !only_queries(&doc, request.operation_name.as_deref()) {
             return (
@@ -281,7 +287,7 @@ async fn run(
 
     // Fairness: the expensive kinds of request are limited per client, before any
     // database work (the token is checked after this).
-    let _slot = match state.fairness.admit(client.0, &cost) {
+    let _slot = match state.fairness.admit(client.0, &cost, request.query.len()) {
         Ok(slot) => slot,
         Err(limited) => {
             outcome.refused = true;

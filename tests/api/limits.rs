@@ -116,7 +116,9 @@ async fn identical_repeated_fields_run_once() {
         .count_statements(app.graphql(&format!("{{ {one} }}"), json!({})))
         .await;
     assert!(single.get("errors").is_none(), "{single}");
-    let repeated = format!("{{ {} }}", one.repeat(1_200));
+    // 400 copies: as many as fit in the largest document accepted (32 KiB).
+    let repeated = format!("{{ {} }}", one.repeat(400));
+    assert!(repeated.len() < 32 * 1024);
     let (repeated_statements, response) = app
         .count_statements(app.graphql(&repeated, json!({})))
         .await;
@@ -124,7 +126,7 @@ async fn identical_repeated_fields_run_once() {
     assert_eq!(response["data"], single["data"], "the same answer");
     assert_eq!(
         repeated_statements, single_statements,
-        "1,200 copies ran as one"
+        "400 copies ran as one"
     );
     assert_eq!(
         response["extensions"]["cost"], single["extensions"]["cost"],
@@ -261,4 +263,37 @@ async fn every_limit_comes_from_the_configuration() {
         )
         .await;
     assert_eq!(aliases["errors"][0]["extensions"]["limit"], "aliases");
+}
+
+#[tokio::test]
+async fn a_huge_document_is_refused_before_it_is_parsed() {
+    let app = TestApp::with_demo().await;
+    // Issue 12's 1,200 repeated pages: 80 KB that merge into one cheap operation, but
+    // whose parsing was the work (BENCHMARKS.md, flood).
+    let one = "products(first: 100) { nodes { sku name cooperative { name } } } ";
+    let huge = format!("{{ {} }}", one.repeat(1_200));
+    let (statements, response) = app.count_statements(app.graphql(&huge, json!({}))).await;
+    assert_eq!(error_code(&response), "DOCUMENT_TOO_LARGE", "{response}");
+    let ext = &response["errors"][0]["extensions"];
+    assert_eq!(ext["limit"], "documentBytes");
+    assert_eq!(ext["value"], huge.len());
+    assert_eq!(ext["maximum"], 32 * 1024);
+    assert!(response.get("data").is_none(), "{response}");
+    assert_eq!(statements, 0, "refused before the database");
+    // Not even parsed: a document that would not parse gets the same answer.
+    let garbage = format!("{{ {}", "{".repeat(40_000));
+    let response = app.graphql(&garbage, json!({})).await;
+    assert_eq!(error_code(&response), "DOCUMENT_TOO_LARGE", "{response}");
+    // The limit is the configuration's.
+    let strict = TestApp::spawn_with(|config| config.max_document_bytes = 100).await;
+    let response = strict
+        .graphql(
+            &format!("{{ {} }}", "regions { code } ".repeat(10)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&response), "DOCUMENT_TOO_LARGE", "{response}");
+    assert_eq!(response["errors"][0]["extensions"]["maximum"], 100);
+    let response = strict.graphql("{ regions { code } }", json!({})).await;
+    assert!(response.get("errors").is_none(), "{response}");
 }
