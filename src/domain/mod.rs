@@ -10,6 +10,7 @@ pub mod cooperatives;
 pub mod enums;
 pub mod import;
 pub mod input;
+pub mod market_time;
 pub mod orders;
 pub mod payouts;
 pub mod policy;

@@ -3,6 +3,7 @@
 
 use crate::db;
 use crate::domain::enums as d;
+use crate::domain::market_time;
 use crate::domain::orders::{self, Contact, OrderFilter, OrderRequest, OrderScope, Transition};
 use crate::domain::policy::Actor;
 use crate::domain::policy::Viewer;
@@ -21,7 +22,7 @@ use crate::graphql::payload::respond;
 use crate::graphql::scalars::Date;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 /// Where an order was placed.
@@ -482,16 +483,6 @@ pub fn scope(viewer: &Viewer) -> AppResult<OrderScope> {
     })
 }
 
-/// The first instant of a market-local day.
-pub fn start_of_day(ctx: &Context<'_>, day: chrono::NaiveDate) -> DateTime<Utc> {
-    let tz = ctx.config().market_timezone;
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-}
-
 fn order_id(id: &ID) -> AppResult<i64> {
     ids::decode::<i64>(id, NodeType::Order)
 }
@@ -546,11 +537,12 @@ impl OrdersQuery {
             },
         )
         .await?;
+        let tz = ctx.config().market_timezone;
         let filter = OrderFilter {
             status: f.status.map(Into::into),
             channel: f.channel.map(Into::into),
-            from: f.from.map(|d| start_of_day(ctx, d.0)),
-            until: f.to.map(|d| start_of_day(ctx, d.0 + Duration::days(1))),
+            from: f.from.map(|d| market_time::day_start(d.0, tz)),
+            until: f.to.map(|d| market_time::day_end(d.0, tz)),
             cooperative_id,
         };
         let select = orders::orders_query(scope, &filter);
