@@ -14,6 +14,7 @@ pub mod market_time;
 pub mod orders;
 pub mod payouts;
 pub mod policy;
+pub mod reads;
 pub mod rollups;
 pub mod search;
 pub mod signin_limits;

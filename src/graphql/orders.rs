@@ -7,13 +7,15 @@ use crate::domain::market_time;
 use crate::domain::orders::{self, Contact, OrderFilter, OrderRequest, OrderScope, Transition};
 use crate::domain::policy::Actor;
 use crate::domain::policy::Viewer;
-use crate::entities::{order, order_event, order_line, user};
+use crate::entities::{order, order_event, order_line};
 use crate::error::{AppError, AppResult, UserErrorCode};
 use crate::graphql::accounts::User;
 use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{CooperativeKey, ProductKey, UserKey};
+use crate::graphql::loaders::{
+    CooperativeKey, EventsOfOrder, LinesOfOrder, LoadError, ProductKey, UserKey,
+};
 use crate::graphql::money::Money;
 use crate::graphql::pagination::{
     ConnectionFields, Cursor, Ordering, PageArgs, SortValue, connection, fetch_page,
@@ -23,7 +25,7 @@ use crate::graphql::scalars::Date;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 /// Where an order was placed.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -87,7 +89,7 @@ impl Order {
     async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
         let lines = ctx
             .loaders()
-            .load_one(crate::graphql::loaders::LinesOfOrder(self.model.id))
+            .load_one(LinesOfOrder(self.model.id))
             .await?
             .unwrap_or_default();
         Ok(lines
@@ -205,8 +207,9 @@ impl Order {
         let Some(id) = self.private(ctx, self.model.user_id) else {
             return Ok(None);
         };
-        let found = user::Entity::find_by_id(id)
-            .one(ctx.db())
+        let found = ctx
+            .loaders()
+            .load_one(UserKey(id))
             .await
             .map_err(AppError::from)?;
         Ok(found.map(User::new))
@@ -214,12 +217,12 @@ impl Order {
     /// Every change of status, oldest first, with who made it and when. A cooperative
     /// member sees the changes but not who made them nor their notes.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<OrderEvent>> {
-        let events = order_event::Entity::find()
-            .filter(order_event::Column::OrderId.eq(self.model.id))
-            .order_by_asc(order_event::Column::Id)
-            .all(ctx.db())
+        let events = ctx
+            .loaders()
+            .load_one(EventsOfOrder(self.model.id))
             .await
-            .map_err(AppError::from)?;
+            .map_err(AppError::from)?
+            .unwrap_or_default();
         Ok(events
             .into_iter()
             .map(|model| OrderEvent {
@@ -483,6 +486,45 @@ pub fn scope(viewer: &Viewer) -> AppResult<OrderScope> {
     })
 }
 
+/// Loads, in one batch each, the relations the selection `wants` of a page of orders, so
+/// that they are all in the first round of batches whatever the page's size.
+pub async fn prefetch_order_relations(
+    ctx: &Context<'_>,
+    rows: &[order::Model],
+    wants: impl Fn(&str) -> bool,
+) -> AppResult<()> {
+    let loaders = ctx.loaders();
+    let viewer = ctx.viewer();
+    let customers = async {
+        if wants("customer") {
+            let visible = rows
+                .iter()
+                .filter(|o| viewer.sees_buyer_details(o.user_id))
+                .filter_map(|o| o.user_id);
+            loaders.load_many(visible.map(UserKey)).await?;
+        }
+        Ok::<_, LoadError>(())
+    };
+    let history = async {
+        if wants("history") {
+            loaders
+                .load_many(rows.iter().map(|o| EventsOfOrder(o.id)))
+                .await?;
+        }
+        Ok(())
+    };
+    let lines = async {
+        if wants("lines") || wants("total") || wants("itemCount") {
+            loaders
+                .load_many(rows.iter().map(|o| LinesOfOrder(o.id)))
+                .await?;
+        }
+        Ok(())
+    };
+    futures::try_join!(customers, history, lines)?;
+    Ok(())
+}
+
 fn order_id(id: &ID) -> AppResult<i64> {
     ids::decode::<i64>(id, NodeType::Order)
 }
@@ -564,6 +606,10 @@ impl OrdersQuery {
             },
         )
         .await?;
+        let look = ctx.look_ahead();
+        let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+        let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+        prefetch_order_relations(ctx, &page.rows, wants).await?;
         let viewer = ctx.viewer().clone();
         Ok(connection(
             page,
