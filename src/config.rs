@@ -418,7 +418,7 @@ impl Config {
 
     /// Today's date in the market's time zone.
     pub fn market_today(&self) -> chrono::NaiveDate {
-        market_date(self.now(), self.market_timezone)
+        crate::domain::market_time::market_date(self.now(), self.market_timezone)
     }
 }
 
@@ -430,12 +430,6 @@ fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR block"))
 }
 
-/// The calendar date of `instant` in `tz`: 23:30 UTC on 31 December is already 1 January
-/// in Casablanca (UTC+1), except during Ramadan when Morocco keeps UTC+0.
-pub fn market_date(instant: chrono::DateTime<chrono::Utc>, tz: Tz) -> chrono::NaiveDate {
-    instant.with_timezone(&tz).date_naive()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,20 +437,6 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    #[test]
-    fn the_market_date_is_reckoned_in_casablanca_not_utc() {
-        let casablanca = chrono_tz::Africa::Casablanca;
-        // Winter: Morocco is UTC+1, so the market's day starts at 23:00 UTC.
-        let new_year_eve = Utc.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap();
-        assert_eq!(new_year_eve.date_naive(), date(2025, 12, 31));
-        assert_eq!(market_date(new_year_eve, casablanca), date(2026, 1, 1));
-        let before = Utc.with_ymd_and_hms(2025, 12, 31, 22, 59, 59).unwrap();
-        assert_eq!(market_date(before, casablanca), date(2025, 12, 31));
-        // Ramadan 2026 (from mid-February to mid-March): Morocco keeps UTC+0.
-        let ramadan = Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap();
-        assert_eq!(market_date(ramadan, casablanca), date(2026, 3, 1));
     }
 
     #[test]

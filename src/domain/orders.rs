@@ -770,3 +770,18 @@ pub fn orders_query(scope: OrderScope, filter: &OrderFilter) -> sea_orm::Select<
     }
     select
 }
+
+/// The orders among `ids` that `scope` may read, in one statement (the others are left out).
+pub async fn visible_by_ids(
+    db: &impl ConnectionTrait,
+    scope: OrderScope,
+    ids: Vec<i64>,
+) -> AppResult<Vec<order::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(orders_query(scope, &OrderFilter::default())
+        .filter(order::Column::Id.is_in(ids))
+        .all(db)
+        .await?)
+}

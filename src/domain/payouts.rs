@@ -19,10 +19,11 @@
 //!   status, payment date and bank reference.
 
 use crate::domain::enums::{OrderStatus, PayoutAdjustmentKind, PayoutStatus, Role};
+use crate::domain::market_time;
 use crate::domain::policy::Viewer;
 use crate::entities::{order, order_line, payout_adjustment, payout_statement};
 use crate::error::{AppError, AppResult, UserError, UserErrorCode};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Alias, Expr, LockType, Query, SelectStatement};
 use sea_orm::{
@@ -58,19 +59,6 @@ pub fn line_net(line: &order_line::Model) -> i64 {
     line.total_cents - commission_cents(line.total_cents, line.commission_rate_bp)
 }
 
-/// The first instant of a market-local day (the first hour that exists, should a clock
-/// change ever skip midnight).
-pub fn day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    let midnight = day.and_time(NaiveTime::MIN);
-    (0..24)
-        .find_map(|h| {
-            tz.from_local_datetime(&(midnight + Duration::hours(h)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-}
-
 /// The market's calendar: its time zone and today's date there.
 #[derive(Debug, Clone, Copy)]
 pub struct Calendar {
@@ -88,10 +76,8 @@ pub struct Period {
 impl Period {
     /// The instants `[from, until)` the period covers.
     fn instants(self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-        (
-            day_start(tz, self.start),
-            day_start(tz, self.end + Duration::days(1)),
-        )
+        let range = market_time::days_range(self.start, self.end, tz);
+        (range.start, range.end)
     }
 
     /// Refuses reversed periods and periods that are not over: a statement is final, so
@@ -809,6 +795,7 @@ pub async fn performance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
     use rust_decimal::{Decimal, RoundingStrategy};
 
     #[test]

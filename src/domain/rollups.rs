@@ -518,7 +518,7 @@ pub async fn timezone(db: &impl ConnectionTrait) -> AppResult<Tz> {
 
 /// The sales day of an order placed at `placed_at`.
 pub fn sales_day(placed_at: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    crate::config::market_date(placed_at, tz)
+    crate::domain::market_time::market_date(placed_at, tz)
 }
 
 /// Keeps the rollups in step with one order's change of status, in the caller's

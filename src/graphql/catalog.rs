@@ -3,18 +3,20 @@
 use crate::domain::catalog::{self as dc, CooperativeFilter, ProductFilter};
 use crate::domain::compliance::{self, IssueCode};
 use crate::domain::input;
-use crate::entities::{certification, cooperative, product, province, region, segment};
+use crate::domain::reads::{FirstProducts, ProductSortKey};
+use crate::entities::{certification, cooperative, product, region, segment};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::enums::{CertificationType, CooperativeKind, CooperativeStatus, SortDirection};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey, LoadError,
-    ProductsListedByCertification, RegionKey, SegmentKey,
+    CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey,
+    FirstProductsOfCooperative, LoadError, ProductCountOfCooperative,
+    ProductsListedByCertification, ProvinceKey, ProvincesOfRegion, RegionKey, SegmentKey,
 };
 use crate::graphql::money::{Money, to_centimes};
 use crate::graphql::pagination::{
-    ConnectionFields, Cursor, KeyKind, Ordering, PageArgs, SortValue, connection, fetch_page,
+    ConnectionFields, Cursor, KeyKind, Ordering, Page, PageArgs, SortValue, connection, fetch_page,
 };
 use crate::graphql::scalars::{Date, Decimal};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
@@ -277,8 +279,9 @@ impl Cooperative {
         let Some(id) = self.0.province_id else {
             return Ok(None);
         };
-        let row = province::Entity::find_by_id(id)
-            .one(ctx.db())
+        let row = ctx
+            .loaders()
+            .load_one(ProvinceKey(id))
             .await
             .map_err(AppError::from)?;
         Ok(row.map(|p| p.name))
@@ -381,18 +384,16 @@ impl Cooperative {
             include_unsellable: ctx.viewer().manages_cooperative(self.0.id),
             ..Default::default()
         };
-        list_products(
-            ctx,
-            filter,
-            sort,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-        )
-        .await
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        match args.first_page_rows()? {
+            Some(rows) => first_products_page(ctx, filter, sort, rows).await,
+            None => list_products(ctx, filter, sort, args).await,
+        }
     }
     /// Certifications held by the cooperative. By default only those valid today;
     /// `includeInvalid` adds expired, revoked and not-yet-valid ones. Certifications are
@@ -467,12 +468,12 @@ impl Region {
     }
     /// Provinces and prefectures of the region.
     async fn provinces(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        let rows = province::Entity::find()
-            .filter(province::Column::RegionCode.eq(self.0.code.clone()))
-            .order_by_asc(province::Column::Name)
-            .all(ctx.db())
+        let rows = ctx
+            .loaders()
+            .load_one(ProvincesOfRegion(self.0.code.clone()))
             .await
-            .map_err(AppError::from)?;
+            .map_err(AppError::from)?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(|p| p.name).collect())
     }
     /// How many cooperatives of the region are listed by the market.
@@ -707,6 +708,65 @@ pub async fn list_products(
     let fields = ConnectionFields::counting(&select);
     let page = fetch_page(ctx.db(), select, &product_ordering(sort), args).await?;
     prefetch_product_relations(ctx, &page.rows).await?;
+    Ok(connection(
+        page,
+        fields,
+        |p| product_cursor(sort, p),
+        Product,
+    ))
+}
+
+/// The first page of a cooperative's products (`filter` names the cooperative), read in
+/// one batch with those of the other cooperatives of a list: a page of cooperatives with
+/// their products costs the same number of statements whatever its size.
+async fn first_products_page(
+    ctx: &Context<'_>,
+    filter: ProductFilter,
+    sort: Option<ProductSort>,
+    rows: u64,
+) -> Result<ProductConnection> {
+    let sort = sort.unwrap_or_default();
+    let Some(cooperative_id) = filter.cooperative_id else {
+        return Err(AppError::Internal("a cooperative's page without cooperative".into()).into());
+    };
+    let today = ctx.today();
+    let page = FirstProducts {
+        include_unsellable: filter.include_unsellable,
+        sort: match sort.field {
+            ProductSortField::Name => ProductSortKey::Name,
+            ProductSortField::Price => ProductSortKey::Price,
+            ProductSortField::Newest => ProductSortKey::CreatedAt,
+        },
+        ascending: product_ordering(sort).ascending,
+        rows,
+        today,
+    };
+    let loaders = ctx.loaders();
+    let mut products = loaders
+        .load_one(FirstProductsOfCooperative(cooperative_id, page))
+        .await
+        .map_err(AppError::from)?
+        .unwrap_or_default();
+    let has_next = products.len() as u64 >= rows;
+    products.truncate(rows.saturating_sub(1) as usize);
+    let fields = if ctx.look_ahead().field("totalCount").exists() {
+        let key = ProductCountOfCooperative(cooperative_id, filter.include_unsellable, today);
+        ConnectionFields::known(
+            loaders
+                .load_one(key)
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or(0),
+        )
+    } else {
+        ConnectionFields::counting(&dc::products_query(&filter, today))
+    };
+    prefetch_product_relations(ctx, &products).await?;
+    let page = Page {
+        rows: products,
+        has_previous: false,
+        has_next,
+    };
     Ok(connection(
         page,
         fields,

@@ -1,12 +1,17 @@
 //! The `Node` interface and the `node`/`nodes` queries that resolve any global ID.
 
-use crate::entities::{certification, cooperative, product, region, segment};
+use crate::domain::orders as domain_orders;
 use crate::error::{AppError, AppResult};
 use crate::graphql::catalog::{Certification, Cooperative, Product, Region, Segment};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{
+    CertificationKey, CooperativeKey, PayoutStatementKey, ProductKey, RegionKey, SegmentKey,
+};
+use crate::graphql::orders::{Order, prefetch_order_relations, scope as orders_scope};
+use crate::graphql::payouts::PayoutStatement;
 use async_graphql::{Context, ID, Interface, Object, Result};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
 
 /// An object with a global ID.
 #[derive(Interface)]
@@ -17,53 +22,115 @@ pub enum Node {
     Segment(Segment),
     Region(Region),
     Certification(Certification),
-    Order(crate::graphql::orders::Order),
-    PayoutStatement(crate::graphql::payouts::PayoutStatement),
+    Order(Order),
+    PayoutStatement(PayoutStatement),
 }
 
-async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Option<Node>> {
-    let db = ctx.db();
+/// The key of a global ID, by type.
+enum Key {
+    Product(i32),
+    Cooperative(i32),
+    Segment(i32),
+    Region(String),
+    Certification(i32),
+    Order(i64),
+    PayoutStatement(i32),
+    /// A type that cannot be looked up by ID.
+    None,
+}
+
+fn key(id: &ID) -> AppResult<Key> {
     let (node_type, key) = ids::decode_any(id)?;
-    let int_key = |key: &str| ids::int_key::<i32>(id, key);
+    let int = |key: &str| ids::int_key::<i32>(id, key);
     Ok(match node_type {
-        NodeType::Product => product::Entity::find_by_id(int_key(&key)?)
-            .one(db)
-            .await?
-            .map(|m| Node::Product(Product(m))),
-        NodeType::Cooperative => cooperative::Entity::find_by_id(int_key(&key)?)
-            .one(db)
-            .await?
-            .map(|m| Node::Cooperative(Cooperative(m))),
-        NodeType::Segment => segment::Entity::find_by_id(int_key(&key)?)
-            .one(db)
-            .await?
-            .map(|m| Node::Segment(Segment(m))),
-        NodeType::Region => region::Entity::find_by_id(key)
-            .one(db)
-            .await?
-            .map(|m| Node::Region(Region(m))),
-        NodeType::Certification => certification::Entity::find_by_id(int_key(&key)?)
-            .one(db)
-            .await?
-            .map(|m| Node::Certification(Certification(m))),
-        NodeType::Order => {
-            let Ok(scope) = crate::graphql::orders::scope(ctx.viewer()) else {
-                return Ok(None);
-            };
-            let id: i64 = ids::int_key(id, &key)?;
-            crate::domain::orders::orders_query(scope, &Default::default())
-                .filter(crate::entities::order::Column::Id.eq(id))
-                .one(db)
-                .await?
-                .map(|m| Node::Order(crate::graphql::orders::Order::for_viewer(m, ctx.viewer())))
-        }
-        NodeType::PayoutStatement => {
-            crate::graphql::payouts::visible_statement(ctx, int_key(&key)?)
-                .await?
-                .map(Node::PayoutStatement)
-        }
-        _ => None,
+        NodeType::Product => Key::Product(int(&key)?),
+        NodeType::Cooperative => Key::Cooperative(int(&key)?),
+        NodeType::Segment => Key::Segment(int(&key)?),
+        NodeType::Region => Key::Region(key),
+        NodeType::Certification => Key::Certification(int(&key)?),
+        NodeType::Order => Key::Order(ids::int_key(id, &key)?),
+        NodeType::PayoutStatement => Key::PayoutStatement(int(&key)?),
+        _ => Key::None,
     })
+}
+
+/// The objects of `ids`, in order, `None` where there is none or the viewer may not see
+/// it: one batched read per type, whatever the number of IDs.
+async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> AppResult<Vec<Option<Node>>> {
+    let keys = ids.iter().map(key).collect::<AppResult<Vec<_>>>()?;
+    macro_rules! of {
+        ($variant:ident, $wrap:expr) => {
+            keys.iter().filter_map(|k| match k {
+                Key::$variant(v) => Some($wrap(v.clone())),
+                _ => None,
+            })
+        };
+    }
+    let loaders = ctx.loaders();
+    let orders = async {
+        let ids: Vec<i64> = of!(Order, |v| v).collect();
+        // Anonymous viewers see no order.
+        let (false, Ok(scope)) = (ids.is_empty(), orders_scope(ctx.viewer())) else {
+            return Ok(HashMap::new());
+        };
+        let found = domain_orders::visible_by_ids(ctx.db(), scope, ids).await?;
+        let look = ctx.look_ahead();
+        prefetch_order_relations(ctx, &found, |field| look.field(field).exists()).await?;
+        Ok::<_, AppError>(
+            found
+                .into_iter()
+                .map(|o| (o.id, o))
+                .collect::<HashMap<_, _>>(),
+        )
+    };
+    let loaded = async {
+        Ok::<_, AppError>(futures::try_join!(
+            loaders.load_many(of!(Product, ProductKey)),
+            loaders.load_many(of!(Cooperative, CooperativeKey)),
+            loaders.load_many(of!(Segment, SegmentKey)),
+            loaders.load_many(of!(Region, RegionKey)),
+            loaders.load_many(of!(Certification, CertificationKey)),
+            loaders.load_many(of!(PayoutStatement, PayoutStatementKey)),
+        )?)
+    };
+    let ((products, cooperatives, segments, regions, certifications, statements), orders) =
+        futures::try_join!(loaded, orders)?;
+    let viewer = ctx.viewer();
+    Ok(keys
+        .into_iter()
+        .map(|k| match k {
+            Key::Product(id) => products
+                .get(&ProductKey(id))
+                .cloned()
+                .map(|m| Node::Product(Product(m))),
+            Key::Cooperative(id) => cooperatives
+                .get(&CooperativeKey(id))
+                .cloned()
+                .map(|m| Node::Cooperative(Cooperative(m))),
+            Key::Segment(id) => segments
+                .get(&SegmentKey(id))
+                .cloned()
+                .map(|m| Node::Segment(Segment(m))),
+            Key::Region(code) => regions
+                .get(&RegionKey(code))
+                .cloned()
+                .map(|m| Node::Region(Region(m))),
+            Key::Certification(id) => certifications
+                .get(&CertificationKey(id))
+                .cloned()
+                .map(|m| Node::Certification(Certification(m))),
+            Key::Order(id) => orders
+                .get(&id)
+                .cloned()
+                .map(|m| Node::Order(Order::for_viewer(m, viewer))),
+            Key::PayoutStatement(id) => statements
+                .get(&PayoutStatementKey(id))
+                .filter(|s| viewer.manages_cooperative(s.cooperative_id))
+                .cloned()
+                .map(|m| Node::PayoutStatement(PayoutStatement(m))),
+            Key::None => None,
+        })
+        .collect())
 }
 
 /// Lookup of any object by global ID.
@@ -75,7 +142,10 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// The object with this global ID, or `null` if there is none (or you may not see it).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        Ok(resolve(ctx, &id).await?)
+        Ok(resolve(ctx, std::slice::from_ref(&id))
+            .await?
+            .pop()
+            .flatten())
     }
 
     /// The objects with these global IDs, in the same order; `null` where there is none.
@@ -91,10 +161,6 @@ impl NodeQuery {
             }
             .into());
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            out.push(resolve(ctx, id).await?);
-        }
-        Ok(out)
+        Ok(resolve(ctx, &ids).await?)
     }
 }

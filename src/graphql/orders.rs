@@ -3,16 +3,19 @@
 
 use crate::db;
 use crate::domain::enums as d;
+use crate::domain::market_time;
 use crate::domain::orders::{self, Contact, OrderFilter, OrderRequest, OrderScope, Transition};
 use crate::domain::policy::Actor;
 use crate::domain::policy::Viewer;
-use crate::entities::{order, order_event, order_line, user};
+use crate::entities::{order, order_event, order_line};
 use crate::error::{AppError, AppResult, UserErrorCode};
 use crate::graphql::accounts::User;
 use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{CooperativeKey, ProductKey, UserKey};
+use crate::graphql::loaders::{
+    CooperativeKey, EventsOfOrder, LinesOfOrder, LoadError, ProductKey, UserKey,
+};
 use crate::graphql::money::Money;
 use crate::graphql::pagination::{
     ConnectionFields, Cursor, Ordering, PageArgs, SortValue, connection, fetch_page,
@@ -21,8 +24,8 @@ use crate::graphql::payload::respond;
 use crate::graphql::scalars::Date;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 /// Where an order was placed.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -86,7 +89,7 @@ impl Order {
     async fn visible_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<order_line::Model>> {
         let lines = ctx
             .loaders()
-            .load_one(crate::graphql::loaders::LinesOfOrder(self.model.id))
+            .load_one(LinesOfOrder(self.model.id))
             .await?
             .unwrap_or_default();
         Ok(lines
@@ -204,8 +207,9 @@ impl Order {
         let Some(id) = self.private(ctx, self.model.user_id) else {
             return Ok(None);
         };
-        let found = user::Entity::find_by_id(id)
-            .one(ctx.db())
+        let found = ctx
+            .loaders()
+            .load_one(UserKey(id))
             .await
             .map_err(AppError::from)?;
         Ok(found.map(User::new))
@@ -213,12 +217,12 @@ impl Order {
     /// Every change of status, oldest first, with who made it and when. A cooperative
     /// member sees the changes but not who made them nor their notes.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<OrderEvent>> {
-        let events = order_event::Entity::find()
-            .filter(order_event::Column::OrderId.eq(self.model.id))
-            .order_by_asc(order_event::Column::Id)
-            .all(ctx.db())
+        let events = ctx
+            .loaders()
+            .load_one(EventsOfOrder(self.model.id))
             .await
-            .map_err(AppError::from)?;
+            .map_err(AppError::from)?
+            .unwrap_or_default();
         Ok(events
             .into_iter()
             .map(|model| OrderEvent {
@@ -482,14 +486,43 @@ pub fn scope(viewer: &Viewer) -> AppResult<OrderScope> {
     })
 }
 
-/// The first instant of a market-local day.
-pub fn start_of_day(ctx: &Context<'_>, day: chrono::NaiveDate) -> DateTime<Utc> {
-    let tz = ctx.config().market_timezone;
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+/// Loads, in one batch each, the relations the selection `wants` of a page of orders, so
+/// that they are all in the first round of batches whatever the page's size.
+pub async fn prefetch_order_relations(
+    ctx: &Context<'_>,
+    rows: &[order::Model],
+    wants: impl Fn(&str) -> bool,
+) -> AppResult<()> {
+    let loaders = ctx.loaders();
+    let viewer = ctx.viewer();
+    let customers = async {
+        if wants("customer") {
+            let visible = rows
+                .iter()
+                .filter(|o| viewer.sees_buyer_details(o.user_id))
+                .filter_map(|o| o.user_id);
+            loaders.load_many(visible.map(UserKey)).await?;
+        }
+        Ok::<_, LoadError>(())
+    };
+    let history = async {
+        if wants("history") {
+            loaders
+                .load_many(rows.iter().map(|o| EventsOfOrder(o.id)))
+                .await?;
+        }
+        Ok(())
+    };
+    let lines = async {
+        if wants("lines") || wants("total") || wants("itemCount") {
+            loaders
+                .load_many(rows.iter().map(|o| LinesOfOrder(o.id)))
+                .await?;
+        }
+        Ok(())
+    };
+    futures::try_join!(customers, history, lines)?;
+    Ok(())
 }
 
 fn order_id(id: &ID) -> AppResult<i64> {
@@ -546,11 +579,12 @@ impl OrdersQuery {
             },
         )
         .await?;
+        let tz = ctx.config().market_timezone;
         let filter = OrderFilter {
             status: f.status.map(Into::into),
             channel: f.channel.map(Into::into),
-            from: f.from.map(|d| start_of_day(ctx, d.0)),
-            until: f.to.map(|d| start_of_day(ctx, d.0 + Duration::days(1))),
+            from: f.from.map(|d| market_time::day_start(d.0, tz)),
+            until: f.to.map(|d| market_time::day_end(d.0, tz)),
             cooperative_id,
         };
         let select = orders::orders_query(scope, &filter);
@@ -572,6 +606,10 @@ impl OrdersQuery {
             },
         )
         .await?;
+        let look = ctx.look_ahead();
+        let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+        let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+        prefetch_order_relations(ctx, &page.rows, wants).await?;
         let viewer = ctx.viewer().clone();
         Ok(connection(
             page,

@@ -64,6 +64,16 @@ impl PageArgs {
     }
 }
 
+impl PageArgs {
+    /// For a first page (no cursor, not `last`): the rows to read, one more than the page
+    /// holds to know whether another follows. `None` for other pages.
+    pub fn first_page_rows(&self) -> AppResult<Option<u64>> {
+        let request = self.clone().validate()?;
+        let first = request.after.is_none() && request.before.is_none() && !request.backward;
+        Ok(first.then_some(request.limit + 1))
+    }
+}
+
 /// The position of a row in a sorted list: its sort key and its id (the tie-breaker).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cursor {
@@ -232,7 +242,15 @@ where
 
 /// The fields every connection has besides edges and pageInfo.
 pub struct ConnectionFields {
-    count_query: SelectStatement,
+    count: Count,
+}
+
+/// How `totalCount` is known.
+enum Count {
+    /// By running this query when asked.
+    Query(Box<SelectStatement>),
+    /// Already counted (with the counts of other connections, in one batch).
+    Known(i64),
 }
 
 impl ConnectionFields {
@@ -243,7 +261,16 @@ impl ConnectionFields {
         count_query
             .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
             .from_subquery(inner, Alias::new("counted"));
-        Self { count_query }
+        Self {
+            count: Count::Query(Box::new(count_query)),
+        }
+    }
+
+    /// Fields whose count is already known.
+    pub fn known(count: i64) -> Self {
+        Self {
+            count: Count::Known(count),
+        }
     }
 }
 
@@ -255,8 +282,12 @@ struct CountRow {
 impl ConnectionFields {
     /// Counts the rows of the whole list.
     pub async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let query = match &self.count {
+            Count::Known(n) => return Ok(*n),
+            Count::Query(query) => query,
+        };
         let db = ctx.data::<DatabaseConnection>()?;
-        let stmt = db.get_database_backend().build(&self.count_query);
+        let stmt = db.get_database_backend().build(query.as_ref());
         let row = CountRow::find_by_statement(stmt)
             .one(db)
             .await

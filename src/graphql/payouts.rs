@@ -316,20 +316,24 @@ impl Loader<AdjustmentsOfStatement> for DbLoader {
 
     async fn load(
         &self,
-        keys: &[AdjustmentsOfStatement],
+        asked: &[AdjustmentsOfStatement],
     ) -> Result<HashMap<AdjustmentsOfStatement, Self::Value>, LoadError> {
-        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let rows = adjustment_rows(self.db(), ids).await.map_err(|e| match e {
-            AppError::Database(e) => std::sync::Arc::new(e),
-            other => std::sync::Arc::new(sea_orm::DbErr::Custom(format!("{other:?}"))),
-        })?;
-        let mut map: HashMap<_, Vec<_>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            if let Some(id) = row.adjustment.payout_statement_id {
-                map.entry(AdjustmentsOfStatement(id)).or_default().push(row);
+        self.once(asked, |keys: Vec<AdjustmentsOfStatement>| async move {
+            let keys = &keys[..];
+            let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+            let rows = adjustment_rows(self.db(), ids).await.map_err(|e| match e {
+                AppError::Database(e) => std::sync::Arc::new(e),
+                other => std::sync::Arc::new(sea_orm::DbErr::Custom(format!("{other:?}"))),
+            })?;
+            let mut map: HashMap<_, Vec<_>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+            for row in rows {
+                if let Some(id) = row.adjustment.payout_statement_id {
+                    map.entry(AdjustmentsOfStatement(id)).or_default().push(row);
+                }
             }
-        }
-        Ok(map)
+            Ok(map)
+        })
+        .await
     }
 }
 
@@ -494,16 +498,6 @@ pub struct PayoutPerformance {
     pub amount_outstanding: Money,
     /// What the overdue ones amount to, today.
     pub amount_overdue: Money,
-}
-
-/// The statement `id`, if the viewer may see it (managers, the cooperative's members).
-pub async fn visible_statement(ctx: &Context<'_>, id: i32) -> AppResult<Option<PayoutStatement>> {
-    let found = payout_statement::Entity::find_by_id(id)
-        .one(ctx.db())
-        .await?;
-    Ok(found
-        .filter(|s| ctx.viewer().manages_cooperative(s.cooperative_id))
-        .map(PayoutStatement))
 }
 
 /// Payout queries.

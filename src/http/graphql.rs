@@ -305,17 +305,21 @@ async fn run(
             return failed_before_execution(media, &err);
         }
     };
+    let idle = loaders::Idle::default();
     let request = request
         .data(viewer)
         .data(client)
         .data(loaders::loaders(
             state.db.clone(),
             Duration::from_micros(state.config.dataloader_delay_us),
+            &idle,
         ))
         .data(ExecutionStarted(started.clone()));
 
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+    let response = match tokio::time::timeout(timeout, idle.track(state.schema.execute(request)))
+        .await
+    {
         Ok(response) => response,
         Err(_) => {
             outcome.codes.push(codes::TIMEOUT.to_owned());

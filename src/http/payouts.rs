@@ -214,7 +214,7 @@ pub fn render(
         write([
             "SALE".into(),
             l.paid_at
-                .map(|t| crate::config::market_date(t, tz).to_string())
+                .map(|t| crate::domain::market_time::market_date(t, tz).to_string())
                 .unwrap_or_default(),
             l.order_number.clone(),
             text(&line.sku),
@@ -236,7 +236,7 @@ pub fn render(
         };
         write([
             record.into(),
-            crate::config::market_date(a.adjustment.created_at, tz).to_string(),
+            crate::domain::market_time::market_date(a.adjustment.created_at, tz).to_string(),
             a.order_number.clone().unwrap_or_default(),
             text(a.sku.as_deref().unwrap_or_default()),
             text(&a.adjustment.reason),

@@ -19,6 +19,7 @@ use crate::domain::compliance;
 use crate::domain::enums::{
     AdjustmentReason, Channel, PaymentMethod, PayoutStatus, Role, StockMovementKind,
 };
+use crate::domain::market_time;
 use crate::domain::orders::{self, Contact, OrderRequest, Transition};
 use crate::domain::payouts::{self, Calendar, Payment, Period};
 use crate::domain::policy::SignedIn;
@@ -26,7 +27,7 @@ use crate::domain::rollups::Grain;
 use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{certification, certification_product, cooperative, product, user};
 use crate::error::{AppError, AppResult};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -113,7 +114,7 @@ pub async fn seed_demo_history(
 ) -> AppResult<HistorySummary> {
     let shelf = Shelf::load(txn).await?;
     let shoppers = create_shoppers(txn, now).await?;
-    let today = crate::config::market_date(now, tz);
+    let today = market_time::market_date(now, tz);
     let mut rng = StdRng::seed_from_u64(0xdeb0_0000 ^ today.num_days_from_ce() as u64);
     let plan = plan_orders(&shelf, &shoppers, actors, now, tz, &mut rng);
 
@@ -278,10 +279,7 @@ async fn create_shoppers(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppRe
 /// The first instant of `minutes` after midnight on market-local `day`.
 fn local(tz: Tz, day: NaiveDate, minutes: i64) -> DateTime<Utc> {
     let wall = day.and_time(NaiveTime::MIN) + Duration::minutes(minutes);
-    tz.from_local_datetime(&wall)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| payouts::day_start(tz, day) + Duration::minutes(minutes))
+    market_time::local_instant(wall.date(), wall.time(), tz)
 }
 
 /// Who placed an order.
@@ -329,7 +327,7 @@ fn plan_orders(
     tz: Tz,
     rng: &mut StdRng,
 ) -> Vec<PlannedOrder> {
-    let today = crate::config::market_date(now, tz);
+    let today = market_time::market_date(now, tz);
     let mut first = Grain::Month.start(today);
     for _ in 0..MONTHS {
         first = Grain::Month.start(first - Duration::days(1));
@@ -757,7 +755,7 @@ impl<C: ConnectionTrait> Replay<'_, C> {
         at: DateTime<Utc>,
         action: Action,
     ) -> AppResult<Vec<(DateTime<Utc>, Action)>> {
-        let day = crate::config::market_date(at, self.tz);
+        let day = market_time::market_date(at, self.tz);
         match action {
             Action::Stock(movement) => {
                 stock::apply_at(self.txn, movement, Shortage::Adjustment, at).await?;

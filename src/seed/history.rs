@@ -16,7 +16,7 @@ use crate::domain::import::{HistoricOrder, ProductSnapshot, insert_orders, produ
 use crate::domain::rollups::{self, Delta};
 use crate::entities::{cooperative, product, segment};
 use crate::error::{AppError, AppResult};
-use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
@@ -416,11 +416,8 @@ fn make_order(
         Channel::Store => rng.gen_range(9 * 60..22 * 60),
         Channel::Online => rng.gen_range(7 * 60..24 * 60),
     };
-    let local = day.and_hms_opt(0, 0, 0)? + Duration::minutes(minute);
-    let placed_at = tz
-        .from_local_datetime(&local)
-        .earliest()?
-        .with_timezone(&chrono::Utc);
+    let time = chrono::NaiveTime::MIN + Duration::minutes(minute);
+    let placed_at = crate::domain::market_time::local_instant(day, time, tz);
     let status = match rng.gen_range(0..1000) {
         0..25 => OrderStatus::Cancelled,
         25..40 => OrderStatus::Refunded,

@@ -142,6 +142,11 @@ impl TestApp {
         Self::build(true, None).await
     }
 
+    /// Like [`TestApp::with_demo`], with a configuration changed by `customize`.
+    pub async fn with_demo_and(customize: impl FnOnce(&mut Config)) -> Self {
+        Self::build_with(true, None, customize).await
+    }
+
     /// Like [`TestApp::spawn`], with a configuration changed by `customize` (limits…).
     pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> Self {
         Self::build_with(false, None, customize).await

@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod answers;
+mod batching;
 mod catalog;
 mod compliance;
 mod demo;

@@ -15,9 +15,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use solidarity_market::config::market_date;
 use solidarity_market::domain::enums::CooperativeKind as K;
-use solidarity_market::domain::payouts::day_start;
+use solidarity_market::domain::market_time::market_date;
+use solidarity_market::domain::market_time::{day_end, day_start};
 use solidarity_market::entities::{cooperative, order_line, payout_adjustment};
 use solidarity_market::graphql::ids::{NodeType, decode, encode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -230,7 +230,7 @@ impl Shop {
 
     /// Marks `order` paid and dates the payment at noon (market time) on `on`.
     async fn pay(&self, order: &Placed, on: NaiveDate) {
-        self.pay_at(order, day_start(TZ, on) + Duration::hours(12))
+        self.pay_at(order, day_start(on, TZ) + Duration::hours(12))
             .await;
     }
 
@@ -367,14 +367,10 @@ async fn statements_settle_the_periods_paid_sales_per_cooperative() {
     s.pay(&o2, s.d(-25)).await;
     // Paid in the last second of the period's last day (market time): in.
     let o3 = s.order(&[("BWL-12", 1)]).await;
-    s.pay_at(
-        &o3,
-        day_start(TZ, end + Duration::days(1)) - Duration::seconds(1),
-    )
-    .await;
+    s.pay_at(&o3, day_end(end, TZ) - Duration::seconds(1)).await;
     // Paid in the last second before the period (market time): out.
     let o4 = s.order(&[("HON-BGZ-1", 1)]).await;
-    s.pay_at(&o4, day_start(TZ, start) - Duration::seconds(1))
+    s.pay_at(&o4, day_start(start, TZ) - Duration::seconds(1))
         .await;
     // Placed but not paid; paid then cancelled; paid then refunded; paid after the period.
     let _o5 = s.order(&[("TAJ-30", 1)]).await;
