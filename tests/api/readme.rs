@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 const README: &str = include_str!("../../README.md");
 
 /// The contents of every fenced block of `language` in `markdown`, with its first line.
-fn blocks<'a>(markdown: &'a str, language: &str) -> Vec<(usize, String)> {
+fn blocks(markdown: &str, language: &str) -> Vec<(usize, String)> {
     let fence = format!("```{language}");
     let mut found = Vec::new();
     let mut current: Option<(usize, String)> = None;
@@ -87,9 +87,7 @@ fn user_errors(value: &Value, path: &str, found: &mut Vec<String>) {
                 user_errors(field, &format!("{path}.{key}"), found);
             }
         }
-        Value::Array(items) => items
-            .iter()
-            .for_each(|item| user_errors(item, path, found)),
+        Value::Array(items) => items.iter().for_each(|item| user_errors(item, path, found)),
         _ => {}
     }
 }
@@ -137,7 +135,11 @@ async fn variables(app: &TestApp, token: &str, operation: &str) -> Value {
 async fn readme_graphql_examples_run_against_the_demo() {
     let app = TestApp::with_demo().await;
     let accounts = demo_accounts();
-    assert_eq!(accounts.len(), 3, "the README lists the three demo accounts");
+    assert_eq!(
+        accounts.len(),
+        3,
+        "the README lists the three demo accounts"
+    );
     for (email, password, _) in &accounts {
         sign_in(&app, email, password).await;
     }
