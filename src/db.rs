@@ -273,6 +273,52 @@ pub async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppRes
     }
 }
 
+/// Sizes the steps of a long job written in short transactions (an import's chunks, the
+/// folding of its rollups) so that each holds the write lock about [`Pacer::TARGET`]: on
+/// SQLite the shop's writes wait for at most one step. The size after each step is
+/// scaled by how long that step took, within a factor of two of the last size and
+/// never below one.
+pub struct Pacer {
+    size: usize,
+    max: usize,
+}
+
+impl Pacer {
+    /// The time one step should hold the write lock.
+    pub const TARGET: Duration = Duration::from_millis(50);
+
+    /// A pacer whose first step has `first` items, never growing beyond 20 times that.
+    pub fn new(first: usize) -> Self {
+        Self {
+            size: first.max(1),
+            max: first.max(1) * 20,
+        }
+    }
+
+    /// A pacer that keeps `size` items a step, whatever they take.
+    pub fn fixed(size: usize) -> Self {
+        Self {
+            size: size.max(1),
+            max: 0,
+        }
+    }
+
+    /// The items of the next step.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Tells how long the last step took (from `BEGIN` to `COMMIT`).
+    pub fn took(&mut self, elapsed: Duration) {
+        if self.max == 0 {
+            return;
+        }
+        let ratio = Self::TARGET.as_secs_f64() / elapsed.as_secs_f64().max(1e-6);
+        let next = (self.size as f64 * ratio.clamp(0.5, 2.0)) as usize;
+        self.size = next.clamp(1, self.max);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::without_loopback_tls;

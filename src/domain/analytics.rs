@@ -12,7 +12,7 @@
 //! days, `to` included; a line's kind, segment, region and cooperative are its snapshots.
 
 use crate::domain::enums::{Channel, CooperativeKind};
-use crate::domain::rollups::{Grain, statement};
+use crate::domain::rollups::{self, Grain, statement};
 use crate::entities::{cooperative, region, segment};
 use crate::error::{AppError, AppResult, UserErrorCode};
 use chrono::{Duration, Months, NaiveDate};
@@ -382,7 +382,8 @@ fn where_clause(
         }
         values.extend([grain.code().into(), (*first).into(), (*last).into()]);
     }
-    let mut sql = format!("({})", parts.join(" OR "));
+    // Rows of imports not switched in yet do not count (`domain::rollups`).
+    let mut sql = format!("({}) AND {}", parts.join(" OR "), rollups::COUNTED);
     if let SalesScope::Cooperative(id) = scope {
         sql.push_str(" AND cooperative_id = ?");
         values.push(id.into());

@@ -42,7 +42,8 @@ async fn imported_orders_count_in_the_analytics_by_their_local_day_and_move_no_s
         OrdersReport {
             orders: 5,
             lines: 6,
-            already_imported: 0
+            already_imported: 0,
+            switch_in_rows: 1,
         }
     );
     let january = json!({ "r": { "from": "2025-01-01", "to": "2025-01-31" } });
@@ -81,7 +82,8 @@ async fn imported_orders_count_in_the_analytics_by_their_local_day_and_move_no_s
         OrdersReport {
             orders: 0,
             lines: 0,
-            already_imported: 5
+            already_imported: 5,
+            switch_in_rows: 0,
         }
     );
     assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 5);
@@ -377,14 +379,66 @@ cooperative-new,New,TERROIR,MA-99,,2021-09-15,OLV-NEW-1,Oil,olive-oil,1 L,abc
 
 /// A history of `n` one-line orders of HON-1 in January 2025.
 fn history(n: usize) -> String {
+    history_of("HELD", n)
+}
+
+/// A history of `n` orders of references `{prefix}-{i}` in January 2025, of HON-1 and,
+/// every third order, of a second line of OLV-1 (two cooperatives' products).
+fn history_of(prefix: &str, n: usize) -> String {
     let mut file = String::from("order_ref,placed_at,channel,status,sku,quantity,unit_price\n");
     for i in 0..n {
-        file.push_str(&format!(
-            "HELD-{i},2025-01-{:02}T10:00:00Z,STORE,PAID,HON-1,1,90.00\n",
-            i % 28 + 1
-        ));
+        let at = format!("2025-01-{:02}T10:00:00Z", i % 28 + 1);
+        let channel = if i % 2 == 0 { "STORE" } else { "ONLINE" };
+        file.push_str(&format!("{prefix}-{i},{at},{channel},PAID,HON-1,1,90.00\n"));
+        if prefix != "HELD" && i % 3 == 0 {
+            file.push_str(&format!("{prefix}-{i},{at},{channel},PAID,OLV-1,2,55.00\n"));
+        }
     }
     file
+}
+
+/// What the analytics say of January 2025 from each rollup table: the market by channel
+/// (`sales_dims`), by cooperative (`sales_cells`) and the best products (`sales_products`).
+async fn january(m: &crate::analytics::Market) -> Value {
+    ok(
+        &m.app,
+        &m.manager,
+        r#"query($r: DateRangeInput!) {
+           byChannel: salesBySegment(range: $r, dimension: CHANNEL) {
+             total { revenue { amount } itemsSold orders } rows { key itemsSold orders } }
+           byCoop: salesBySegment(range: $r, dimension: COOPERATIVE) {
+             total { revenue { amount } itemsSold orders } rows { key itemsSold orders } }
+           topProducts(range: $r, by: VOLUME) { itemsSold revenue { amount } product { sku } } }"#,
+        json!({ "r": { "from": "2025-01-01", "to": "2025-01-31" } }),
+    )
+    .await
+}
+
+/// The rollup rows that imports wrote under their own batch, all tables together.
+async fn import_rollup_rows(db: &sea_orm::DatabaseConnection) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let mut n = 0;
+    for table in ["sales_cells", "sales_products", "sales_dims"] {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table} WHERE batch_id <> 0"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        n += row.try_get_by_index::<i64>(0).unwrap();
+    }
+    n
+}
+
+/// Rebuilds the rollups from the order lines.
+async fn rebuild(db: &sea_orm::DatabaseConnection) {
+    let txn = solidarity_market::db::begin_write(db).await.unwrap();
+    solidarity_market::domain::rollups::rebuild(&txn, chrono_tz::Africa::Casablanca, |_| {})
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
 }
 
 /// How many imported orders a manager sees, and the January sales the analytics count.
@@ -434,7 +488,9 @@ async fn the_shop_writes_while_an_import_is_held_between_chunks() {
             nothing,
             ImportOptions {
                 chunk_orders: 20,
+                paced: false,
                 hold: Some(hold),
+                ..ImportOptions::default()
             },
         )
         .await
@@ -469,13 +525,17 @@ async fn the_shop_writes_while_an_import_is_held_between_chunks() {
     decide.send(true).await.unwrap();
     assert_eq!(arrivals.recv().await, Some(40));
     decide.send(true).await.unwrap();
+    assert_eq!(arrivals.recv().await, Some(50), "held before the switch-in");
+    assert_eq!(visible(&m).await, (1, json!(0)));
+    decide.send(true).await.unwrap();
     let report = import.await.unwrap().unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         report,
         OrdersReport {
             orders: 50,
             lines: 50,
-            already_imported: 0
+            already_imported: 0,
+            switch_in_rows: 1,
         }
     );
     assert_eq!(visible(&m).await, (51, json!(50)));
@@ -494,7 +554,9 @@ async fn an_import_that_stops_half_way_leaves_nothing_visible() {
     let m = market().await;
     let options = |hold| ImportOptions {
         chunk_orders: 10,
+        paced: false,
         hold: Some(hold),
+        ..ImportOptions::default()
     };
 
     // Abandoned at the hold: its chunks are deleted.
@@ -561,4 +623,148 @@ async fn an_import_that_stops_half_way_leaves_nothing_visible() {
     assert_eq!((report.orders, report.already_imported), (30, 0));
     assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 30);
     assert_eq!(visible(&m).await, (30, json!(30)));
+}
+
+/// The switch-in used to add the whole import's sales to the rollups in one transaction
+/// (1.36 million rows, 16–24 s of SQLite's write lock for a million-line file, issue 12).
+/// Now the rollup rows are written before it, in short transactions, under the batch; the
+/// analytics count none of them until the switch-in, which writes one row whatever the
+/// import's size, and then all of them; folded into the live rows, they leave the same
+/// figures as a rebuild from the lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_counts_in_the_analytics_only_once_switched_in_by_one_row() {
+    let m = market().await;
+    let before = january(&m).await;
+    let (hold, mut arrivals, decide) = Hold::new();
+    let db = m.app.db.clone();
+    let import = tokio::spawn(async move {
+        import_orders_with(
+            &db,
+            history_of("JAN", 60).as_bytes(),
+            nothing,
+            ImportOptions {
+                chunk_orders: 25,
+                chunk_rows: 7,
+                paced: false,
+                hold: Some(hold),
+            },
+        )
+        .await
+    });
+    for done in [25, 50] {
+        assert_eq!(arrivals.recv().await, Some(done));
+        assert_eq!(
+            january(&m).await,
+            before,
+            "nothing counted after {done} orders"
+        );
+        decide.send(true).await.unwrap();
+    }
+    // Everything is written — orders and rollup rows, the latter in many transactions —
+    // and none of it counts before the switch-in.
+    assert_eq!(arrivals.recv().await, Some(60), "held before the switch-in");
+    let staged = import_rollup_rows(&m.app.db).await;
+    assert!(staged > 7 * 3, "rollup rows written in parts: {staged}");
+    assert_eq!(january(&m).await, before);
+    assert_eq!(visible(&m).await, (0, json!(0)));
+    decide.send(true).await.unwrap();
+    let report = import.await.unwrap().unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        (report.orders, report.lines, report.switch_in_rows),
+        (60, 80, 1)
+    );
+
+    // All of it counts, folded into the live rows, and agrees with a rebuild.
+    let after = january(&m).await;
+    assert_eq!(
+        after["byChannel"]["total"],
+        json!({ "revenue": { "amount": "7600.00" }, "itemsSold": 100, "orders": 60 })
+    );
+    assert_eq!(after["byCoop"]["total"], after["byChannel"]["total"]);
+    assert_eq!(import_rollup_rows(&m.app.db).await, 0, "folded");
+    rebuild(&m.app.db).await;
+    assert_eq!(january(&m).await, after);
+
+    // A five times larger import still switches in by writing one row.
+    let report = import_orders(&m.app.db, history_of("BIG", 300).as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((report.orders, report.switch_in_rows), (300, 1));
+    let bigger = january(&m).await;
+    assert_eq!(bigger["byChannel"]["total"]["orders"], 360);
+    rebuild(&m.app.db).await;
+    assert_eq!(january(&m).await, bigger);
+}
+
+/// An import abandoned, or killed, once its rollup rows are written but before its
+/// switch-in is never counted, and its rollup rows go with its orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_stopped_before_its_switch_in_leaves_no_sales_behind() {
+    let m = market().await;
+    let before = january(&m).await;
+    let options = |hold| ImportOptions {
+        chunk_orders: 40,
+        chunk_rows: 5,
+        paced: false,
+        hold: Some(hold),
+    };
+    let run = |hold| {
+        let db = m.app.db.clone();
+        tokio::spawn(async move {
+            import_orders_with(
+                &db,
+                history_of("GONE", 40).as_bytes(),
+                nothing,
+                options(hold),
+            )
+            .await
+        })
+    };
+
+    // Abandoned at the switch-in: its rollup rows are deleted with its orders.
+    let (hold, mut arrivals, decide) = Hold::new();
+    let import = run(hold);
+    assert_eq!(arrivals.recv().await, Some(40), "held before the switch-in");
+    assert!(import_rollup_rows(&m.app.db).await > 0);
+    decide.send(false).await.unwrap();
+    import.await.unwrap().expect_err("abandoned");
+    assert_eq!(import_rollup_rows(&m.app.db).await, 0);
+    assert_eq!(order::Entity::find().count(&m.app.db).await.unwrap(), 0);
+    assert_eq!(january(&m).await, before);
+
+    // Killed there: its rows stay, never counted, even by a rebuild ...
+    let (hold, mut arrivals, _decide) = Hold::new();
+    let import = run(hold);
+    assert_eq!(arrivals.recv().await, Some(40));
+    import.abort();
+    let _ = import.await;
+    let left = import_rollup_rows(&m.app.db).await;
+    assert!(left > 0);
+    assert_eq!(january(&m).await, before);
+    rebuild(&m.app.db).await;
+    assert_eq!(january(&m).await, before);
+
+    // ... until the next import clears them once the batch has gone quiet.
+    use sea_orm::ConnectionTrait;
+    m.app
+        .db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            m.app.db.get_database_backend(),
+            match m.app.db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => "UPDATE import_batches SET heartbeat_at = $1",
+                _ => "UPDATE import_batches SET heartbeat_at = ?",
+            },
+            [(chrono::Utc::now() - chrono::Duration::hours(1)).into()],
+        ))
+        .await
+        .unwrap();
+    let report = import_orders(&m.app.db, history_of("GONE", 40).as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(report.orders, 40);
+    assert_eq!(import_rollup_rows(&m.app.db).await, 0);
+    let after = january(&m).await;
+    assert_eq!(after["byChannel"]["total"]["orders"], 40);
+    rebuild(&m.app.db).await;
+    assert_eq!(january(&m).await, after);
 }
