@@ -90,8 +90,8 @@ async fn main() -> Result<(), BoxError> {
         Ok(u) => u.id,
         Err(_) => {
             use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-            solidarity_market::entities::user::Entity::find()
-                .filter(solidarity_market::entities::user::Column::Email.eq(email))
+            market_core::entities::user::Entity::find()
+                .filter(market_core::entities::user::Column::Email.eq(email))
                 .one(&conn)
                 .await?
                 .ok_or("no benchmark user")?

@@ -47,7 +47,7 @@ pub fn explain(err: &ImportError) -> String {
     }
 }
 
-async fn connect(config: &Config) -> Result<sea_orm::DatabaseConnection, String> {
+async fn connect(config: &Config) -> Result<crate::db::DatabaseConnection, String> {
     let conn = db::connect(&config.database_url, 2)
         .await
         .map_err(|e| e.to_string())?;
@@ -103,11 +103,9 @@ pub async fn import_catalog(config: &Config, file: &Path) -> Result<(), String> 
 
 /// `rollups rebuild`.
 pub async fn rebuild_rollups(config: &Config) -> Result<(), String> {
-    use sea_orm::{EntityTrait, PaginatorTrait};
     let conn = connect(config).await?;
     let progress = bar("orders");
-    let orders = crate::entities::order::Entity::find()
-        .count(&conn)
+    let orders = crate::domain::reads::count_orders(&conn)
         .await
         .map_err(|e| e.to_string())?;
     progress.set_length(orders);

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use solidarity_market::config::{Config, LogFormat};
 use solidarity_market::domain::enums::Role;
+use solidarity_market::domain::reads;
 use solidarity_market::{AppState, app, db, prepare_database};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -227,15 +228,12 @@ fn new_password(given: Option<String>, from_stdin: bool) -> Result<String, Strin
 /// `seed` (the demo profile): fills an empty database, and refuses — saying why — one
 /// that already holds a catalog, like `seed --profile market`.
 async fn seed_demo(config: Config) -> Result<(), String> {
-    use sea_orm::{EntityTrait, PaginatorTrait};
-    use solidarity_market::entities::cooperative;
     let config = Config {
         seed_demo: false,
         ..config
     };
     let conn = prepare_database(&config).await.map_err(|e| describe(&e))?;
-    let existing = cooperative::Entity::find()
-        .count(&conn)
+    let existing = reads::count_cooperatives(&conn)
         .await
         .map_err(|e| e.to_string())?;
     if existing > 0 {
@@ -260,14 +258,12 @@ fn describe(err: &solidarity_market::error::AppError) -> String {
 
 /// Seeds the market-scale catalog into an empty database, in one transaction.
 async fn seed_market(config: &Config) -> Result<(), String> {
-    use sea_orm::{EntityTrait, PaginatorTrait};
-    use solidarity_market::{entities::cooperative, seed};
+    use solidarity_market::seed;
     let conn = db::connect(&config.database_url, 2)
         .await
         .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
-    let existing = cooperative::Entity::find()
-        .count(&conn)
+    let existing = reads::count_cooperatives(&conn)
         .await
         .map_err(|e| e.to_string())?;
     if existing > 0 {
@@ -303,17 +299,13 @@ async fn create_user(
     cooperative: Option<String>,
     name: Option<String>,
 ) -> Result<(), String> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    use solidarity_market::entities::cooperative as coop;
     let conn = db::connect(&config.database_url, 2)
         .await
         .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
     let cooperative_id = match cooperative {
         Some(slug) => Some(
-            coop::Entity::find()
-                .filter(coop::Column::Slug.eq(slug.clone()))
-                .one(&conn)
+            reads::cooperative_by_slug(&conn, &slug)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no cooperative with slug {slug}"))?

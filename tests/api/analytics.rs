@@ -12,6 +12,7 @@
 use crate::fixtures::{self, NewCoop, NewProduct};
 use crate::helpers::{TestApp, error_code};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use market_core::entities::{cooperative, order};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -19,7 +20,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use solidarity_market::domain::enums::{CertificationType, CooperativeKind as K, Role};
-use solidarity_market::entities::{cooperative, order};
 use solidarity_market::graphql::ids::{self, NodeType};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -4,10 +4,10 @@
 use crate::fixtures::{self, account};
 use crate::helpers::TestApp;
 use chrono::{Duration, NaiveDate, Utc};
+use market_core::entities::{cooperative, payout_adjustment, payout_statement};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 use serde_json::{Value, json};
 use solidarity_market::domain::enums::{PayoutAdjustmentKind, PayoutStatus, Role};
-use solidarity_market::entities::{cooperative, payout_adjustment, payout_statement};
 use solidarity_market::graphql::ids::{NodeType, encode};
 
 /// Runs `query` as `token` with `$n` = 5 and 50; both must succeed and return `rows(data)`

@@ -5,12 +5,12 @@
 use crate::fixtures::{self, Actors, NewCoop, NewProduct, ymd};
 use crate::helpers::{TestApp, error_code};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use market_core::entities::{certification, certification_product, cooperative, product};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use solidarity_market::domain::enums::{
     CertificationType as C, CooperativeKind as K, CooperativeStatus,
 };
-use solidarity_market::entities::{certification, certification_product, cooperative, product};
 use solidarity_market::graphql::ids::{NodeType, encode};
 use std::collections::BTreeSet;
 

@@ -5,10 +5,10 @@
 
 use crate::helpers::TestApp;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use market_core::entities::payout_adjustment;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use solidarity_market::entities::payout_adjustment;
 use solidarity_market::graphql::ids::{NodeType, decode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -1,14 +1,14 @@
 //! Small builders for test data, written straight to the database.
 
 use chrono::{NaiveDate, Utc};
+use market_core::entities::{
+    certification, certification_product, cooperative, product, segment, stock_movement,
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use solidarity_market::domain::enums::{
     CertificationType, CooperativeKind, CooperativeStatus, StockMovementKind,
 };
 use solidarity_market::domain::search::{normalize, product_search_text};
-use solidarity_market::entities::{
-    certification, certification_product, cooperative, product, segment, stock_movement,
-};
 
 /// A cooperative to insert.
 pub struct NewCoop<'a> {
@@ -345,8 +345,8 @@ pub async fn actors_of(
 /// API, and payout periods must be over before they are settled: payout tests date their
 /// payments into past periods with this, the one field they cannot set through the API.
 pub async fn set_paid_at(db: &DatabaseConnection, number: &str, paid_at: chrono::DateTime<Utc>) {
+    use market_core::entities::order;
     use sea_orm::sea_query::Expr;
-    use solidarity_market::entities::order;
     let changed = order::Entity::update_many()
         .col_expr(order::Column::PaidAt, Expr::value(paid_at))
         .filter(order::Column::Number.eq(number))

@@ -2,6 +2,7 @@
 //! without moving stock, and counted by the analytics at once.
 
 use crate::analytics::{market, ok};
+use market_core::entities::{cooperative, order, order_line, product, stock_movement};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -9,7 +10,6 @@ use solidarity_market::domain::import::{
     Hold, ImportError, ImportOptions, OrdersReport, import_catalog, import_orders,
     import_orders_with,
 };
-use solidarity_market::entities::{cooperative, order, order_line, product, stock_movement};
 
 const HISTORY: &str = "\
 order_ref,placed_at,channel,status,sku,quantity,unit_price

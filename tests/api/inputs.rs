@@ -7,10 +7,10 @@ use crate::fixtures::{self, Portal};
 use crate::helpers::{TestApp, error_code};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use market_core::entities::{cooperative, order, order_event, product, stock_movement, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use solidarity_market::entities::{cooperative, order, order_event, product, stock_movement, user};
 use solidarity_market::graphql::ids::{NodeType, encode};
 
 fn gid(t: NodeType, id: i32) -> String {

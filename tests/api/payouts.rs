@@ -11,6 +11,7 @@ use crate::helpers::{TestApp, error_code, graphql_on};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, NaiveDate, Utc};
+use market_core::entities::{cooperative, order_line, payout_adjustment};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -18,7 +19,6 @@ use serde_json::{Value, json};
 use solidarity_market::domain::enums::CooperativeKind as K;
 use solidarity_market::domain::market_time::market_date;
 use solidarity_market::domain::market_time::{day_end, day_start};
-use solidarity_market::entities::{cooperative, order_line, payout_adjustment};
 use solidarity_market::graphql::ids::{NodeType, decode, encode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

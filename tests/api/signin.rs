@@ -283,8 +283,8 @@ async fn a_hundred_concurrent_registrations_of_one_address_make_one_account() {
     for answer in &answers {
         assert_eq!(answer["data"], answers[0]["data"], "{answer}");
     }
+    use market_core::entities::user;
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    use solidarity_market::entities::user;
     let accounts = user::Entity::find()
         .filter(user::Column::Email.eq("race@example.ma"))
         .count(&app.db)

@@ -1,0 +1,53 @@
+//! Typed access to what every resolver needs from the request context.
+
+use crate::error::{AppError, AppResult};
+use crate::graphql::loaders::{LoadError, Loaders};
+use async_graphql::Context;
+use market_core::config::Config;
+use market_core::db::DatabaseConnection;
+use market_core::domain::policy::Viewer;
+use std::sync::Arc;
+
+/// Reads the shared state and per-request data out of a resolver's context.
+pub trait ContextExt {
+    fn db(&self) -> &DatabaseConnection;
+    fn loaders(&self) -> &Loaders;
+    fn viewer(&self) -> &Viewer;
+    fn config(&self) -> &Config;
+    /// Today's date in the market's time zone.
+    fn today(&self) -> chrono::NaiveDate {
+        self.config().market_today()
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn db(&self) -> &DatabaseConnection {
+        self.data_unchecked::<DatabaseConnection>()
+    }
+
+    fn loaders(&self) -> &Loaders {
+        self.data_unchecked::<Loaders>()
+    }
+
+    fn viewer(&self) -> &Viewer {
+        self.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous)
+    }
+
+    fn config(&self) -> &Config {
+        self.data_unchecked::<Arc<Config>>()
+    }
+}
+
+/// Loads one row that must exist (it is referenced by a foreign key).
+pub async fn load_required<K, V>(ctx: &Context<'_>, key: K, what: &str) -> AppResult<V>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    crate::graphql::loaders::DbLoader:
+        async_graphql::dataloader::Loader<K, Value = V, Error = LoadError>,
+    V: Send + Sync + Clone + 'static,
+{
+    ctx.loaders()
+        .load_one(key)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("dangling reference to a {what}")))
+}

@@ -1,0 +1,82 @@
+//! The GraphQL API: thin resolvers over `domain`, one file per area, merged here.
+
+pub mod accounts;
+pub mod analytics;
+pub mod backoffice;
+pub mod catalog;
+pub mod certifications;
+pub mod context;
+pub mod cost;
+pub mod enums;
+pub mod extensions;
+pub mod ids;
+pub mod loaders;
+pub mod money;
+pub mod node;
+pub mod orders;
+pub mod pagination;
+pub mod payload;
+pub mod payouts;
+pub mod portal;
+pub mod scalars;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use market_core::config::Config;
+use market_core::db::DatabaseConnection;
+use std::sync::Arc;
+
+/// Every query of the API.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    catalog::CatalogQuery,
+    node::NodeQuery,
+    accounts::AccountsQuery,
+    portal::PortalQuery,
+    orders::OrdersQuery,
+    certifications::CertificationsQuery,
+    payouts::PayoutsQuery,
+    analytics::AnalyticsQuery,
+);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    accounts::AccountsMutation,
+    portal::PortalMutation,
+    backoffice::BackofficeMutation,
+    orders::OrdersMutation,
+    certifications::CertificationsMutation,
+    payouts::PayoutsMutation,
+);
+
+/// The schema type served at `/graphql`.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// How deep the parser and async-graphql's own checks may recurse through selection sets
+/// and fragments. The real limits on depth, cost and size are checked before the schema
+/// sees a document (`cost::CostModel::check`, from `Config`); this only guards the stack.
+pub const MAX_RECURSION: usize = 64;
+
+/// Builds the schema. Per-request data (viewer, loaders) is added by the HTTP layer, which
+/// also checks each document's cost against the limits of `Config` before running it.
+pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_recursive_depth(MAX_RECURSION)
+    .limit_directives(8)
+    .disable_suggestions()
+    .extension(extensions::execution_marker())
+    .data(config);
+    if let Some(db) = db {
+        builder = builder.data(db);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as written to `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, Arc::new(Config::for_database("sqlite::memory:"))).sdl()
+}

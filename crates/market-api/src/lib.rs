@@ -1,0 +1,51 @@
+//! The HTTP and GraphQL API of Solidarity Market. Resolvers and handlers are thin: they
+//! read the request, ask `market-core` (which alone reaches the database) and shape the
+//! answer. `app(state)` is the whole HTTP application, shared by the binary and the tests.
+
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod server;
+
+use crate::graphql::AppSchema;
+use axum::Router;
+use market_core::config::Config;
+use market_core::db::DatabaseConnection;
+use std::sync::Arc;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub config: Arc<Config>,
+    /// The schema's shape for costing documents before they run.
+    pub cost: Arc<graphql::cost::CostModel>,
+    /// Per-client rate and concurrency limits of the expensive kinds of request.
+    pub fairness: Arc<http::fairness::Fairness>,
+}
+
+impl AppState {
+    /// State over an open, migrated database.
+    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        let config = Arc::new(config);
+        let schema = graphql::build_schema(Some(db.clone()), config.clone());
+        let cost = Arc::new(graphql::cost::CostModel::from_sdl(
+            &schema.sdl(),
+            graphql::cost::CostLimits::from_config(&config),
+        ));
+        let fairness = Arc::new(http::fairness::Fairness::from_config(&config));
+        Self {
+            db,
+            schema,
+            config,
+            cost,
+            fairness,
+        }
+    }
+}
+
+/// The HTTP application.
+pub fn app(state: AppState) -> Router {
+    http::router(state)
+}

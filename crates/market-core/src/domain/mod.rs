@@ -1,0 +1,22 @@
+//! The rules of the market, independent of GraphQL: what may be sold, how stock moves,
+//! how orders and payouts are settled, and who may do what.
+
+pub mod analytics;
+pub mod auth;
+pub mod catalog;
+pub mod certifications;
+pub mod compliance;
+pub mod cooperatives;
+pub mod enums;
+pub mod import;
+pub mod input;
+pub mod lists;
+pub mod market_time;
+pub mod orders;
+pub mod payouts;
+pub mod policy;
+pub mod reads;
+pub mod rollups;
+pub mod search;
+pub mod signin_limits;
+pub mod stock;

@@ -1,0 +1,408 @@
+//! Batched reads by key: whole rows for many keys in one statement, so the API's loaders
+//! (`graphql::loaders`) never query tables themselves and a page costs the same number of
+//! statements whatever its size.
+
+use crate::domain::enums::CooperativeStatus;
+use crate::entities::{
+    certification, certification_product, cooperative, order_event, order_line, payout_statement,
+    product, province, region, segment, user,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use std::collections::HashMap;
+
+/// The rows of `E` whose `column` is one of `keys`, ordered by `order` (then as stored).
+/// No statement when there are no keys.
+async fn rows_in<E, V>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    keys: impl IntoIterator<Item = V>,
+    order: &[E::Column],
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    V: Into<sea_orm::Value>,
+{
+    let keys: Vec<sea_orm::Value> = keys.into_iter().map(Into::into).collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = E::find().filter(column.is_in(keys));
+    for c in order {
+        select = select.order_by_asc(*c);
+    }
+    select.all(db).await
+}
+
+/// Cooperatives by id.
+pub async fn cooperatives(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<cooperative::Model>, DbErr> {
+    rows_in::<cooperative::Entity, _>(db, cooperative::Column::Id, ids, &[]).await
+}
+
+/// Products by id.
+pub async fn products(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<product::Model>, DbErr> {
+    rows_in::<product::Entity, _>(db, product::Column::Id, ids, &[]).await
+}
+
+/// Segments by id.
+pub async fn segments(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<segment::Model>, DbErr> {
+    rows_in::<segment::Entity, _>(db, segment::Column::Id, ids, &[]).await
+}
+
+/// Regions by code.
+pub async fn regions(
+    db: &impl ConnectionTrait,
+    codes: Vec<String>,
+) -> Result<Vec<region::Model>, DbErr> {
+    rows_in::<region::Entity, _>(db, region::Column::Code, codes, &[]).await
+}
+
+/// Accounts by id (buyers, authors of ledger lines, actors of order events).
+pub async fn users(db: &impl ConnectionTrait, ids: Vec<i32>) -> Result<Vec<user::Model>, DbErr> {
+    rows_in::<user::Entity, _>(db, user::Column::Id, ids, &[]).await
+}
+
+/// Certifications by id.
+pub async fn certifications(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<certification::Model>, DbErr> {
+    rows_in::<certification::Entity, _>(db, certification::Column::Id, ids, &[]).await
+}
+
+/// Payout statements by id (who may see them is the caller's business).
+pub async fn payout_statements(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<payout_statement::Model>, DbErr> {
+    rows_in::<payout_statement::Entity, _>(db, payout_statement::Column::Id, ids, &[]).await
+}
+
+/// Provinces by id.
+pub async fn provinces(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<province::Model>, DbErr> {
+    rows_in::<province::Entity, _>(db, province::Column::Id, ids, &[]).await
+}
+
+/// The provinces of the regions `codes`, by name.
+pub async fn provinces_of_regions(
+    db: &impl ConnectionTrait,
+    codes: Vec<String>,
+) -> Result<Vec<province::Model>, DbErr> {
+    rows_in::<province::Entity, _>(
+        db,
+        province::Column::RegionCode,
+        codes,
+        &[province::Column::Name, province::Column::Id],
+    )
+    .await
+}
+
+/// Every certification held by the cooperatives `ids` (valid or not), oldest first.
+pub async fn certifications_of_cooperatives(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<certification::Model>, DbErr> {
+    rows_in::<certification::Entity, _>(
+        db,
+        certification::Column::CooperativeId,
+        ids,
+        &[certification::Column::Id],
+    )
+    .await
+}
+
+/// The coverage links (certification → listed product) of the products `ids`.
+pub async fn coverage_of_products(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<certification_product::Model>, DbErr> {
+    rows_in::<certification_product::Entity, _>(
+        db,
+        certification_product::Column::ProductId,
+        ids,
+        &[],
+    )
+    .await
+}
+
+/// The products the certifications `ids` list in their coverage, with the certification
+/// listing each (a product listed twice comes twice).
+pub async fn products_listed_by_certifications(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<Vec<(i32, product::Model)>, DbErr> {
+    let links = rows_in::<certification_product::Entity, _>(
+        db,
+        certification_product::Column::CertificationId,
+        ids,
+        &[],
+    )
+    .await?;
+    let products: HashMap<i32, product::Model> =
+        products(db, links.iter().map(|l| l.product_id).collect())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    Ok(links
+        .into_iter()
+        .filter_map(|l| Some((l.certification_id, products.get(&l.product_id)?.clone())))
+        .collect())
+}
+
+/// The lines of the orders `ids`, in product order.
+pub async fn lines_of_orders(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<Vec<order_line::Model>, DbErr> {
+    rows_in::<order_line::Entity, _>(
+        db,
+        order_line::Column::OrderId,
+        ids,
+        &[order_line::Column::ProductId],
+    )
+    .await
+}
+
+/// The changes of status of the orders `ids`, oldest first.
+pub async fn events_of_orders(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> Result<Vec<order_event::Model>, DbErr> {
+    rows_in::<order_event::Entity, _>(
+        db,
+        order_event::Column::OrderId,
+        ids,
+        &[order_event::Column::Id],
+    )
+    .await
+}
+
+#[derive(FromQueryResult)]
+struct RegionCount {
+    region_code: String,
+    n: i64,
+}
+
+/// How many listed cooperatives each of the regions `codes` has (regions without any are
+/// left out).
+pub async fn listed_cooperatives_per_region(
+    db: &impl ConnectionTrait,
+    codes: Vec<String>,
+) -> Result<HashMap<String, i64>, DbErr> {
+    if codes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = cooperative::Entity::find()
+        .select_only()
+        .column(cooperative::Column::RegionCode)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(cooperative::Column::RegionCode.is_in(codes))
+        .filter(cooperative::Column::Status.eq(CooperativeStatus::Listed))
+        .group_by(cooperative::Column::RegionCode)
+        .into_model::<RegionCount>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.region_code, r.n)).collect())
+}
+
+/// What a cooperative's product page is sorted by (then by id, the same way).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum ProductSortKey {
+    Name,
+    Price,
+    CreatedAt,
+}
+
+impl ProductSortKey {
+    fn column(self) -> product::Column {
+        match self {
+            ProductSortKey::Name => product::Column::Name,
+            ProductSortKey::Price => product::Column::PriceCents,
+            ProductSortKey::CreatedAt => product::Column::CreatedAt,
+        }
+    }
+}
+
+/// The first page of products of each of several cooperatives: which products (those
+/// that can be sold `today`, or all), in which order, how many.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub struct FirstProducts {
+    pub include_unsellable: bool,
+    pub sort: ProductSortKey,
+    pub ascending: bool,
+    /// Rows per cooperative (a page's size plus one, to know whether another follows).
+    pub rows: u64,
+    pub today: chrono::NaiveDate,
+}
+
+/// The first `page.rows` products of each of the cooperatives `ids`, ranked per
+/// cooperative by a window function: one statement whatever the number of cooperatives.
+/// Returned grouped by cooperative, each in the page's order.
+pub async fn first_products_of_cooperatives(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+    page: FirstProducts,
+) -> Result<Vec<product::Model>, DbErr> {
+    use sea_orm::sea_query::{Alias, Asterisk, ExprTrait, Query};
+    use sea_orm::{QueryTrait, Statement};
+    if ids.is_empty() || page.rows == 0 {
+        return Ok(Vec::new());
+    }
+    let filter = crate::domain::catalog::ProductFilter {
+        include_unsellable: page.include_unsellable,
+        ..Default::default()
+    };
+    let direction = if page.ascending { "ASC" } else { "DESC" };
+    let column = |c: product::Column| {
+        use sea_orm::sea_query::Iden;
+        c.to_string()
+    };
+    let rank = format!(
+        "ROW_NUMBER() OVER (PARTITION BY \"{coop}\" ORDER BY \"{key}\" {direction}, \"{id}\" {direction})",
+        coop = column(product::Column::CooperativeId),
+        key = column(page.sort.column()),
+        id = column(product::Column::Id),
+    );
+    let ranked = crate::domain::catalog::products_query(&filter, page.today)
+        .filter(product::Column::CooperativeId.is_in(ids))
+        .column_as(Expr::cust(rank), "page_rank")
+        .into_query();
+    let rows = i64::try_from(page.rows).unwrap_or(i64::MAX);
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("page_rank")).lte(rows))
+        .order_by(Alias::new("cooperative_id"), sea_orm::Order::Asc)
+        .order_by(Alias::new("page_rank"), sea_orm::Order::Asc)
+        .to_owned();
+    let statement: Statement = db.get_database_backend().build(&outer);
+    product::Model::find_by_statement(statement).all(db).await
+}
+
+#[derive(FromQueryResult)]
+struct CooperativeCount {
+    cooperative_id: i32,
+    n: i64,
+}
+
+/// How many products each of the cooperatives `ids` lists under `page`'s filter
+/// (cooperatives without any are left out).
+pub async fn product_counts_of_cooperatives(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+    include_unsellable: bool,
+    today: chrono::NaiveDate,
+) -> Result<HashMap<i32, i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let filter = crate::domain::catalog::ProductFilter {
+        include_unsellable,
+        ..Default::default()
+    };
+    let rows = crate::domain::catalog::products_query(&filter, today)
+        .select_only()
+        .column(product::Column::CooperativeId)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(product::Column::CooperativeId.is_in(ids))
+        .group_by(product::Column::CooperativeId)
+        .into_model::<CooperativeCount>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.cooperative_id, r.n)).collect())
+}
+
+/// A product by its SKU.
+pub async fn product_by_sku(
+    db: &impl ConnectionTrait,
+    sku: &str,
+) -> Result<Option<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::Sku.eq(sku))
+        .one(db)
+        .await
+}
+
+/// A product by id.
+pub async fn product(db: &impl ConnectionTrait, id: i32) -> Result<Option<product::Model>, DbErr> {
+    product::Entity::find_by_id(id).one(db).await
+}
+
+/// A cooperative by id.
+pub async fn cooperative(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<cooperative::Model>, DbErr> {
+    cooperative::Entity::find_by_id(id).one(db).await
+}
+
+/// A cooperative by its slug.
+pub async fn cooperative_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<cooperative::Model>, DbErr> {
+    cooperative::Entity::find()
+        .filter(cooperative::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
+/// The segments, of one kind of cooperative or all, in catalog order.
+pub async fn all_segments(
+    db: &impl ConnectionTrait,
+    kind: Option<crate::domain::enums::CooperativeKind>,
+) -> Result<Vec<segment::Model>, DbErr> {
+    let mut select = segment::Entity::find().order_by_asc(segment::Column::Position);
+    if let Some(kind) = kind {
+        select = select.filter(segment::Column::Kind.eq(kind));
+    }
+    select.all(db).await
+}
+
+/// The regions, in their official order.
+pub async fn all_regions(db: &impl ConnectionTrait) -> Result<Vec<region::Model>, DbErr> {
+    region::Entity::find()
+        .order_by_asc(region::Column::Position)
+        .all(db)
+        .await
+}
+
+/// A user account by id.
+pub async fn user(db: &impl ConnectionTrait, id: i32) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(db).await
+}
+
+/// A payout statement by id.
+pub async fn payout_statement(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<payout_statement::Model>, DbErr> {
+    payout_statement::Entity::find_by_id(id).one(db).await
+}
+
+/// How many cooperatives the database holds (the seeders fill only an empty one).
+pub async fn count_cooperatives(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    cooperative::Entity::find().count(db).await
+}
+
+/// How many orders the database holds (the rollup rebuild's progress bar).
+pub async fn count_orders(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    crate::entities::order::Entity::find().count(db).await
+}
