@@ -16,6 +16,7 @@ mod http;
 mod import;
 mod inputs;
 mod introspection;
+mod layers;
 mod limits;
 mod operability;
 mod orders;

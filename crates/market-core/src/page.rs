@@ -213,7 +213,7 @@ fn beyond<C: ColumnTrait>(
 
 /// Fetches one page of `select` in `ordering`, with `limit + 1` rows to know whether
 /// another page follows.
-pub(crate) async fn fetch_page<E, C>(
+async fn fetch_page<E, C>(
     db: &impl ConnectionTrait,
     select: Select<E>,
     ordering: &Ordering<C>,
@@ -310,11 +310,11 @@ pub struct Listing<M> {
 }
 
 impl<M> Listing<M> {
-    /// Maps the rows of the page.
-    pub fn map<N>(self, f: impl FnMut(M) -> N) -> Listing<N> {
+    /// The same page and count with other rows (the page's rows completed, in order).
+    pub fn with_rows<N>(self, rows: Vec<N>) -> Listing<N> {
         Listing {
             page: Page {
-                rows: self.page.rows.into_iter().map(f).collect(),
+                rows,
                 has_previous: self.page.has_previous,
                 has_next: self.page.has_next,
             },

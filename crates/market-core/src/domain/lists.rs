@@ -10,9 +10,7 @@ use crate::entities::{
     certification, cooperative, order, order_line, payout_statement, product, stock_movement,
 };
 use crate::error::AppResult;
-use crate::page::{
-    self, Cursor, KeyKind, Listing, Ordering, Page, PageArgs, SortValue, TotalCount,
-};
+use crate::page::{self, Cursor, KeyKind, Listing, Ordering, PageArgs, SortValue, TotalCount};
 use chrono::{NaiveDate, SecondsFormat};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -181,19 +179,11 @@ pub async fn lines_of_statement(
 ) -> AppResult<Listing<SettledLine>> {
     let select =
         order_line::Entity::find().filter(order_line::Column::PayoutStatementId.eq(statement_id));
-    let total = TotalCount::of(&select);
     let ordering = Ordering::by_id(order_line::Column::Id, true);
-    let page = page::fetch_page(db, select, &ordering, args).await?;
-    let (has_previous, has_next) = (page.has_previous, page.has_next);
-    let rows = payouts::with_orders(db, page.rows).await?;
-    Ok(Listing {
-        page: Page {
-            rows,
-            has_previous,
-            has_next,
-        },
-        total,
-    })
+    let mut listing = page::list(db, select, &ordering, args).await?;
+    let lines = std::mem::take(&mut listing.page.rows);
+    let rows = payouts::with_orders(db, lines).await?;
+    Ok(listing.with_rows(rows))
 }
 
 /// One page of the payout statements of `scope` matching `filter`, latest period first.

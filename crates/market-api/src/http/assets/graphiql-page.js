@@ -1,7 +1,7 @@
-// Starts GraphiQL on the page served at `/` (src/http/graphiql.rs). It lives in its own
+// Starts GraphiQL on the page served at `/` (crates/market-api/src/http/graphiql.rs). It lives in its own
 // file, not inline, so the page's Content-Security-Policy can allow scripts from 'self'
 // only. React, ReactDOM, GraphiQL and the Explorer plugin are the vendored UMD builds
-// loaded before it (src/http/assets/graphiql/).
+// loaded before it (crates/market-api/src/http/assets/graphiql/).
 (function () {
   'use strict';
   var container = document.getElementById('graphiql');

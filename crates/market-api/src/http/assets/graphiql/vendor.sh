@@ -2,10 +2,10 @@
 # Re-vendors the GraphiQL page's JavaScript and CSS from the npm registry into this
 # folder: GraphiQL (its UMD build, which bundles CodeMirror and graphql-js), the React and
 # ReactDOM it runs on, and the Explorer plugin. The files are embedded in the binary at
-# build time (src/http/graphiql.rs), so the page works with no internet at all.
+# build time (crates/market-api/src/http/graphiql.rs), so the page works with no internet at all.
 #
-#   bash src/http/assets/graphiql/vendor.sh            # the pinned versions below
-#   GRAPHIQL=3.9.0 bash src/http/assets/graphiql/vendor.sh
+#   bash crates/market-api/src/http/assets/graphiql/vendor.sh            # the pinned versions below
+#   GRAPHIQL=3.9.0 bash crates/market-api/src/http/assets/graphiql/vendor.sh
 #
 # GraphiQL 3 is the last major release with a UMD build that runs without a bundler;
 # React 18 is the last with UMD builds. VENDORED.md records what was copied, with the
@@ -63,7 +63,7 @@ cp "$(pkg "graphiql-$GRAPHIQL")/LICENSE" "$here/licenses/graphiql-plugin-explore
   echo "# Vendored GraphiQL"
   echo
   echo "Written by \`vendor.sh\` from the npm registry; do not edit by hand."
-  echo "The files are embedded in the binary and served under \`/graphiql/\` (src/http/graphiql.rs)."
+  echo "The files are embedded in the binary and served under \`/graphiql/\` (crates/market-api/src/http/graphiql.rs)."
   echo
   echo "| package | version | licence | registry integrity |"
   echo "|---|---|---|---|"
