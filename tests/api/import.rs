@@ -7,8 +7,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use solidarity_market::domain::import::{
-    Hold, ImportError, ImportOptions, OrdersReport, import_catalog, import_orders,
-    import_orders_with,
+    Hold, ImportError, ImportOptions, OrdersReport, import_catalog, import_certifications,
+    import_orders, import_orders_with,
 };
 
 const HISTORY: &str = "\
@@ -375,6 +375,147 @@ cooperative-new,New,TERROIR,MA-99,,2021-09-15,OLV-NEW-1,Oil,olive-oil,1 L,abc
         product::Entity::find().count(&m.app.db).await.unwrap(),
         products_before + 2
     );
+}
+
+#[tokio::test]
+async fn a_catalog_file_may_add_optional_columns_in_any_order() {
+    let m = market().await;
+    let file = "\
+cooperative_slug,cooperative_name,kind,region,province,listed_since,sku,product_name,segment,format,price,\
+added_at,status,cooperative_description,commission_rate,women_led,member_count,founded_on,contact_email,\
+contact_phone,payout_account,product_description,active,low_stock_threshold
+cooperative-tafoukt,Coopérative Tafoukt,TERROIR,MA-09,Tiznit,2020-05-04,AML-TFK-1,Amlou,amlou-spreads,\
+250 g jar,65.00,2021-02-03T08:30:00Z,INCUBATED,\"Almonds, argan oil, honey.\",0.12,yes,31,2012-01-09,\
+Contact@Tafoukt.coop.ma,+212 600 11 22 33,190207548754017147602992,Stone-ground.,false,2
+";
+    let report = import_catalog(&m.app.db, file.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((report.cooperatives, report.products), (1, 1));
+    let got = ok(
+        &m.app,
+        &m.manager,
+        r#"{ product(sku: "AML-TFK-1") { description active lowStockThreshold createdAt
+               cooperative { description status commissionRate womenLed youthLed memberCount
+                             foundedOn contactEmail contactPhone payoutAccount } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        got["product"],
+        json!({ "description": "Stone-ground.", "active": false, "lowStockThreshold": 2,
+                "createdAt": "2021-02-03T08:30:00+00:00",
+                "cooperative": { "description": "Almonds, argan oil, honey.", "status": "INCUBATED",
+                                 "commissionRate": "0.1200", "womenLed": true, "youthLed": false,
+                                 "memberCount": 31, "foundedOn": "2012-01-09",
+                                 "contactEmail": "contact@tafoukt.coop.ma",
+                                 "contactPhone": "+212 600 11 22 33",
+                                 "payoutAccount": "190207548754017147602992" } })
+    );
+
+    let bad = "\
+cooperative_slug,cooperative_name,kind,region,province,listed_since,sku,product_name,segment,format,price,\
+status,commission_rate,payout_account,active,added_at
+cooperative-other,Other,TERROIR,MA-09,,2020-05-04,AML-OTH-1,Amlou,amlou-spreads,1 jar,65,CLOSED,1.5,123,maybe,yesterday
+";
+    let err = import_catalog(&m.app.db, bad.as_bytes(), nothing)
+        .await
+        .expect_err("refused");
+    let ImportError::Rejected { errors, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    for column in [
+        "status",
+        "commission_rate",
+        "payout_account",
+        "active",
+        "added_at",
+    ] {
+        assert!(errors[0].reason.contains(column), "{column}: {errors:?}");
+    }
+    let unknown = "cooperative_slug,cooperative_name,kind,region,province,listed_since,sku,\
+                   product_name,segment,format,price,colour\n";
+    let err = import_catalog(&m.app.db, unknown.as_bytes(), nothing)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, ImportError::Rejected { errors, .. } if errors[0].line == 1),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_certifications_file_is_checked_whole_and_imported_once() {
+    let m = market().await;
+    let catalog = "\
+cooperative_slug,cooperative_name,kind,region,province,listed_since,sku,product_name,segment,format,price
+cooperative-tafoukt,Coopérative Tafoukt,TERROIR,MA-09,,2020-05-04,AML-TFK-1,Amlou,amlou-spreads,250 g jar,65
+cooperative-tafoukt,Coopérative Tafoukt,TERROIR,MA-09,,2020-05-04,HON-TFK-2,Honey,honey,250 g jar,80
+";
+    import_catalog(&m.app.db, catalog.as_bytes(), nothing)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let file = "\
+cooperative_slug,type,number,issuer,issued_on,expires_on,skus,revoked_at,revoked_reason
+cooperative-tafoukt,ORGANIC,MA-BIO-TEST-1,Ecocert Maroc,2024-01-10,2027-01-09,AML-TFK-1 hon-tfk-2,,
+cooperative-tafoukt,PGI,IGP-TEST-2,Normacert,2023-05-02,,,2025-06-01T11:00:00Z,Withdrawn at the holder's request
+";
+    let added = import_certifications(&m.app.db, file.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(added, 2);
+    let again = import_certifications(&m.app.db, file.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(again, 0, "known numbers are left as they are");
+    let got = ok(
+        &m.app,
+        &m.manager,
+        r#"{ cooperative(slug: "cooperative-tafoukt") {
+               certifications(includeInvalid: true) { number coversAllProducts products { sku }
+                                                      revokedAt revokedReason } } }"#,
+        json!({}),
+    )
+    .await;
+    let certs = got["cooperative"]["certifications"]
+        .as_array()
+        .expect("certifications");
+    let by_number = |n: &str| {
+        certs
+            .iter()
+            .find(|c| c["number"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("{n} in {certs:?}"))
+    };
+    assert_eq!(
+        by_number("MA-BIO-TEST-1"),
+        json!({ "number": "MA-BIO-TEST-1", "coversAllProducts": false,
+                "products": [{ "sku": "AML-TFK-1" }, { "sku": "HON-TFK-2" }],
+                "revokedAt": null, "revokedReason": null })
+    );
+    assert_eq!(
+        by_number("IGP-TEST-2"),
+        json!({ "number": "IGP-TEST-2", "coversAllProducts": true, "products": [],
+                "revokedAt": "2025-06-01T11:00:00+00:00", "revokedReason": "Withdrawn at the holder's request" })
+    );
+
+    let bad = "\
+cooperative_slug,type,number,issuer,issued_on,expires_on,skus,revoked_at,revoked_reason
+cooperative-tafoukt,ORGANIC,MA-BIO-TEST-3,Ecocert Maroc,2024-01-10,2023-01-09,,,
+cooperative-nobody,HALAL,,Someone,2024-01-10,,NOPE-1,,
+";
+    let err = import_certifications(&m.app.db, bad.as_bytes())
+        .await
+        .expect_err("refused");
+    let ImportError::Rejected { errors, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].reason.contains("before issued_on"), "{errors:?}");
+    for what in ["unknown cooperative", "HALAL", "number", "NOPE-1"] {
+        assert!(errors[1].reason.contains(what), "{what}: {errors:?}");
+    }
 }
 
 /// A history of `n` one-line orders of HON-1 in January 2025.

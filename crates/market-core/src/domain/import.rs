@@ -29,12 +29,19 @@
 //!
 //! A catalog import is small (the whole market is 5,000 products): it writes everything
 //! in one transaction after checking, holding the write lock only for the inserts.
+//! Its check and its write are two functions ([`check_catalog`], [`write_catalog`]) so
+//! the demo seeder loads its catalog file through them inside its own transaction; the
+//! demo's certifications go through [`import_certifications`], checked the same way.
 
 use crate::domain::cooperatives::commission_bp;
-use crate::domain::enums::{Channel, CooperativeKind, CooperativeStatus, OrderStatus};
+use crate::domain::enums::{
+    CertificationType, Channel, CooperativeKind, CooperativeStatus, OrderStatus,
+};
 use crate::domain::rollups::{self, Delta, SaleLine, statement};
 use crate::domain::search::{normalize, product_search_text};
-use crate::entities::{cooperative, product, province, region, segment};
+use crate::entities::{
+    certification, certification_product, cooperative, product, province, region, segment,
+};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Value};
@@ -154,7 +161,7 @@ pub struct OrdersReport {
 }
 
 /// A money amount in MAD written as a decimal ("12.50") into centimes.
-fn parse_price(text: &str) -> Result<i64, String> {
+pub fn parse_price(text: &str) -> Result<i64, String> {
     let amount: rust_decimal::Decimal = text
         .trim()
         .parse()
@@ -952,6 +959,29 @@ pub struct CatalogReport {
     pub already_there: usize,
 }
 
+/// Columns a catalog file may add after [`CATALOG_COLUMNS`], in any order. They only
+/// apply to the cooperatives and products the import creates; a missing column or an
+/// empty cell takes the default (README, "Importing history").
+pub const CATALOG_OPTIONAL_COLUMNS: [&str; 14] = [
+    "cooperative_description",
+    "founded_on",
+    "member_count",
+    "women_led",
+    "youth_led",
+    "status",
+    "commission_rate",
+    "contact_email",
+    "contact_phone",
+    "payout_account",
+    "product_description",
+    "active",
+    "low_stock_threshold",
+    "added_at",
+];
+
+/// Longest description of a cooperative or a product.
+const MAX_DESCRIPTION: usize = 4000;
+
 struct NewCoop {
     slug: String,
     name: String,
@@ -960,6 +990,16 @@ struct NewCoop {
     province_id: Option<i32>,
     listed_since: NaiveDate,
     line: u64,
+    description: String,
+    founded_on: Option<NaiveDate>,
+    member_count: i32,
+    women_led: bool,
+    youth_led: bool,
+    status: CooperativeStatus,
+    commission_bp: Option<i32>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+    payout_account: Option<String>,
 }
 
 struct NewProduct {
@@ -969,19 +1009,233 @@ struct NewProduct {
     coop_slug: String,
     format: String,
     price: i64,
+    description: String,
+    active: bool,
+    low_stock_threshold: i32,
+    added_at: Option<DateTime<Utc>>,
 }
 
-/// Imports a catalog file (see [`CATALOG_COLUMNS`]): one row per product with its
-/// cooperative's columns repeated (a row with an empty `sku` adds only the cooperative).
-/// New cooperatives are `LISTED`; new products are active with no stock (stock comes
-/// through deliveries). Known slugs and SKUs are left as they are.
+/// A catalog file checked against the database, ready to write (see [`import_catalog`]).
+pub struct CheckedCatalog {
+    coops: Vec<NewCoop>,
+    products: Vec<NewProduct>,
+    already_there: usize,
+}
+
+/// Reads a catalog header: [`CATALOG_COLUMNS`] in order, then optional columns. Returns
+/// the position of each optional column present.
+fn catalog_header<R: Read>(
+    reader: &mut csv::Reader<R>,
+) -> Result<HashMap<&'static str, usize>, ImportError> {
+    let refuse = |reason: String| ImportError::Rejected {
+        errors: vec![RowError { line: 1, reason }],
+        more: 0,
+    };
+    let header = reader
+        .headers()
+        .map_err(|e| refuse(format!("unreadable header: {e}")))?;
+    let found: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    let mut optional = HashMap::new();
+    let required_ok = found.len() >= CATALOG_COLUMNS.len()
+        && found.iter().zip(CATALOG_COLUMNS).all(|(f, c)| f == c);
+    let extra_ok = found
+        .iter()
+        .enumerate()
+        .skip(CATALOG_COLUMNS.len())
+        .all(|(i, name)| {
+            CATALOG_OPTIONAL_COLUMNS
+                .iter()
+                .find(|c| **c == name.as_str())
+                .is_some_and(|c| optional.insert(*c, i).is_none())
+        });
+    if required_ok && extra_ok {
+        Ok(optional)
+    } else {
+        Err(refuse(format!(
+            "the header must be `{}`, optionally followed by some of `{}` (each once), not `{}`",
+            CATALOG_COLUMNS.join(","),
+            CATALOG_OPTIONAL_COLUMNS.join(","),
+            found.join(",")
+        )))
+    }
+}
+
+/// `true`/`false` (or `yes`/`no`, `1`/`0`); `default` when empty.
+fn parse_flag(column: &str, text: &str, default: bool) -> Result<bool, String> {
+    match text.to_lowercase().as_str() {
+        "" => Ok(default),
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("{column} \"{text}\" is not true or false")),
+    }
+}
+
+/// A whole number in `range`; `None` when empty.
+fn parse_count(
+    column: &str,
+    text: &str,
+    range: std::ops::RangeInclusive<i32>,
+) -> Result<Option<i32>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<i32>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{column} \"{text}\" is not a whole number from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// A commission fraction ("0.12") in basis points; `None` when empty (the default of
+/// the cooperative's kind).
+fn parse_commission(text: &str) -> Result<Option<i32>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let refuse = || {
+        format!("commission_rate \"{text}\" is not a fraction from 0 to 1 with at most 4 decimals")
+    };
+    let rate: rust_decimal::Decimal = text.parse().map_err(|_| refuse())?;
+    let bp = rate * rust_decimal::Decimal::from(10_000);
+    if !bp.fract().is_zero() || rate.is_sign_negative() || rate > rust_decimal::Decimal::ONE {
+        return Err(refuse());
+    }
+    i32::try_from(bp.trunc()).map(Some).map_err(|_| refuse())
+}
+
+/// A description: multi-line text of at most [`MAX_DESCRIPTION`] characters.
+fn parse_description(column: &str, text: &str) -> Result<String, String> {
+    crate::domain::input::check(text, MAX_DESCRIPTION, true).map_err(|_| {
+        format!("{column} must have at most {MAX_DESCRIPTION} characters and no control characters")
+    })
+}
+
+/// The value of `result`, or `None` with its problem added to `bad`.
+fn keep<T>(bad: &mut Vec<String>, result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| bad.push(e)).ok()
+}
+
+/// The optional columns of a new cooperative, checked (problems added to `bad`).
+struct CoopDetails {
+    description: String,
+    founded_on: Option<NaiveDate>,
+    member_count: i32,
+    women_led: bool,
+    youth_led: bool,
+    status: CooperativeStatus,
+    commission_bp: Option<i32>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+    payout_account: Option<String>,
+}
+
+fn coop_details(opt: &dyn Fn(&str) -> String, bad: &mut Vec<String>) -> CoopDetails {
+    let description = keep(
+        bad,
+        parse_description("cooperative_description", &opt("cooperative_description")),
+    );
+    let founded_on = keep(
+        bad,
+        match opt("founded_on") {
+            t if t.is_empty() => Ok(None),
+            t => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| format!("founded_on \"{t}\" is not a date (YYYY-MM-DD)")),
+        },
+    );
+    let member_count = keep(
+        bad,
+        parse_count("member_count", &opt("member_count"), 0..=1_000_000),
+    );
+    let women_led = keep(bad, parse_flag("women_led", &opt("women_led"), false));
+    let youth_led = keep(bad, parse_flag("youth_led", &opt("youth_led"), false));
+    let status = keep(
+        bad,
+        match opt("status").to_uppercase() {
+            t if t.is_empty() => Ok(CooperativeStatus::Listed),
+            t => CooperativeStatus::parse(&t)
+                .ok_or_else(|| format!("status \"{t}\" is not LISTED, INCUBATED or SUSPENDED")),
+        },
+    );
+    let commission_bp = keep(bad, parse_commission(&opt("commission_rate")));
+    let contact_email = keep(
+        bad,
+        match opt("contact_email") {
+            t if t.is_empty() => Ok(None),
+            t => crate::domain::input::email(&t)
+                .map(Some)
+                .ok_or_else(|| format!("contact_email \"{t}\" is not an e-mail address")),
+        },
+    );
+    let contact_phone = keep(
+        bad,
+        match opt("contact_phone") {
+            t if t.is_empty() => Ok(None),
+            t => crate::domain::input::phone(&t)
+                .map(Some)
+                .ok_or_else(|| format!("contact_phone \"{t}\" is not a phone number")),
+        },
+    );
+    let payout_account = keep(
+        bad,
+        match opt("payout_account") {
+            t if t.is_empty() => Ok(None),
+            t => crate::domain::cooperatives::parse_rib(&t)
+                .map(Some)
+                .map_err(|_| format!("payout_account \"{t}\" is not a RIB (24 digits)")),
+        },
+    );
+    CoopDetails {
+        description: description.unwrap_or_default(),
+        founded_on: founded_on.flatten(),
+        member_count: member_count.flatten().unwrap_or(0),
+        women_led: women_led.unwrap_or(false),
+        youth_led: youth_led.unwrap_or(false),
+        status: status.unwrap_or(CooperativeStatus::Listed),
+        commission_bp: commission_bp.flatten(),
+        contact_email: contact_email.flatten(),
+        contact_phone: contact_phone.flatten(),
+        payout_account: payout_account.flatten(),
+    }
+}
+
+/// Imports a catalog file (see [`CATALOG_COLUMNS`] and [`CATALOG_OPTIONAL_COLUMNS`]): one
+/// row per product with its cooperative's columns repeated (a row with an empty `sku`
+/// adds only the cooperative). New cooperatives are `LISTED` unless `status` says
+/// otherwise; new products are active with no stock (stock comes through deliveries).
+/// Known slugs and SKUs are left as they are.
 pub async fn import_catalog(
     db: &DatabaseConnection,
     input: impl Read,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<CatalogReport, ImportError> {
+    let checked = check_catalog(db, input).await?;
+    let txn = crate::db::begin_write(db).await?;
+    match write_catalog(&txn, &checked, &mut progress).await {
+        Ok(report) => {
+            txn.commit().await?;
+            Ok(report)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Checks every row of a catalog file against `db` and returns what to write, or every
+/// problem. Reads only; [`write_catalog`] writes the result (in the caller's
+/// transaction: the demo seeder runs both in its own).
+pub async fn check_catalog(
+    db: &impl ConnectionTrait,
+    input: impl Read,
+) -> Result<CheckedCatalog, ImportError> {
     let mut reader = csv_reader(input);
-    check_header(&mut reader, &CATALOG_COLUMNS)?;
+    let optional = catalog_header(&mut reader)?;
+    let width = CATALOG_COLUMNS.len() + optional.len();
     let coops: HashMap<String, cooperative::Model> = cooperative::Entity::find()
         .all(db)
         .await?
@@ -1016,7 +1270,7 @@ pub async fn import_catalog(
     let mut new_coops: Vec<NewCoop> = Vec::new();
     let mut new_products: Vec<NewProduct> = Vec::new();
     let mut seen_skus: HashSet<String> = HashSet::new();
-    let mut report = CatalogReport::default();
+    let mut already_there = 0;
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -1029,18 +1283,18 @@ pub async fn import_catalog(
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        if record.len() != CATALOG_COLUMNS.len() {
-            problems.add(
-                line,
-                format!(
-                    "{} columns instead of {}",
-                    record.len(),
-                    CATALOG_COLUMNS.len()
-                ),
-            );
+        if record.len() != width {
+            problems.add(line, format!("{} columns instead of {width}", record.len()));
             continue;
         }
         let field = |i: usize| record.get(i).unwrap_or("").to_owned();
+        let opt = |name: &str| {
+            optional
+                .get(name)
+                .and_then(|i| record.get(*i))
+                .unwrap_or("")
+                .to_owned()
+        };
         let mut bad = Vec::new();
         let slug = field(0);
         let slug_ok = !slug.is_empty()
@@ -1100,6 +1354,7 @@ pub async fn import_catalog(
                     ))
                 })
                 .ok();
+            let details = coop_details(&opt, &mut bad);
             if let (Some(kind), Some(listed_since), true) = (kind, listed_since, bad.is_empty()) {
                 new_coops.push(NewCoop {
                     slug: slug.clone(),
@@ -1109,6 +1364,16 @@ pub async fn import_catalog(
                     province_id,
                     listed_since,
                     line,
+                    description: details.description,
+                    founded_on: details.founded_on,
+                    member_count: details.member_count,
+                    women_led: details.women_led,
+                    youth_led: details.youth_led,
+                    status: details.status,
+                    commission_bp: details.commission_bp,
+                    contact_email: details.contact_email,
+                    contact_phone: details.contact_phone,
+                    payout_account: details.payout_account,
                 });
             }
             kind
@@ -1128,7 +1393,7 @@ pub async fn import_catalog(
             } else if !seen_skus.insert(sku.clone()) {
                 bad.push(format!("sku {sku} appears twice in the file"));
             } else if skus.contains(&sku) {
-                report.already_there += 1;
+                already_there += 1;
             } else {
                 let name = field(7);
                 if name.is_empty() || name.chars().count() > 200 {
@@ -1148,6 +1413,30 @@ pub async fn import_catalog(
                     _ => {}
                 }
                 let price = parse_price(&field(10)).map_err(|e| bad.push(e)).ok();
+                let description = keep(
+                    &mut bad,
+                    parse_description("product_description", &opt("product_description")),
+                );
+                let active = keep(&mut bad, parse_flag("active", &opt("active"), true));
+                let threshold = keep(
+                    &mut bad,
+                    parse_count(
+                        "low_stock_threshold",
+                        &opt("low_stock_threshold"),
+                        0..=100_000,
+                    ),
+                );
+                let added_at = keep(
+                    &mut bad,
+                    match opt("added_at") {
+                        t if t.is_empty() => Ok(None),
+                        t => DateTime::parse_from_rfc3339(&t)
+                            .map(|d| Some(d.with_timezone(&Utc)))
+                            .map_err(|_| {
+                                format!("added_at \"{t}\" is not a time (RFC 3339 with an offset)")
+                            }),
+                    },
+                );
                 if let (Some(s), Some(price), true) = (segment, price, bad.is_empty()) {
                     new_products.push(NewProduct {
                         sku,
@@ -1156,6 +1445,10 @@ pub async fn import_catalog(
                         coop_slug: slug.clone(),
                         format,
                         price,
+                        description: description.unwrap_or_default(),
+                        active: active.unwrap_or(true),
+                        low_stock_threshold: threshold.flatten().unwrap_or(5),
+                        added_at: added_at.flatten(),
                     });
                 }
             }
@@ -1165,51 +1458,45 @@ pub async fn import_catalog(
         }
     }
     problems.check()?;
-
-    let txn = crate::db::begin_write(db).await?;
-    let total = (new_coops.len() + new_products.len()) as u64;
-    let result = write_catalog(&txn, &new_coops, &new_products, &mut progress, total).await;
-    match result {
-        Ok(()) => {
-            txn.commit().await?;
-            report.cooperatives = new_coops.len();
-            report.products = new_products.len();
-            Ok(report)
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            Err(e)
-        }
-    }
+    Ok(CheckedCatalog {
+        coops: new_coops,
+        products: new_products,
+        already_there,
+    })
 }
 
-async fn write_catalog(
+/// Writes a checked catalog with `txn`, which the caller commits.
+pub async fn write_catalog(
     txn: &impl ConnectionTrait,
-    coops: &[NewCoop],
-    products: &[NewProduct],
+    checked: &CheckedCatalog,
     progress: &mut impl FnMut(u64, u64),
-    total: u64,
-) -> Result<(), ImportError> {
+) -> Result<CatalogReport, ImportError> {
+    let CheckedCatalog {
+        coops,
+        products,
+        already_there,
+    } = checked;
+    let total = (coops.len() + products.len()) as u64;
     let now = Utc::now();
     for chunk in coops.chunks(50) {
         let rows = chunk.iter().map(|c| cooperative::ActiveModel {
             slug: sea_orm::Set(c.slug.clone()),
             name: sea_orm::Set(c.name.clone()),
             search_text: sea_orm::Set(normalize(&c.name)),
-            description: sea_orm::Set(String::new()),
+            description: sea_orm::Set(c.description.clone()),
             kind: sea_orm::Set(c.kind),
             region_code: sea_orm::Set(c.region.clone()),
             province_id: sea_orm::Set(c.province_id),
-            founded_on: sea_orm::Set(None),
-            member_count: sea_orm::Set(0),
-            women_led: sea_orm::Set(false),
-            youth_led: sea_orm::Set(false),
+            founded_on: sea_orm::Set(c.founded_on),
+            member_count: sea_orm::Set(c.member_count),
+            women_led: sea_orm::Set(c.women_led),
+            youth_led: sea_orm::Set(c.youth_led),
             listed_since: sea_orm::Set(c.listed_since),
-            status: sea_orm::Set(CooperativeStatus::Listed),
-            contact_email: sea_orm::Set(None),
-            contact_phone: sea_orm::Set(None),
-            commission_rate_bp: sea_orm::Set(None),
-            payout_account: sea_orm::Set(None),
+            status: sea_orm::Set(c.status),
+            contact_email: sea_orm::Set(c.contact_email.clone()),
+            contact_phone: sea_orm::Set(c.contact_phone.clone()),
+            commission_rate_bp: sea_orm::Set(c.commission_bp),
+            payout_account: sea_orm::Set(c.payout_account.clone()),
             created_at: sea_orm::Set(now),
             updated_at: sea_orm::Set(now),
             ..Default::default()
@@ -1232,20 +1519,21 @@ async fn write_catalog(
             let cooperative_id = *ids
                 .get(&p.coop_slug)
                 .ok_or_else(|| AppError::Internal("imported cooperative vanished".into()))?;
+            let created_at = p.added_at.unwrap_or(now);
             rows.push(product::ActiveModel {
                 sku: sea_orm::Set(p.sku.clone()),
                 name: sea_orm::Set(p.name.clone()),
-                description: sea_orm::Set(String::new()),
-                search_text: sea_orm::Set(product_search_text(&p.name, "", &p.format)),
+                description: sea_orm::Set(p.description.clone()),
+                search_text: sea_orm::Set(product_search_text(&p.name, &p.description, &p.format)),
                 segment_id: sea_orm::Set(p.segment_id),
                 cooperative_id: sea_orm::Set(cooperative_id),
                 format: sea_orm::Set(p.format.clone()),
                 price_cents: sea_orm::Set(p.price),
-                active: sea_orm::Set(true),
+                active: sea_orm::Set(p.active),
                 stock: sea_orm::Set(0),
-                low_stock_threshold: sea_orm::Set(5),
-                created_at: sea_orm::Set(now),
-                updated_at: sea_orm::Set(now),
+                low_stock_threshold: sea_orm::Set(p.low_stock_threshold),
+                created_at: sea_orm::Set(created_at),
+                updated_at: sea_orm::Set(created_at),
                 ..Default::default()
             });
         }
@@ -1255,7 +1543,234 @@ async fn write_catalog(
         done += chunk.len() as u64;
         progress(done, total);
     }
-    Ok(())
+    Ok(CatalogReport {
+        cooperatives: coops.len(),
+        products: products.len(),
+        already_there: *already_there,
+    })
+}
+
+/// The columns of a certifications file, in order.
+pub const CERTIFICATION_COLUMNS: [&str; 9] = [
+    "cooperative_slug",
+    "type",
+    "number",
+    "issuer",
+    "issued_on",
+    "expires_on",
+    "skus",
+    "revoked_at",
+    "revoked_reason",
+];
+
+/// A checked certification to write.
+struct NewCertification {
+    cooperative_id: i32,
+    kind: CertificationType,
+    number: String,
+    issuer: String,
+    issued_on: NaiveDate,
+    expires_on: Option<NaiveDate>,
+    products: Vec<i32>,
+    revoked: Option<(DateTime<Utc>, String)>,
+}
+
+/// Imports certifications and labels (see [`CERTIFICATION_COLUMNS`]) with `txn`, which
+/// the caller commits: all or nothing, like a catalog file, and keyed by cooperative and
+/// number, so a certification already recorded is left as it is. `skus` lists the
+/// products covered, separated by spaces (empty: every product of the holder, present
+/// and future); a certification revoked before this system keeps its `revoked_at` (RFC
+/// 3339) and `revoked_reason`. The same rules as `domain::certifications::add` apply to
+/// each row. Returns how many it added. Used by the demo seeder, whose certifications
+/// could not go through `add` and `revoke` (those stamp the current time).
+pub async fn import_certifications(
+    txn: &impl ConnectionTrait,
+    input: impl Read,
+) -> Result<usize, ImportError> {
+    let mut reader = csv_reader(input);
+    check_header(&mut reader, &CERTIFICATION_COLUMNS)?;
+    let coops: HashMap<String, i32> = cooperative::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.slug, c.id))
+        .collect();
+    let products: HashMap<String, (i32, i32)> = product::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku, (p.id, p.cooperative_id)))
+        .collect();
+    let known: HashSet<(i32, String)> = certification::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.cooperative_id, c.number))
+        .collect();
+    let mut problems = Problems::default();
+    let mut seen: HashSet<(i32, String)> = HashSet::new();
+    let mut new: Vec<NewCertification> = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.add(
+                    e.position().map_or(0, |p| p.line()),
+                    format!("unreadable row: {e}"),
+                );
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != CERTIFICATION_COLUMNS.len() {
+            let why = format!(
+                "{} columns instead of {}",
+                record.len(),
+                CERTIFICATION_COLUMNS.len()
+            );
+            problems.add(line, why);
+            continue;
+        }
+        let field = |i: usize| record.get(i).unwrap_or("").to_owned();
+        let mut bad: Vec<String> = Vec::new();
+        let holder = coops.get(&field(0)).copied();
+        if holder.is_none() {
+            bad.push(format!("unknown cooperative \"{}\"", field(0)));
+        }
+        let kind = CertificationType::parse(&field(1).to_uppercase());
+        if kind.is_none() {
+            bad.push(format!("type \"{}\" is not a certification type", field(1)));
+        }
+        let text = |bad: &mut Vec<String>, column: &str, text: String, max: usize| {
+            match crate::domain::input::check(&text, max, false) {
+                Ok(t) if !t.is_empty() => t,
+                _ => {
+                    bad.push(format!("{column} must have 1 to {max} characters"));
+                    String::new()
+                }
+            }
+        };
+        let number = text(&mut bad, "number", field(2), 80);
+        let issuer = text(&mut bad, "issuer", field(3), 200);
+        let date = |bad: &mut Vec<String>, column: &str, text: String| {
+            if text.is_empty() {
+                return None;
+            }
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map_err(|_| bad.push(format!("{column} \"{text}\" is not a date (YYYY-MM-DD)")))
+                .ok()
+        };
+        let issued_on = date(&mut bad, "issued_on", field(4));
+        if field(4).is_empty() {
+            bad.push("issued_on is required".into());
+        }
+        let expires_on = date(&mut bad, "expires_on", field(5));
+        if let (Some(start), Some(end)) = (issued_on, expires_on)
+            && end < start
+        {
+            bad.push(format!("expires_on {end} comes before issued_on {start}"));
+        }
+        let mut covered = Vec::new();
+        for sku in field(6).split_whitespace() {
+            match products.get(&sku.to_uppercase()) {
+                Some((id, owner)) if Some(*owner) == holder => covered.push(*id),
+                Some(_) => bad.push(format!("{sku} is not a product of {}", field(0))),
+                None => bad.push(format!("unknown SKU \"{sku}\"")),
+            }
+        }
+        let revoked_at = match field(7) {
+            t if t.is_empty() => None,
+            t => DateTime::parse_from_rfc3339(&t)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| {
+                    bad.push(format!(
+                        "revoked_at \"{t}\" is not a time (RFC 3339 with an offset)"
+                    ))
+                })
+                .ok(),
+        };
+        let reason = field(8);
+        if field(7).is_empty() != reason.is_empty() {
+            bad.push("revoked_at and revoked_reason go together".into());
+        }
+        if let Some(holder) = holder
+            && !seen.insert((holder, number.clone()))
+        {
+            bad.push(format!(
+                "number {number} appears twice for this cooperative"
+            ));
+        }
+        if !bad.is_empty() {
+            problems.add(line, bad.join("; "));
+            continue;
+        }
+        let (Some(cooperative_id), Some(kind), Some(issued_on)) = (holder, kind, issued_on) else {
+            continue;
+        };
+        if known.contains(&(cooperative_id, number.clone())) {
+            continue;
+        }
+        covered.sort_unstable();
+        covered.dedup();
+        new.push(NewCertification {
+            cooperative_id,
+            kind,
+            number,
+            issuer,
+            issued_on,
+            expires_on,
+            products: covered,
+            revoked: revoked_at.map(|at| (at, reason)),
+        });
+    }
+    problems.check()?;
+
+    let now = Utc::now();
+    for chunk in new.chunks(50) {
+        let rows = chunk.iter().map(|c| certification::ActiveModel {
+            cooperative_id: sea_orm::Set(c.cooperative_id),
+            r#type: sea_orm::Set(c.kind),
+            number: sea_orm::Set(c.number.clone()),
+            issuer: sea_orm::Set(c.issuer.clone()),
+            issued_on: sea_orm::Set(c.issued_on),
+            expires_on: sea_orm::Set(c.expires_on),
+            covers_all_products: sea_orm::Set(c.products.is_empty()),
+            revoked_at: sea_orm::Set(c.revoked.as_ref().map(|(at, _)| *at)),
+            revoked_reason: sea_orm::Set(c.revoked.as_ref().map(|(_, why)| why.clone())),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+            ..Default::default()
+        });
+        certification::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let ids: HashMap<(i32, String), i32> = certification::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| ((c.cooperative_id, c.number), c.id))
+        .collect();
+    let mut links = Vec::new();
+    for c in &new {
+        let id = *ids
+            .get(&(c.cooperative_id, c.number.clone()))
+            .ok_or_else(|| AppError::Internal("imported certification vanished".into()))?;
+        links.extend(
+            c.products
+                .iter()
+                .map(|p| certification_product::ActiveModel {
+                    certification_id: sea_orm::Set(id),
+                    product_id: sea_orm::Set(*p),
+                }),
+        );
+    }
+    for chunk in links.chunks(50) {
+        certification_product::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(new.len())
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! The market-scale catalog: 424 cooperatives spread over the regions and kinds exactly
 //! as the market's 2024 figures give them, 5,000 products, certifications and stock —
 //! the data of the benchmarks and of data-scale checks. Generated rather than written:
-//! product lines, formats and prices come from the demo catalog, recombined by a
+//! product lines, formats and prices come from the demo catalog's data files
+//! ([`super::tables::demo_lines`]), recombined by a
 //! fixed-seed generator, and every date is relative to `today`, so the same `today`
 //! always gives the same rows and the compliance cases stay true whenever it is seeded.
 
-use super::catalog::{COOPERATIVES, CoopSeed, Line, date};
-use super::reference::{REGIONS, SEGMENTS, segment_seed};
+use super::plan::{
+    Dice, MARKET_OPENED, PlannedProduct, at, date, days_from, initial_stock, mobile_number, rib,
+};
+use super::tables::{self, DemoLines, Line};
 use super::{insert_chunked, seed_reference_data};
 use crate::domain::enums::CertificationType::{
     self, DmpAuthorization, Iso22716, OnssaApproval, OnssaAuthorization, Organic, Pdo, Pgi,
@@ -14,11 +17,11 @@ use crate::domain::enums::CertificationType::{
 };
 use crate::domain::enums::CooperativeKind::{self, Cosmetics, Handicrafts, Terroir};
 use crate::domain::enums::{CooperativeStatus, StockMovementKind};
-use crate::domain::search::{normalize, product_search_text, slugify};
+use crate::domain::search::{normalize, slugify};
 use crate::entities::{
     certification, certification_product, cooperative, product, province, segment, stock_movement,
 };
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use std::collections::{HashMap, HashSet};
@@ -60,17 +63,12 @@ pub const NEW_IN_2024: usize = 16;
 /// Products of the whole catalog, one per format.
 pub const PRODUCTS: usize = 5_000;
 
-/// The market opened in March 2017: nobody joined before.
-const MARKET_OPENED: NaiveDate = date(2017, 3, 1);
 const END_OF_2023: NaiveDate = date(2023, 12, 31);
 const START_OF_2024: NaiveDate = date(2024, 1, 1);
 
 /// Fewest and most products a cooperative offers.
 const MIN_PRODUCTS: usize = 3;
 const MAX_PRODUCTS: usize = 24;
-
-/// Price from which a piece is a unique or near-unique item: little stock, lower threshold.
-const UNIQUE_PIECE_CENTS: i64 = 50_000;
 
 /// Rows per progress step (each step is several chunked `INSERT`s).
 const PROGRESS_STEP: usize = 500;
@@ -358,46 +356,6 @@ impl PlannedCoop {
     }
 }
 
-/// A generated product: one format of a demo product line.
-#[derive(Debug, PartialEq)]
-struct PlannedProduct {
-    sku: String,
-    segment: &'static str,
-    name: &'static str,
-    description: &'static str,
-    format: &'static str,
-    price_cents: i64,
-    active: bool,
-    stock: i32,
-    low_stock_threshold: i32,
-    created_at: DateTime<Utc>,
-}
-
-impl PlannedProduct {
-    fn active_model(&self, segment_id: i32, cooperative_id: i32) -> product::ActiveModel {
-        product::ActiveModel {
-            id: Default::default(),
-            sku: Set(self.sku.clone()),
-            name: Set(self.name.to_owned()),
-            description: Set(self.description.to_owned()),
-            search_text: Set(product_search_text(
-                self.name,
-                self.description,
-                self.format,
-            )),
-            segment_id: Set(segment_id),
-            cooperative_id: Set(cooperative_id),
-            format: Set(self.format.to_owned()),
-            price_cents: Set(self.price_cents),
-            active: Set(self.active),
-            stock: Set(self.stock),
-            low_stock_threshold: Set(self.low_stock_threshold),
-            created_at: Set(self.created_at),
-            updated_at: Set(self.created_at),
-        }
-    }
-}
-
 /// A generated certification or label.
 #[derive(Debug, PartialEq)]
 struct PlannedCert {
@@ -439,11 +397,12 @@ fn plan_market(today: NaiveDate) -> Result<Vec<PlannedCoop>, DbErr> {
     for (coop, target) in coops.iter_mut().zip(targets) {
         coop.products = plan_products(coop, target, today)?;
     }
+    let reference = tables::reference()?;
     let mut numbers = CertNumbers::default();
     let mut names = HashSet::new();
     for coop in &mut coops {
         coop.certifications = plan_certifications(coop, today, &mut numbers)?;
-        coop.description = describe(coop);
+        coop.description = describe(coop, reference);
         coop.name = cooperative_name(coop, &mut names);
         coop.slug = slugify(&coop.name);
     }
@@ -452,6 +411,7 @@ fn plan_market(today: NaiveDate) -> Result<Vec<PlannedCoop>, DbErr> {
 
 /// The 424 cooperatives, region by region, without products or certifications yet.
 fn plan_cooperatives(today: NaiveDate) -> Result<Vec<PlannedCoop>, DbErr> {
+    let reference = tables::reference()?;
     let total: usize = COOPERATIVES_BY_REGION
         .iter()
         .flat_map(|(_, kinds)| kinds)
@@ -462,9 +422,8 @@ fn plan_cooperatives(today: NaiveDate) -> Result<Vec<PlannedCoop>, DbErr> {
     let mut newcomers = 0;
     let mut coops = Vec::with_capacity(total);
     for (region_code, kinds) in COOPERATIVES_BY_REGION {
-        let region = REGIONS
-            .iter()
-            .find(|r| r.code == region_code)
+        let region = reference
+            .region(region_code)
             .ok_or_else(|| DbErr::RecordNotFound(format!("region {region_code}")))?;
         for (k, &count) in kinds.iter().enumerate() {
             let kind = KINDS[k];
@@ -664,15 +623,16 @@ fn plan_products(
     target: usize,
     today: NaiveDate,
 ) -> Result<Vec<PlannedProduct>, DbErr> {
+    let reference = tables::reference()?;
     let mut dice = Dice::new(&format!("market/{}/lines", coop.code));
-    let same_kind: Vec<&CoopSeed> = COOPERATIVES
+    let same_kind: Vec<&DemoLines> = tables::demo_lines()?
         .iter()
-        .filter(|c| c.kind == coop.kind)
+        .filter(|c| c.cooperative.kind == coop.kind)
         .collect();
-    let local: Vec<&CoopSeed> = same_kind
+    let local: Vec<&DemoLines> = same_kind
         .iter()
         .copied()
-        .filter(|c| c.region == coop.region)
+        .filter(|c| c.cooperative.region == coop.region)
         .collect();
     let templates = if local.is_empty() { &same_kind } else { &local };
     let Some(template) = templates.get(dice.below(templates.len())) else {
@@ -681,7 +641,7 @@ fn plan_products(
     let segments: HashSet<&str> = template.lines.iter().map(|l| l.segment).collect();
     let mut related = Vec::new();
     let mut others = Vec::new();
-    for line in same_kind.iter().flat_map(|c| c.lines) {
+    for line in same_kind.iter().flat_map(|c| &c.lines) {
         if segments.contains(line.segment) {
             related.push(line);
         } else {
@@ -701,10 +661,11 @@ fn plan_products(
     let span = (today - coop.listed_since).num_days().max(1) as usize;
     let mut planned = Vec::with_capacity(target);
     'lines: for line in lines {
-        let prefix = segment_seed(line.segment)
+        let prefix = &reference
+            .segment(line.segment)
             .ok_or_else(|| DbErr::RecordNotFound(format!("segment {}", line.segment)))?
             .sku_prefix;
-        for &(format, demo_price) in line.formats {
+        for &(format, demo_price) in &line.formats {
             if planned.len() == target {
                 break 'lines;
             }
@@ -713,13 +674,7 @@ fn plan_products(
             let price_cents = vary_price(demo_price, &mut dice);
             let day = days_from(coop.listed_since, dice.below(span) as i64)?;
             let created_at = at(day, 7 * 60 + dice.below(600) as i64);
-            let (stock, low_stock_threshold) = if price_cents >= UNIQUE_PIECE_CENTS {
-                (1 + dice.below(8), 2)
-            } else if coop.kind == Handicrafts {
-                (4 + dice.below(25), 5)
-            } else {
-                (10 + dice.below(190), 5)
-            };
+            let (stock, low_stock_threshold) = initial_stock(coop.kind, price_cents, &mut dice);
             // A few percent sold out, a few more running low.
             let stock = match dice.below(100) {
                 0..3 => 0,
@@ -930,18 +885,17 @@ fn cert(
 }
 
 /// "86 members in Taza (Fès–Meknès) making olive oil, olives, honey."
-fn describe(coop: &PlannedCoop) -> String {
+fn describe(coop: &PlannedCoop, reference: &tables::Reference) -> String {
     let mut segments: Vec<&str> = Vec::new();
     for p in &coop.products {
-        if let Some(s) = SEGMENTS.iter().find(|s| s.slug == p.segment)
-            && !segments.contains(&s.name)
+        if let Some(s) = reference.segment(p.segment)
+            && !segments.contains(&s.name.as_str())
         {
-            segments.push(s.name);
+            segments.push(&s.name);
         }
     }
-    let region = REGIONS
-        .iter()
-        .find(|r| r.code == coop.region)
+    let region = reference
+        .region(coop.region)
         .map_or(coop.region, |r| r.name);
     let who = if coop.women_led { "women" } else { "members" };
     let makes = segments
@@ -957,86 +911,11 @@ fn describe(coop: &PlannedCoop) -> String {
     )
 }
 
-/// `day` shifted by `days`, or an error instead of chrono's panic at the ends of time.
-fn days_from(day: NaiveDate, days: i64) -> Result<NaiveDate, DbErr> {
-    TimeDelta::try_days(days)
-        .and_then(|delta| day.checked_add_signed(delta))
-        .ok_or_else(|| DbErr::Custom(format!("market date out of range: {day} {days:+} days")))
-}
-
-/// `minutes` after midnight UTC on `day`.
-fn at(day: NaiveDate, minutes: i64) -> DateTime<Utc> {
-    day.and_time(NaiveTime::MIN).and_utc() + TimeDelta::minutes(minutes)
-}
-
-/// A Moroccan mobile number, "+212 6xx xx xx xx".
-fn mobile_number(dice: &mut Dice) -> String {
-    format!(
-        "+212 6{:02} {:02} {:02} {:02}",
-        dice.below(100),
-        dice.below(100),
-        dice.below(100),
-        dice.below(100)
-    )
-}
-
-/// A fake but well-formed 24-digit Moroccan RIB: bank (3) + city (3) + account (16) +
-/// key (2), the key making the whole number divisible by 97.
-fn rib(dice: &mut Dice) -> String {
-    const BANKS: [&str; 8] = ["007", "011", "013", "022", "145", "190", "225", "230"];
-    let bank = BANKS[dice.below(BANKS.len())];
-    let city = 100 + dice.below(900);
-    let account = dice.next() % 10_000_000_000_000_000;
-    let body = format!("{bank}{city:03}{account:016}");
-    let key = body.parse::<u128>().map_or(0, |n| 97 - (n * 100) % 97);
-    format!("{body}{key:02}")
-}
-
-/// A tiny deterministic generator (FNV-1a seed, SplitMix64 steps): the catalog must be
-/// the same on every run, on every platform, without a dependency.
-struct Dice(u64);
-
-impl Dice {
-    fn new(key: &str) -> Self {
-        let seed = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        Self(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    /// True `percent` times in a hundred.
-    fn percent(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::compliance;
+    use chrono::TimeDelta;
 
     const TODAY: NaiveDate = date(2026, 11, 23);
 
@@ -1089,7 +968,10 @@ mod tests {
         );
         for c in &coops {
             assert!(c.listed_since >= MARKET_OPENED && c.founded < c.listed_since);
-            let region = REGIONS.iter().find(|r| r.code == c.region).expect("region");
+            let region = tables::reference()
+                .expect("reference")
+                .region(c.region)
+                .expect("region");
             assert!(region.provinces.contains(&c.province), "{}", c.name);
         }
         let status = |s| coops.iter().filter(|c| c.status == s).count();
@@ -1134,7 +1016,10 @@ mod tests {
                 c.products.len()
             );
             for p in &c.products {
-                let segment = segment_seed(p.segment).expect("segment");
+                let segment = tables::reference()
+                    .expect("reference")
+                    .segment(p.segment)
+                    .expect("segment");
                 assert_eq!(segment.kind, c.kind, "{}", p.sku);
                 assert!(p.price_cents > 0 && p.price_cents % 50 == 0, "{}", p.sku);
                 assert!((0..=200).contains(&p.stock), "{}", p.sku);
@@ -1148,7 +1033,11 @@ mod tests {
         let sold_out = products.iter().filter(|p| p.stock == 0).count();
         assert!((50..=250).contains(&sold_out), "{sold_out} sold out");
         let segments: HashSet<&str> = products.iter().map(|p| p.segment).collect();
-        assert_eq!(segments.len(), SEGMENTS.len(), "every segment has products");
+        assert_eq!(
+            segments.len(),
+            tables::reference().expect("reference").segments.len(),
+            "every segment has products"
+        );
     }
 
     #[test]

@@ -1,16 +1,14 @@
 //! Initial data: the reference tables every database needs, the demo catalog with its
 //! recent history, and the market-scale catalog of the benchmarks.
 
-mod catalog;
-mod certs;
 pub mod demo;
 pub mod demo_history;
 pub mod history;
 pub mod market;
-mod reference;
+mod plan;
+mod tables;
 
 use crate::entities::{province, region, segment};
-use reference::{REGIONS, SEGMENTS};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use std::collections::HashSet;
 
@@ -18,11 +16,13 @@ use std::collections::HashSet;
 /// (999 on old builds) whatever the width of the table.
 const CHUNK: usize = 50;
 
-/// Fills the reference data every database needs (12 regions with provinces, segments).
-/// Idempotent: inserts only what is missing, keyed by region code / segment slug (and
-/// province name within its region), so it is safe on every start and after an upgrade
-/// that adds a province or a segment.
+/// Fills the reference data every database needs (12 regions with provinces, segments),
+/// from the files of `src/seed/data/reference/` ([`tables::reference`]). Idempotent:
+/// inserts only what is missing, keyed by region code / segment slug (and province name
+/// within its region), so it is safe on every start and after an upgrade that adds a
+/// province or a segment.
 pub async fn seed_reference_data(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let reference = tables::reference()?;
     let known: HashSet<String> = region::Entity::find()
         .all(db)
         .await?
@@ -30,7 +30,7 @@ pub async fn seed_reference_data(db: &impl ConnectionTrait) -> Result<(), DbErr>
         .map(|r| r.code)
         .collect();
     let regions = (1..)
-        .zip(REGIONS)
+        .zip(&reference.regions)
         .filter(|(_, r)| !known.contains(r.code))
         .map(|(position, r)| region::ActiveModel {
             code: Set(r.code.to_owned()),
@@ -45,7 +45,8 @@ pub async fn seed_reference_data(db: &impl ConnectionTrait) -> Result<(), DbErr>
         .into_iter()
         .map(|p| (p.region_code, p.name))
         .collect();
-    let provinces = REGIONS
+    let provinces = reference
+        .regions
         .iter()
         .flat_map(|r| r.provinces.iter().map(move |p| (r.code, *p)))
         .filter(|(code, name)| !known.contains(&((*code).to_owned(), (*name).to_owned())))
@@ -63,12 +64,12 @@ pub async fn seed_reference_data(db: &impl ConnectionTrait) -> Result<(), DbErr>
         .map(|s| s.slug)
         .collect();
     let segments = (1..)
-        .zip(SEGMENTS)
-        .filter(|(_, s)| !known.contains(s.slug))
+        .zip(&reference.segments)
+        .filter(|(_, s)| !known.contains(&s.slug))
         .map(|(position, s)| segment::ActiveModel {
             id: Default::default(),
-            slug: Set(s.slug.to_owned()),
-            name: Set(s.name.to_owned()),
+            slug: Set(s.slug.clone()),
+            name: Set(s.name.clone()),
             kind: Set(s.kind),
             position: Set(position),
         });
