@@ -6,10 +6,11 @@ use crate::error::{AppError, AppResult, codes};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 
 /// The most items a page may hold.
 pub const MAX_PAGE_SIZE: i32 = 100;
@@ -211,18 +212,19 @@ fn beyond<C: ColumnTrait>(
     })
 }
 
-/// Fetches one page of `select` in `ordering`, with `limit + 1` rows to know whether
-/// another page follows.
-async fn fetch_page<E, C>(
-    db: &impl ConnectionTrait,
+/// Fetches one page of `select` in `ordering`: `run` reads the rows of the paged query
+/// (`limit + 1` of them, to know whether another page follows), as whole models or with
+/// joined relations.
+async fn fetch_page<E, C, R, Fut>(
     select: Select<E>,
     ordering: &Ordering<C>,
     args: PageArgs,
-) -> AppResult<Page<E::Model>>
+    run: impl FnOnce(Select<E>) -> Fut,
+) -> AppResult<Page<R>>
 where
     E: EntityTrait<Column = C>,
     C: ColumnTrait,
-    E::Model: FromQueryResult + Send + Sync,
+    Fut: Future<Output = Result<Vec<R>, DbErr>>,
 {
     let request = args.validate()?;
     let mut select = select;
@@ -242,7 +244,7 @@ where
         select = select.order_by(*col, order.clone());
     }
     select = select.order_by(ordering.id, order);
-    let mut rows = select.limit(request.limit + 1).all(db).await?;
+    let mut rows = run(select.limit(request.limit + 1)).await?;
     let more = rows.len() as u64 > request.limit;
     rows.truncate(request.limit as usize);
     if request.backward {
@@ -335,7 +337,23 @@ where
     C: ColumnTrait,
     E::Model: FromQueryResult + Send + Sync,
 {
+    list_with(select, ordering, args, |paged| paged.all(db)).await
+}
+
+/// One page of `select` in `ordering` read by `run` (which may join relations to the
+/// paged query), and the count of the whole list.
+pub(crate) async fn list_with<E, C, R, Fut>(
+    select: Select<E>,
+    ordering: &Ordering<C>,
+    args: PageArgs,
+    run: impl FnOnce(Select<E>) -> Fut,
+) -> AppResult<Listing<R>>
+where
+    E: EntityTrait<Column = C>,
+    C: ColumnTrait,
+    Fut: Future<Output = Result<Vec<R>, DbErr>>,
+{
     let total = TotalCount::of(&select);
-    let page = fetch_page(db, select, ordering, args).await?;
+    let page = fetch_page(select, ordering, args, run).await?;
     Ok(Listing { page, total })
 }

@@ -20,7 +20,9 @@ use chrono::{DateTime, Utc};
 use market_core::domain::catalog::{self as dc, CooperativeFilter, ProductFilter};
 use market_core::domain::compliance::{self, IssueCode};
 use market_core::domain::input;
-use market_core::domain::lists::{self, CooperativeOrder, CooperativeSortKey, ProductOrder};
+use market_core::domain::lists::{
+    self, CooperativeOrder, CooperativeSortKey, ProductOrder, ProductRelations,
+};
 use market_core::domain::reads::{self, FirstProducts, ProductSortKey};
 use market_core::models::{certification, cooperative, product, region, segment};
 
@@ -680,9 +682,34 @@ pub async fn list_products(
     args: PageArgs,
 ) -> Result<ProductConnection> {
     let order = ProductOrder::from(sort.unwrap_or_default());
-    let listing = lists::products(ctx.db(), &filter, ctx.today(), order, args).await?;
-    prefetch_product_relations(ctx, &listing.page.rows).await?;
-    Ok(listing_connection(listing, |p| order.cursor(p), Product))
+    let with = planned_relations(ctx);
+    let page = lists::products_with(ctx.db(), &filter, ctx.today(), order, args, with).await?;
+    let loaders = ctx.loaders();
+    let by_id = |c: cooperative::Model| (CooperativeKey(c.id), c);
+    loaders
+        .feed_many(page.cooperatives.into_iter().map(by_id))
+        .await;
+    let by_code = |r: region::Model| (RegionKey(r.code.clone()), r);
+    loaders
+        .feed_many(page.regions.into_iter().map(by_code))
+        .await;
+    let by_id = |s: segment::Model| (SegmentKey(s.id), s);
+    loaders
+        .feed_many(page.segments.into_iter().map(by_id))
+        .await;
+    let held = page.certifications.into_iter();
+    loaders
+        .feed_many(held.map(|(coop, certs)| (CertificationsOfCooperative(coop), certs)))
+        .await;
+    let listing = page.coverage.into_iter();
+    loaders
+        .feed_many(listing.map(|(p, ids)| (CertificationIdsListingProduct(p), ids)))
+        .await;
+    Ok(listing_connection(
+        page.listing,
+        |p| order.cursor(p),
+        Product,
+    ))
 }
 
 /// The first page of a cooperative's products (`filter` names the cooperative), read in
@@ -733,6 +760,25 @@ async fn first_products_page(
         has_next,
     };
     Ok(connection(page, fields, |p| order.cursor(p), Product))
+}
+
+/// The relations of a page of products that the selection asks for, directly or to judge
+/// sellability.
+fn planned_relations(ctx: &Context<'_>) -> ProductRelations {
+    let look = ctx.look_ahead();
+    let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+    let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+    let wants_in_coop = |field: &str| {
+        edge_node.field("cooperative").field(field).exists()
+            || node.field("cooperative").field(field).exists()
+    };
+    let compliance = wants("isSellable") || wants("complianceIssues");
+    ProductRelations {
+        cooperative: wants("cooperative") || compliance,
+        region: wants_in_coop("region"),
+        segment: wants("segment"),
+        certifications: wants("certifications") || compliance || wants_in_coop("certifications"),
+    }
 }
 
 /// Loads, in one batch each, the relations the selection will ask of a page of products,

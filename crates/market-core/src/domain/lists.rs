@@ -7,12 +7,18 @@ use crate::domain::orders::{OrderFilter, OrderScope};
 use crate::domain::payouts::{self, SettledLine, StatementFilter, StatementScope};
 use crate::domain::reads::ProductSortKey;
 use crate::entities::{
-    certification, cooperative, order, order_line, payout_statement, product, stock_movement,
+    certification, certification_product, cooperative, order, order_line, payout_statement,
+    product, region, segment, stock_movement,
 };
 use crate::error::AppResult;
 use crate::page::{self, Cursor, KeyKind, Listing, Ordering, PageArgs, SortValue, TotalCount};
 use chrono::{NaiveDate, SecondsFormat};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
+};
+use std::collections::{BTreeSet, HashMap};
 
 /// The order of a product list: a key, then the id the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,4 +215,190 @@ pub fn statement_cursor(s: &payout_statement::Model) -> Cursor {
         key: SortValue::Text(s.period_end.format("%Y-%m-%d").to_string()),
         id: s.id.into(),
     }
+}
+
+/// The relations a page of products brings along in the same statement or the one after,
+/// planned from what the client selected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProductRelations {
+    pub cooperative: bool,
+    /// The region of each product's cooperative.
+    pub region: bool,
+    pub segment: bool,
+    /// Every certification of each product's cooperative, and which of them list the
+    /// product in their coverage (for `certifications`, `isSellable`, `complianceIssues`).
+    pub certifications: bool,
+}
+
+/// A page of products and the relations asked for: two statements at most (the page
+/// joined to its cooperatives, regions and segments; then the certifications and the
+/// coverage of the page), plus the count of the whole list when asked for.
+pub struct ProductPage {
+    pub listing: Listing<product::Model>,
+    pub cooperatives: Vec<cooperative::Model>,
+    pub regions: Vec<region::Model>,
+    pub segments: Vec<segment::Model>,
+    /// Every certification held by each cooperative of the page (empty when it holds
+    /// none), oldest first; empty when not asked for.
+    pub certifications: HashMap<i32, Vec<certification::Model>>,
+    /// The certifications listing each product of the page in their coverage (empty when
+    /// none); empty when not asked for.
+    pub coverage: HashMap<i32, Vec<i32>>,
+}
+
+/// A product with the relations joined to it.
+struct ProductRow {
+    product: product::Model,
+    cooperative: Option<cooperative::Model>,
+    region: Option<region::Model>,
+    segment: Option<segment::Model>,
+}
+
+const COOPERATIVE: &str = "c_";
+const REGION: &str = "r_";
+const SEGMENT: &str = "s_";
+
+impl ProductRow {
+    fn read(row: &QueryResult, with: ProductRelations) -> Result<Self, DbErr> {
+        Ok(Self {
+            product: product::Model::from_query_result(row, "")?,
+            cooperative: (with.cooperative || with.region)
+                .then(|| cooperative::Model::from_query_result(row, COOPERATIVE))
+                .transpose()?,
+            region: with
+                .region
+                .then(|| region::Model::from_query_result(row, REGION))
+                .transpose()?,
+            segment: with
+                .segment
+                .then(|| segment::Model::from_query_result(row, SEGMENT))
+                .transpose()?,
+        })
+    }
+}
+
+/// Adds the columns of `E`, each named `prefix` + its name, to `select`.
+fn also_select<E: EntityTrait>(
+    mut select: Select<product::Entity>,
+    entity: E,
+    prefix: &str,
+) -> Select<product::Entity> {
+    for column in E::Column::iter() {
+        select = select.column_as(
+            Expr::col((entity, column)),
+            format!("{prefix}{}", column.as_str()),
+        );
+    }
+    select
+}
+
+/// One page of the products matching `filter`, with the relations `with` asks for.
+pub async fn products_with(
+    db: &impl ConnectionTrait,
+    filter: &ProductFilter,
+    today: NaiveDate,
+    order: ProductOrder,
+    args: PageArgs,
+    with: ProductRelations,
+) -> AppResult<ProductPage> {
+    let mut select = catalog::products_query(filter, today);
+    let total = TotalCount::of(&select);
+    if with.cooperative || with.region {
+        select = select.join(JoinType::InnerJoin, product::Relation::Cooperative.def());
+        select = also_select(select, cooperative::Entity, COOPERATIVE);
+    }
+    if with.region {
+        select = select.join(JoinType::InnerJoin, cooperative::Relation::Region.def());
+        select = also_select(select, region::Entity, REGION);
+    }
+    if with.segment {
+        select = select.join(JoinType::InnerJoin, product::Relation::Segment.def());
+        select = also_select(select, segment::Entity, SEGMENT);
+    }
+    let mut listing = page::list_with(select, &order.ordering(), args, |paged| async move {
+        let stmt = db.get_database_backend().build(&paged.into_query());
+        db.query_all_raw(stmt)
+            .await?
+            .iter()
+            .map(|row| ProductRow::read(row, with))
+            .collect::<Result<Vec<_>, DbErr>>()
+    })
+    .await?;
+    listing.total = total;
+    let rows = std::mem::take(&mut listing.page.rows);
+    let mut page = ProductPage {
+        listing: listing.with_rows(Vec::with_capacity(rows.len())),
+        cooperatives: Vec::new(),
+        regions: Vec::new(),
+        segments: Vec::new(),
+        certifications: HashMap::new(),
+        coverage: HashMap::new(),
+    };
+    for row in rows {
+        page.cooperatives.extend(row.cooperative);
+        page.regions.extend(row.region);
+        page.segments.extend(row.segment);
+        page.listing.page.rows.push(row.product);
+    }
+    if with.certifications {
+        certifications_of_page(db, &mut page).await?;
+    }
+    Ok(page)
+}
+
+/// Reads, in one statement, every certification of the page's cooperatives with the
+/// page's products each lists in its coverage.
+async fn certifications_of_page(
+    db: &impl ConnectionTrait,
+    page: &mut ProductPage,
+) -> Result<(), DbErr> {
+    let products = &page.listing.page.rows;
+    let cooperatives: BTreeSet<i32> = products.iter().map(|p| p.cooperative_id).collect();
+    page.certifications = cooperatives.iter().map(|c| (*c, Vec::new())).collect();
+    page.coverage = products.iter().map(|p| (p.id, Vec::new())).collect();
+    if products.is_empty() {
+        return Ok(());
+    }
+    let listed = (
+        certification_product::Entity,
+        certification_product::Column::ProductId,
+    );
+    let mut query = certification::Entity::find()
+        .filter(certification::Column::CooperativeId.is_in(cooperatives))
+        .order_by_asc(certification::Column::Id)
+        .into_query();
+    query
+        .join(
+            JoinType::LeftJoin,
+            certification_product::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((
+                        certification_product::Entity,
+                        certification_product::Column::CertificationId,
+                    ))
+                    .equals((certification::Entity, certification::Column::Id)),
+                )
+                .add(Expr::col(listed).is_in(products.iter().map(|p| p.id))),
+        )
+        .expr_as(Expr::col(listed), "listed_product_id");
+    let stmt = db.get_database_backend().build(&query);
+    let mut seen = BTreeSet::new();
+    for row in db.query_all_raw(stmt).await? {
+        let certification = certification::Model::from_query_result(&row, "")?;
+        let listed: Option<i32> = row.try_get("", "listed_product_id")?;
+        if let Some(product) = listed {
+            page.coverage
+                .entry(product)
+                .or_default()
+                .push(certification.id);
+        }
+        if seen.insert(certification.id) {
+            page.certifications
+                .entry(certification.cooperative_id)
+                .or_default()
+                .push(certification);
+        }
+    }
+    Ok(())
 }

@@ -33,6 +33,12 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::product::Entity")]
     Product,
+    #[sea_orm(
+        belongs_to = "super::region::Entity",
+        from = "Column::RegionCode",
+        to = "super::region::Column::Code"
+    )]
+    Region,
 }
 
 impl Related<super::product::Entity> for Entity {

@@ -2,7 +2,7 @@
 //! stock and certifications, all dated relative to `today` so that its compliance cases
 //! (expired, expiring, revoked, partial, missing) stay true whenever it is seeded.
 //!
-//! The catalog is data (`src/seed/data/demo/`, see [`super::tables`]) and goes into the
+//! The catalog is data (`crates/market-core/src/seed/data/demo/`, see [`super::tables`]) and goes into the
 //! database the way a user's does: the cooperatives and products as a catalog file
 //! through `domain::import::check_catalog` / `write_catalog` (the code of `import
 //! catalog`), the certifications through `domain::import::import_certifications`. What

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 const CHUNK: usize = 50;
 
 /// Fills the reference data every database needs (12 regions with provinces, segments),
-/// from the files of `src/seed/data/reference/` ([`tables::reference`]). Idempotent:
+/// from the files of `crates/market-core/src/seed/data/reference/` ([`tables::reference`]). Idempotent:
 /// inserts only what is missing, keyed by region code / segment slug (and province name
 /// within its region), so it is safe on every start and after an upgrade that adds a
 /// province or a segment.

@@ -1,4 +1,4 @@
-//! The seed data files of `src/seed/data/`, embedded in the binary and parsed into typed
+//! The seed data files of `crates/market-core/src/seed/data/`, embedded in the binary and parsed into typed
 //! rows: the reference tables (regions, provinces, segments) and the demo catalog
 //! (cooperatives, products, certifications). They are data, not code: anyone can edit
 //! them, and a malformed one fails the unit tests (`every_embedded_file_parses`) with its
@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 /// A seed data file that does not parse: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataError {
-    /// Path under `src/seed/data/`.
+    /// Path under `crates/market-core/src/seed/data/`.
     pub file: &'static str,
     /// Line of the file, 1 being the header; 0 when the whole file is concerned.
     pub line: u64,
@@ -33,7 +33,11 @@ pub struct DataError {
 
 impl std::fmt::Display for DataError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "src/seed/data/{} line {}", self.file, self.line)?;
+        write!(
+            f,
+            "crates/market-core/src/seed/data/{} line {}",
+            self.file, self.line
+        )?;
         if let Some(column) = &self.column {
             write!(f, ", column {column}")?;
         }
@@ -568,8 +572,9 @@ mod tests {
         assert_eq!(err.line, 3);
         assert_eq!(err.column.as_deref(), Some("kind"));
         assert!(
-            err.to_string()
-                .starts_with("src/seed/data/reference/segments.csv line 3, column kind:"),
+            err.to_string().starts_with(
+                "crates/market-core/src/seed/data/reference/segments.csv line 3, column kind:"
+            ),
             "{err}"
         );
         let text = "code,slug,name,kind,region,province,founded_on,member_count,women_led,\
