@@ -30,7 +30,7 @@ pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> 
         .await
         .map_err(|e| match e {
             sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
-                error::AppError::Unavailable(why)
+                error::AppError::Unavailable(why.into())
             }
             other => error::AppError::Database(other),
         })?;

@@ -41,10 +41,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     let _permit = HASHING
         .acquire()
         .await
-        .map_err(|e| AppError::Internal(format!("hashing semaphore: {e}")))?;
+        .map_err(|e| AppError::internal_caused("waiting for the hashing semaphore", e))?;
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
+        .map_err(|e| AppError::internal_caused("running a hashing task", e))
 }
 
 /// Hashes a password (PHC string) off the async runtime.
@@ -60,7 +60,7 @@ pub async fn hash_password(password: &str) -> AppResult<String> {
             .map_err(|e| e.to_string())
     })
     .await?
-    .map_err(AppError::Internal)
+    .map_err(|e| AppError::internal_caused("hashing a password", e))
 }
 
 /// A hash of nothing anyone knows, verified against when the e-mail is unknown so both

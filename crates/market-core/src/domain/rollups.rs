@@ -835,8 +835,9 @@ pub async fn timezone(db: &impl ConnectionTrait) -> AppResult<Tz> {
     match row {
         Some(row) => {
             let name: String = row.try_get_by_index(0)?;
-            name.parse()
-                .map_err(|_| AppError::Internal(format!("unknown stored time zone {name}")))
+            name.parse().map_err(|e| {
+                AppError::internal_caused(format!("unknown stored time zone {name}"), e)
+            })
         }
         None => Ok(chrono_tz::Africa::Casablanca),
     }
@@ -965,7 +966,7 @@ async fn sales_between(
     let mut current: Option<(i64, DateTime<Utc>, Channel)> = None;
     let mut lines: Vec<SaleLine> = Vec::new();
     let (mut n_orders, n_lines) = (0u64, rows.len() as u64);
-    let bad = |what: &str| AppError::Internal(format!("unreadable {what} in order lines"));
+    let bad = |what: &str| AppError::internal(format!("unreadable {what} in order lines"));
     for row in rows {
         let id: i64 = row.try_get_by_index(0)?;
         if current.is_some_and(|(c, _, _)| c != id) {

@@ -99,7 +99,7 @@ pub(super) async fn cell_sums(
             let start: NaiveDate = row.try_get_by_index(1)?;
             i = 2;
             let grain = Grain::parse(&code)
-                .ok_or_else(|| AppError::Internal(format!("unknown grain {code}")))?;
+                .ok_or_else(|| AppError::internal(format!("unknown grain {code}")))?;
             Some((grain, start))
         } else {
             None
@@ -167,7 +167,7 @@ async fn dim_sums(
             let code: String = row.try_get_by_index(0)?;
             let start: NaiveDate = row.try_get_by_index(1)?;
             let grain = Grain::parse(&code)
-                .ok_or_else(|| AppError::Internal(format!("unknown grain {code}")))?;
+                .ok_or_else(|| AppError::internal(format!("unknown grain {code}")))?;
             (Some((grain, start)), 2)
         } else {
             (None, 0)
@@ -175,8 +175,8 @@ async fn dim_sums(
         let text: String = row.try_get_by_index(i)?;
         let key = match dimension {
             None => None,
-            Some(d) if d.numeric() => Some(RawKey::Int(text.parse().map_err(|_| {
-                AppError::Internal(format!("unreadable key {text} in sales_dims"))
+            Some(d) if d.numeric() => Some(RawKey::Int(text.parse().map_err(|e| {
+                AppError::internal_caused(format!("unreadable key {text} in sales_dims"), e)
             })?)),
             Some(_) => Some(RawKey::Text(text)),
         };
