@@ -26,6 +26,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 
 /// Connects, migrates, and (if asked and the catalog is empty) seeds the demo data.
 pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> {
+    domain::auth::limit_concurrent_hashes(config.max_concurrent_password_hashes);
     let db = db::connect_with(&config.database_url, db::PoolSettings::from_config(config))
         .await
         .map_err(|e| match e {

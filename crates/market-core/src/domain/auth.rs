@@ -18,7 +18,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use tokio::sync::Semaphore;
 
 /// Shortest password accepted.
@@ -32,10 +32,24 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Bounds the hashes running at once to the number of cores, so a burst of logins queues
-/// instead of starving every other request of CPU and memory.
+/// How many hashes may run at once (`MAX_CONCURRENT_PASSWORD_HASHES`), set once at startup
+/// by [`limit_concurrent_hashes`]; the number of cores otherwise.
+static HASHING_LIMIT: OnceLock<usize> = OnceLock::new();
+
+/// Bounds the hashes running at once, so a burst of logins queues instead of starving
+/// every other request of CPU and memory.
 static HASHING: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    LazyLock::new(|| Semaphore::new(*HASHING_LIMIT.get_or_init(cores)));
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Sets how many password hashes may run at once (`0`: one per core). Only the first call
+/// before the first hash counts: the limit of a running process does not change.
+pub fn limit_concurrent_hashes(limit: usize) {
+    let _ = HASHING_LIMIT.set(if limit == 0 { cores() } else { limit });
+}
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     let _permit = HASHING
