@@ -9,6 +9,7 @@ use crate::error::AppError;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
+use tracing::Instrument;
 
 fn bar(what: &str) -> ProgressBar {
     let bar = if std::env::var_os("NO_PROGRESS").is_some() {
@@ -109,6 +110,7 @@ pub async fn import_orders(config: &Config, file: &Path) -> anyhow::Result<()> {
         progress.set_length(total);
         progress.set_position(done);
     })
+    .instrument(tracing::info_span!("import_orders"))
     .await
     .map_err(|e| anyhow::anyhow!(explain(&e)))?;
     progress.finish();
@@ -127,6 +129,7 @@ pub async fn import_catalog(config: &Config, file: &Path) -> anyhow::Result<()> 
         progress.set_length(total);
         progress.set_position(done);
     })
+    .instrument(tracing::info_span!("import_catalog"))
     .await
     .map_err(|e| anyhow::anyhow!(explain(&e)))?;
     progress.finish();

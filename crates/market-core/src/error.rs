@@ -337,6 +337,17 @@ impl AppError {
 /// Result of resolvers and domain functions.
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Ends a domain operation: when it failed, records its code in the `error` field of the
+/// current span (declared `tracing::field::Empty` by the entry point's `#[instrument]`).
+/// The code only: a message can repeat what the user typed, and the cause of a
+/// server-side failure is logged once, by [`AppError::log`].
+pub fn record_outcome<T>(result: AppResult<T>) -> AppResult<T> {
+    if let Err(err) = &result {
+        tracing::Span::current().record("error", err.code());
+    }
+    result
+}
+
 /// Why an input was refused. The same codes appear in mutation payloads' `userErrors`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserErrorCode {

@@ -755,6 +755,7 @@ const STEP_ROWS: usize = 1_000;
 /// short transactions. Each step adds some rows' sums to the live rows and deletes them
 /// at once, so the analytics' totals never change; a process stopped half-way leaves a
 /// batch that still counts whole, and that the next import folds. Returns the rows moved.
+#[tracing::instrument(skip(db))]
 pub async fn fold(db: &DatabaseConnection, batch: i64) -> AppResult<u64> {
     let mut moved = 0;
     let mut pace = crate::db::Pacer::new(STEP_ROWS);
@@ -777,6 +778,7 @@ pub async fn fold(db: &DatabaseConnection, batch: i64) -> AppResult<u64> {
 
 /// Deletes the rollup rows of batch `batch` (an import that did not finish), in short
 /// transactions.
+#[tracing::instrument(skip(db))]
 pub async fn discard(db: &DatabaseConnection, batch: i64) -> AppResult<()> {
     let mut pace = crate::db::Pacer::new(STEP_ROWS);
     for table in &TABLES {
@@ -885,6 +887,7 @@ const REBUILD_ORDERS: i64 = 50_000;
 /// Recomputes every rollup from the order lines, in the caller's transaction, with the
 /// sales days reckoned in `tz` (which is stored as the rollups' zone). `progress` is told
 /// how many orders each step covered.
+#[tracing::instrument(skip_all, fields(timezone = %tz))]
 pub async fn rebuild(
     txn: &impl ConnectionTrait,
     tz: Tz,
@@ -1006,6 +1009,7 @@ async fn sales_between(
 /// Makes the rollups agree with the configured time zone: builds them the first time
 /// (a database that had orders before the rollups existed gets them counted) and
 /// rebuilds them when the market's zone has changed. Called when the server starts.
+#[tracing::instrument(skip_all, fields(timezone = %tz))]
 pub async fn ensure_built(db: &DatabaseConnection, tz: Tz) -> AppResult<()> {
     let backend = db.get_database_backend();
     let stored = db

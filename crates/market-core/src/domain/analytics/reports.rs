@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Sales of `range` by `dimension`, with their share of the total and, when asked, the
 /// same figures over the compared range and the growth since.
+#[tracing::instrument(skip(db))]
 pub async fn sales_by_segment(
     db: &impl ConnectionTrait,
     scope: SalesScope,
@@ -71,6 +72,7 @@ fn share(part: i64, total: i64) -> f64 {
 
 /// Sales of `range` period by period (and by `dimension` when given). Periods without
 /// sales are left out.
+#[tracing::instrument(skip(db))]
 pub async fn sales_trend(
     db: &impl ConnectionTrait,
     scope: SalesScope,
@@ -121,6 +123,7 @@ pub async fn sales_trend(
 
 /// The best-selling products of `range`, by volume or by value, at most `limit`
 /// (1 to 100). Ties are broken by the other measure, then by product id.
+#[tracing::instrument(skip(db, filter))]
 pub async fn top_products(
     db: &impl ConnectionTrait,
     scope: SalesScope,
@@ -193,6 +196,7 @@ pub async fn top_products(
 
 /// The market's year: turnover, items and orders with the growth on the year before, and
 /// its cooperatives (listed by the end of the year) by kind and by region.
+#[tracing::instrument(skip(db))]
 pub async fn market_summary(
     db: &impl ConnectionTrait,
     scope: SalesScope,
