@@ -74,10 +74,10 @@ pub fn explain(err: &ImportError) -> String {
 
 /// Connects with the tools' patient pool and applies the pending migrations.
 pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    // The error already says where it looked and why.
     let conn = db::connect(&config.database_url, 2)
         .await
-        .map_err(CliError::from)
-        .context("cannot connect to the database")?;
+        .map_err(|e| CliError(AppError::from_connect(e)))?;
     db::migrate(&conn)
         .await
         .map_err(CliError::from)

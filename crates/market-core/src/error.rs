@@ -194,6 +194,17 @@ impl AppError {
         Self::Internal(Cause::caused_by(context, source))
     }
 
+    /// A failure to open the database: `Unavailable` with where it looked and why (see
+    /// `db::connect_with`), any other error as it is.
+    pub fn from_connect(err: sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
+                Self::Unavailable(why.into())
+            }
+            other => Self::Database(other),
+        }
+    }
+
     /// A malformed argument, with the generic `BAD_USER_INPUT` code.
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::BadInput {

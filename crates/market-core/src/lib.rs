@@ -29,12 +29,7 @@ pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> 
     domain::auth::limit_concurrent_hashes(config.max_concurrent_password_hashes);
     let db = db::connect_with(&config.database_url, db::PoolSettings::from_config(config))
         .await
-        .map_err(|e| match e {
-            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
-                error::AppError::Unavailable(why.into())
-            }
-            other => error::AppError::Database(other),
-        })?;
+        .map_err(error::AppError::from_connect)?;
     db::migrate(&db).await?;
     seed::seed_reference_data(&db).await?;
     domain::rollups::ensure_built(&db, config.market_timezone).await?;
