@@ -3,10 +3,13 @@
 //! in the library so the tests can run them as the binary does.
 
 use crate::config::Config;
-use crate::db;
+use crate::db::{self, DatabaseConnection, DbErr};
 use crate::domain::import::{self, ImportError};
+use crate::error::AppError;
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
+use tracing::Instrument;
 
 fn bar(what: &str) -> ProgressBar {
     let bar = if std::env::var_os("NO_PROGRESS").is_some() {
@@ -23,10 +26,32 @@ fn bar(what: &str) -> ProgressBar {
     bar
 }
 
-fn describe(e: &crate::error::AppError) -> String {
-    match e {
-        crate::error::AppError::Database(e) => format!("database: {e}"),
-        other => other.message(),
+/// An [`AppError`] as a `std::error::Error`, so the commands can use `?` and anyhow's
+/// `.context(…)` on it. `AppError` has no `Display` on purpose (a stray `?` in a resolver
+/// must not drop its code); for people at a terminal it reads as
+/// [`AppError::describe`]: the cause chain of a server-side failure, the message of any
+/// other.
+#[derive(Debug)]
+pub struct CliError(pub AppError);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.describe())
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<AppError> for CliError {
+    fn from(err: AppError) -> Self {
+        Self(err)
+    }
+}
+
+/// Database errors read like the domain's (one line, repeated causes dropped).
+impl From<DbErr> for CliError {
+    fn from(err: DbErr) -> Self {
+        Self(AppError::Database(err))
     }
 }
 
@@ -43,38 +68,51 @@ pub fn explain(err: &ImportError) -> String {
             }
             text
         }
-        ImportError::Failed(e) => format!("nothing was imported: {}", describe(e)),
+        ImportError::Failed(e) => format!("nothing was imported: {}", e.describe()),
     }
 }
 
-async fn connect(config: &Config) -> Result<crate::db::DatabaseConnection, String> {
+/// Connects with the tools' patient pool and applies the pending migrations.
+pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    // The error already says where it looked and why.
     let conn = db::connect(&config.database_url, 2)
         .await
-        .map_err(|e| e.to_string())?;
-    db::migrate(&conn).await.map_err(|e| e.to_string())?;
-    crate::seed::seed_reference_data(&conn)
+        .map_err(|e| CliError(AppError::from_connect(e)))?;
+    db::migrate(&conn)
         .await
-        .map_err(|e| e.to_string())?;
-    crate::domain::rollups::ensure_built(&conn, config.market_timezone)
-        .await
-        .map_err(|e| describe(&e))?;
+        .map_err(CliError::from)
+        .context("cannot apply the migrations")?;
     Ok(conn)
 }
 
-fn open(file: &Path) -> Result<std::fs::File, String> {
-    std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let conn = connect_and_migrate(config).await?;
+    crate::seed::seed_reference_data(&conn)
+        .await
+        .map_err(CliError::from)
+        .context("cannot load the reference data")?;
+    crate::domain::rollups::ensure_built(&conn, config.market_timezone)
+        .await
+        .map_err(CliError::from)
+        .context("cannot build the sales rollups")?;
+    Ok(conn)
+}
+
+fn open(file: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
 /// `import orders FILE`.
-pub async fn import_orders(config: &Config, file: &Path) -> Result<(), String> {
+pub async fn import_orders(config: &Config, file: &Path) -> anyhow::Result<()> {
     let conn = connect(config).await?;
     let progress = bar("orders");
     let report = import::import_orders(&conn, open(file)?, |done, total| {
         progress.set_length(total);
         progress.set_position(done);
     })
+    .instrument(tracing::info_span!("import_orders"))
     .await
-    .map_err(|e| explain(&e))?;
+    .map_err(|e| anyhow::anyhow!(explain(&e)))?;
     progress.finish();
     println!(
         "imported {} orders ({} lines); {} already imported",
@@ -84,15 +122,16 @@ pub async fn import_orders(config: &Config, file: &Path) -> Result<(), String> {
 }
 
 /// `import catalog FILE`.
-pub async fn import_catalog(config: &Config, file: &Path) -> Result<(), String> {
+pub async fn import_catalog(config: &Config, file: &Path) -> anyhow::Result<()> {
     let conn = connect(config).await?;
     let progress = bar("catalog");
     let report = import::import_catalog(&conn, open(file)?, |done, total| {
         progress.set_length(total);
         progress.set_position(done);
     })
+    .instrument(tracing::info_span!("import_catalog"))
     .await
-    .map_err(|e| explain(&e))?;
+    .map_err(|e| anyhow::anyhow!(explain(&e)))?;
     progress.finish();
     println!(
         "imported {} cooperatives and {} products; {} products already there",
@@ -102,17 +141,24 @@ pub async fn import_catalog(config: &Config, file: &Path) -> Result<(), String> 
 }
 
 /// `rollups rebuild`.
-pub async fn rebuild_rollups(config: &Config) -> Result<(), String> {
+pub async fn rebuild_rollups(config: &Config) -> anyhow::Result<()> {
     let conn = connect(config).await?;
     let progress = bar("orders");
     let orders = crate::domain::reads::count_orders(&conn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::from)
+        .context("cannot count the orders")?;
     progress.set_length(orders);
-    let txn = db::begin_write(&conn).await.map_err(|e| describe(&e))?;
+    let txn = db::begin_write(&conn)
+        .await
+        .map_err(CliError::from)
+        .context("cannot start the rebuild")?;
     let result =
         crate::domain::rollups::rebuild(&txn, config.market_timezone, |n| progress.inc(n)).await;
-    let summary = db::finish(txn, result).await.map_err(|e| describe(&e))?;
+    let summary = db::finish(txn, result)
+        .await
+        .map_err(CliError::from)
+        .context("cannot rebuild the sales rollups")?;
     progress.finish();
     println!(
         "rebuilt the sales rollups from {} sales orders ({} lines)",
@@ -122,7 +168,7 @@ pub async fn rebuild_rollups(config: &Config) -> Result<(), String> {
 }
 
 /// `seed --profile market --years N`, after the catalog.
-pub async fn seed_history(config: &Config, years: u32) -> Result<(), String> {
+pub async fn seed_history(config: &Config, years: u32) -> anyhow::Result<()> {
     if years == 0 {
         return Ok(());
     }
@@ -136,7 +182,8 @@ pub async fn seed_history(config: &Config, years: u32) -> Result<(), String> {
         std::env::var_os("NO_PROGRESS").is_none(),
     )
     .await
-    .map_err(|e| describe(&e))?;
+    .map_err(CliError::from)
+    .context("cannot seed the history")?;
     println!(
         "seeded {years} years of history in {:.0?}: {} orders ({} sales), {} lines, {} items, {} MAD",
         started.elapsed(),

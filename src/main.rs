@@ -1,6 +1,8 @@
 //! The `solidarity-market` command: serve the API, migrate, seed, export the schema.
 
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use solidarity_market::cli::{CliError, connect_and_migrate};
 use solidarity_market::config::{Config, LogFormat};
 use solidarity_market::domain::enums::Role;
 use solidarity_market::domain::reads;
@@ -133,9 +135,11 @@ async fn main() -> ExitCode {
     let json_logs = matches!(cli.config.log_format, LogFormat::Json);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            // Said once on stderr: as a log event for collectors reading JSON, as a plain
-            // line for people otherwise.
+        Err(err) => {
+            // Said once on stderr, with its causes on the same line (`{:#}`: "what we were
+            // doing: why"): as a log event for collectors reading JSON, as a plain line for
+            // people otherwise.
+            let message = format!("{err:#}");
             if json_logs {
                 tracing::error!("{message}");
             } else {
@@ -146,15 +150,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let conn = db::connect(&config.database_url, 2)
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&conn).await.map_err(|e| e.to_string())?;
+            connect_and_migrate(&config).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -169,7 +170,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             profile: SeedProfile::Demo,
             years: 0,
         } => seed_demo(config).await,
-        Command::Seed { .. } => Err("--years needs --profile market".into()),
+        Command::Seed { .. } => bail!("--years needs --profile market"),
         Command::Import {
             what: ImportKind::Orders { file },
         } => solidarity_market::cli::import_orders(&config, &file).await,
@@ -196,7 +197,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 print!("{sdl}");
                 Ok(())
             } else {
-                std::fs::write(&output, &sdl).map_err(|e| format!("cannot write {output}: {e}"))?;
+                std::fs::write(&output, &sdl).with_context(|| format!("cannot write {output}"))?;
                 let path = std::fs::canonicalize(&output)
                     .map_or_else(|_| output.clone(), |p| p.display().to_string());
                 println!("wrote the schema ({} lines) to {path}", sdl.lines().count());
@@ -208,74 +209,74 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 /// The password of `create-user`: from the flag or `NEW_USER_PASSWORD`, or the first
 /// line of standard input with `--password-stdin`.
-fn new_password(given: Option<String>, from_stdin: bool) -> Result<String, String> {
+fn new_password(given: Option<String>, from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
             .read_line(&mut line)
-            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            .context("cannot read the password from standard input")?;
         let password = line.trim_end_matches(['\n', '\r']).to_owned();
         if password.is_empty() {
-            return Err("standard input held no password".into());
+            bail!("standard input held no password");
         }
         return Ok(password);
     }
-    given.ok_or_else(|| {
-        "give the password with --password-stdin (or NEW_USER_PASSWORD, or --password)".into()
-    })
+    given.context("give the password with --password-stdin (or NEW_USER_PASSWORD, or --password)")
 }
 
 /// `seed` (the demo profile): fills an empty database, and refuses — saying why — one
 /// that already holds a catalog, like `seed --profile market`.
-async fn seed_demo(config: Config) -> Result<(), String> {
+async fn seed_demo(config: Config) -> anyhow::Result<()> {
     let config = Config {
         seed_demo: false,
         ..config
     };
-    let conn = prepare_database(&config).await.map_err(|e| describe(&e))?;
+    let conn = prepare_database(&config)
+        .await
+        .map_err(CliError::from)
+        .context("cannot prepare the database")?;
     let existing = reads::count_cooperatives(&conn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::from)
+        .context("cannot count the cooperatives")?;
     if existing > 0 {
-        return Err(format!(
+        bail!(
             "the database already holds {existing} cooperatives: seed only fills an empty database"
-        ));
+        );
     }
     solidarity_market::seed_demo(&conn, &config)
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(CliError::from)
+        .context("cannot seed the demo catalog")?;
     println!("seeded the demo catalog");
     Ok(())
 }
 
-fn describe(err: &solidarity_market::error::AppError) -> String {
-    match err {
-        solidarity_market::error::AppError::Database(e) => format!("database: {e}"),
-        solidarity_market::error::AppError::Unavailable(why) => why.clone(),
-        other => other.message(),
-    }
-}
-
 /// Seeds the market-scale catalog into an empty database, in one transaction.
-async fn seed_market(config: &Config) -> Result<(), String> {
+async fn seed_market(config: &Config) -> anyhow::Result<()> {
     use solidarity_market::seed;
-    let conn = db::connect(&config.database_url, 2)
-        .await
-        .map_err(|e| e.to_string())?;
-    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    let conn = connect_and_migrate(config).await?;
     let existing = reads::count_cooperatives(&conn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::from)
+        .context("cannot count the cooperatives")?;
     if existing > 0 {
-        return Err(format!(
+        bail!(
             "the database already holds {existing} cooperatives: the market profile only seeds an empty database"
-        ));
+        );
     }
-    let txn = db::begin_write(&conn).await.map_err(|e| describe(&e))?;
+    let txn = db::begin_write(&conn)
+        .await
+        .map_err(CliError::from)
+        .context("cannot start seeding")?;
     let summary = seed::market::seed_market_catalog(&txn, config.market_today(), true)
         .await
-        .map_err(|e| format!("database: {e}"))?;
-    txn.commit().await.map_err(|e| e.to_string())?;
+        .map_err(CliError::from)
+        .context("cannot seed the market catalog")?;
+    txn.commit()
+        .await
+        .map_err(CliError::from)
+        .context("cannot commit the market catalog")?;
     tracing::info!(
         cooperatives = summary.cooperatives,
         products = summary.products,
@@ -298,17 +299,15 @@ async fn create_user(
     role: Role,
     cooperative: Option<String>,
     name: Option<String>,
-) -> Result<(), String> {
-    let conn = db::connect(&config.database_url, 2)
-        .await
-        .map_err(|e| e.to_string())?;
-    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+) -> anyhow::Result<()> {
+    let conn = connect_and_migrate(&config).await?;
     let cooperative_id = match cooperative {
         Some(slug) => Some(
             reads::cooperative_by_slug(&conn, &slug)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no cooperative with slug {slug}"))?
+                .map_err(CliError::from)
+                .context("cannot look the cooperative up")?
+                .with_context(|| format!("no cooperative with slug {slug}"))?
                 .id,
         ),
         None => None,
@@ -322,7 +321,8 @@ async fn create_user(
     };
     let created = solidarity_market::domain::auth::create_user(&conn, new)
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(CliError::from)
+        .context("cannot create the account")?;
     println!(
         "created {} {} (id {})",
         created.role, created.email, created.id
@@ -330,20 +330,23 @@ async fn create_user(
     Ok(())
 }
 
-async fn serve(config: Config) -> Result<(), String> {
-    let db = prepare_database(&config).await.map_err(|e| describe(&e))?;
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = prepare_database(&config)
+        .await
+        .map_err(CliError::from)
+        .context("cannot prepare the database")?;
     let addr = config.bind_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(
-        "listening on http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the address listened on")?;
+    tracing::info!("listening on http://{local}");
     let router = app(AppState::new(db, config.clone()));
     solidarity_market::server::serve(listener, router, &config, shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .context("the server stopped")
 }
 
 async fn shutdown_signal() {

@@ -17,9 +17,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-/// How long in-flight requests may take to finish once shutdown begins.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// Serves `router` on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
@@ -80,11 +77,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    // How long the requests in flight may take to finish.
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("some connections were still open after {SHUTDOWN_GRACE:?}");
+        tracing::warn!("some connections were still open after {grace:?}");
     }
     Ok(())
 }

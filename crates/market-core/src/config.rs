@@ -340,6 +340,21 @@ pub struct Config {
     )]
     pub body_read_timeout_secs: u64,
 
+    /// Password hashes (argon2id, ~19 MiB and tens of milliseconds each) computed at once;
+    /// more sign-ins wait their turn. `0`: one per core.
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_PASSWORD_HASHES",
+        default_value_t = 0,
+        global = true
+    )]
+    pub max_concurrent_password_hashes: usize,
+
+    /// Seconds the requests in flight have to finish once shutdown begins (SIGTERM,
+    /// ctrl-c); connections still open then are dropped.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, global = true)]
+    pub shutdown_grace_secs: u64,
+
     /// Most connections open at once; more wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4_096, global = true)]
     pub max_connections: usize,
@@ -359,55 +374,32 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration with every default, for tests and tools.
+    /// Every setting at its default, whatever the environment says. The defaults are
+    /// written once, in the `default_value`s of the flags above: this parses an empty
+    /// command line with the environment fallbacks switched off.
+    pub fn defaults() -> Self {
+        use clap::{Args, Command, FromArgMatches};
+        let command =
+            Self::augment_args(Command::new("defaults")).mut_args(|arg| arg.env(None::<&str>));
+        let parsed = command
+            .try_get_matches_from(["defaults"])
+            .and_then(|matches| Self::from_arg_matches(&matches));
+        match parsed {
+            Ok(config) => config,
+            // Only a flag without a default (or a default its parser refuses) gets here,
+            // and the unit tests parse the defaults.
+            Err(err) => panic!("the configuration's defaults do not parse: {err}"),
+        }
+    }
+
+    /// The defaults, on `database_url`, for tests and tools: any free port, and no demo
+    /// catalog.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
-            database_max_connections: 16,
-            database_acquire_timeout_secs: 3,
-            sqlite_busy_timeout_secs: 5,
             bind_addr: ([127, 0, 0, 1], 0).into(),
-            log_level: "info".into(),
-            log_format: LogFormat::Text,
-            market_timezone: chrono_tz::Africa::Casablanca,
             seed_demo: false,
-            request_timeout_secs: 30,
-            token_ttl_hours: 168,
-            stale_order_hours: 48,
-            payment_terms_days: 30,
-            dataloader_delay_us: 200,
-            max_query_cost: 10_000,
-            max_query_depth: 16,
-            max_introspection_cost: 100_000,
-            max_introspection_depth: 20,
-            max_aliases: 30,
-            max_selections: 20_000,
-            max_document_bytes: 32 * 1024,
-            expensive_document_bytes: 8 * 1024,
-            max_response_bytes: 4 * 1024 * 1024,
-            max_body_bytes: 1024 * 1024,
-            login_window_minutes: 15,
-            login_attempts_per_account_and_source: 10,
-            login_failures_per_source: 50,
-            login_account_delay_after: 5,
-            login_max_delay_secs: 60,
-            registrations_per_source_per_hour: 10,
-            trusted_proxies: Vec::new(),
-            sign_ins_per_minute: 30,
-            registrations_per_minute: 5,
-            mutations_per_minute: 300,
-            expensive_query_cost: 1_000,
-            expensive_queries_per_minute: 60,
-            max_concurrent_expensive_per_client: 2,
-            header_read_timeout_secs: 10,
-            body_read_timeout_secs: 15,
-            max_connections: 4_096,
-            metrics_token: None,
-            metrics_allow: vec![
-                "127.0.0.0/8".parse().expect("loopback"),
-                "::1/128".parse().expect("loopback"),
-            ],
-            now_override: None,
+            ..Self::defaults()
         }
     }
 
@@ -437,6 +429,29 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_the_flags_defaults() {
+        let config = Config::defaults();
+        assert_eq!(config.max_query_depth, 16);
+        assert_eq!(
+            config.database_url,
+            "sqlite://solidarity-market.db?mode=rwc"
+        );
+        assert_eq!(config.bind_addr, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(config.market_timezone, chrono_tz::Africa::Casablanca);
+        assert!(config.seed_demo);
+        assert_eq!(config.max_document_bytes, 32 * 1024);
+        assert_eq!(config.metrics_allow.len(), 2);
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.now_override, None);
+
+        let tools = Config::for_database("sqlite::memory:");
+        assert_eq!(tools.database_url, "sqlite::memory:");
+        assert_eq!(tools.bind_addr.port(), 0);
+        assert!(!tools.seed_demo);
+        assert_eq!(tools.request_timeout_secs, config.request_timeout_secs);
     }
 
     #[test]

@@ -63,9 +63,98 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     /// The database cannot be reached (or is locked) now; the detail is logged.
-    Unavailable(String),
+    Unavailable(Cause),
     Database(sea_orm::DbErr),
-    Internal(String),
+    /// A failure on our side (a broken invariant, a task that died, a write that could not
+    /// be encoded): what we were doing and why, logged with its whole cause chain.
+    Internal(Cause),
+}
+
+/// What the server was doing when it failed, and the error that made it fail. The client
+/// is told neither ([`AppError::message`] is generic); [`AppError::log`] writes both, the
+/// cause with its whole chain of sources.
+///
+/// `AppError::Internal("order vanished".into())` still reads as before; errors with a
+/// cause use [`AppError::internal_caused`] (or [`Cause::caused_by`]).
+#[derive(Debug)]
+pub struct Cause {
+    context: std::borrow::Cow<'static, str>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Cause {
+    /// A failure with no underlying error (a broken invariant).
+    pub fn new(context: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`, kept (with its own sources) for the log.
+    pub fn caused_by(
+        context: impl Into<std::borrow::Cow<'static, str>>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// What the server was doing.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// `context: cause: cause of the cause: …`, for the log and for people at the CLI.
+    pub fn chain(&self) -> String {
+        render_chain(self)
+    }
+}
+
+impl From<&'static str> for Cause {
+    fn from(context: &'static str) -> Self {
+        Self::new(context)
+    }
+}
+
+impl From<String> for Cause {
+    fn from(context: String) -> Self {
+        Self::new(context)
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.context)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error and its sources, joined by `": "`, like anyhow's `{:#}`. A source whose text
+/// its parent already shows (sea-orm's and sqlx's errors repeat their cause) is skipped.
+pub fn render_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut last = text.clone();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let shown = cause.to_string();
+        if !last.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        last = shown;
+        next = cause.source();
+    }
+    text
 }
 
 impl From<sea_orm::DbErr> for AppError {
@@ -77,10 +166,11 @@ impl From<sea_orm::DbErr> for AppError {
 /// A failed batched read (the API's DataLoader shares one error among the keys of a batch).
 impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
     fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
+        let cause = Cause::caused_by("batched load failed", err.clone());
         if crate::db::is_unavailable(&err) {
-            AppError::Unavailable(format!("batched load failed: {err}"))
+            AppError::Unavailable(cause)
         } else {
-            AppError::Internal(format!("batched load failed: {err}"))
+            AppError::Internal(cause)
         }
     }
 }
@@ -89,6 +179,30 @@ impl AppError {
     /// One user error on `field`.
     pub fn user(code: UserErrorCode, field: &[&str], message: impl Into<String>) -> Self {
         Self::User(vec![UserError::new(code, field, message)])
+    }
+
+    /// A failure on our side with no underlying error (a broken invariant).
+    pub fn internal(context: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self::Internal(Cause::new(context))
+    }
+
+    /// A failure on our side caused by `source`, whose chain goes to the log.
+    pub fn internal_caused(
+        context: impl Into<std::borrow::Cow<'static, str>>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal(Cause::caused_by(context, source))
+    }
+
+    /// A failure to open the database: `Unavailable` with where it looked and why (see
+    /// `db::connect_with`), any other error as it is.
+    pub fn from_connect(err: sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
+                Self::Unavailable(why.into())
+            }
+            other => Self::Database(other),
+        }
     }
 
     /// A malformed argument, with the generic `BAD_USER_INPUT` code.
@@ -178,19 +292,45 @@ where
 
 impl AppError {
     /// Logs the cause of a server-side failure (database, internal) with its full chain;
-    /// the client only ever sees [`AppError::message`] and [`AppError::code`].
+    /// the client only ever sees [`AppError::message`] and [`AppError::code`]. The event
+    /// carries `code` (as sent to the client) and `error` (the chain), and lands in the
+    /// span of the request and of the domain operation that failed.
     pub fn log(&self) {
+        let Some(chain) = self.cause_chain() else {
+            return;
+        };
+        let code = self.code();
         match self {
-            Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Self::Unavailable(_) => tracing::warn!(code, error = %chain, "database unavailable"),
             Self::Database(cause) if crate::db::is_unavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable")
+                tracing::warn!(code, error = %chain, "database unavailable")
             }
             Self::Database(cause) if is_data_exception(cause) => {
-                tracing::warn!(error = %cause, "the database refused a value")
+                tracing::warn!(code, error = %chain, "the database refused a value")
             }
-            Self::Database(cause) => tracing::error!(error = %cause, "database error"),
-            Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
-            _ => {}
+            Self::Database(_) => tracing::error!(code, error = %chain, "database error"),
+            _ => tracing::error!(code, error = %chain, "internal error"),
+        }
+    }
+
+    /// The whole cause chain of a server-side failure (`None` for the errors a client
+    /// caused): what [`AppError::log`] writes, and what the CLI prints. Never sent to a
+    /// client.
+    pub fn cause_chain(&self) -> Option<String> {
+        match self {
+            Self::Unavailable(cause) | Self::Internal(cause) => Some(cause.chain()),
+            Self::Database(cause) => Some(render_chain(cause)),
+            _ => None,
+        }
+    }
+
+    /// For people at a terminal (the CLI): the cause chain of a server-side failure, or
+    /// the client message of any other error. `AppError` has no `Display` on purpose (see
+    /// the type's documentation); this is the explicit way to print one.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Database(_) => format!("database: {}", self.cause_chain().unwrap_or_default()),
+            _ => self.cause_chain().unwrap_or_else(|| self.message()),
         }
     }
 
@@ -207,6 +347,17 @@ impl AppError {
 
 /// Result of resolvers and domain functions.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Ends a domain operation: when it failed, records its code in the `error` field of the
+/// current span (declared `tracing::field::Empty` by the entry point's `#[instrument]`).
+/// The code only: a message can repeat what the user typed, and the cause of a
+/// server-side failure is logged once, by [`AppError::log`].
+pub fn record_outcome<T>(result: AppResult<T>) -> AppResult<T> {
+    if let Err(err) = &result {
+        tracing::Span::current().record("error", err.code());
+    }
+    result
+}
 
 /// Why an input was refused. The same codes appear in mutation payloads' `userErrors`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,5 +442,96 @@ impl UserError {
             message: message.into(),
             code,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// The log lines written while `f` runs, as the server's text format writes them.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn an_internal_error_logs_its_whole_cause_chain_and_tells_the_client_none_of_it() {
+        let root = std::io::Error::other("disk full at /var/lib/market");
+        let middle = Cause::caused_by("writing the statement CSV", root);
+        let err = AppError::internal_caused("exporting payout statement 42", middle);
+
+        let chain = "exporting payout statement 42: writing the statement CSV: \
+                     disk full at /var/lib/market";
+        assert_eq!(err.cause_chain().as_deref(), Some(chain));
+        let log = logged(|| err.log());
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("internal error"), "{log}");
+        assert!(log.contains(chain), "{log}");
+        assert!(log.contains("code=\"INTERNAL_SERVER_ERROR\""), "{log}");
+
+        assert_eq!(err.message(), "an internal error occurred");
+        assert_eq!(err.code(), codes::INTERNAL);
+        for detail in ["disk", "CSV", "42", "/var/lib"] {
+            assert!(!err.message().contains(detail), "{detail} leaked");
+        }
+    }
+
+    #[test]
+    fn a_database_error_logs_its_cause_once_and_tells_the_client_a_generic_message() {
+        let err = AppError::from(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::Internal(
+            "no such table: sales_cells".into(),
+        )));
+        let log = logged(|| err.log());
+        assert!(log.contains("database error"), "{log}");
+        assert_eq!(
+            log.matches("no such table: sales_cells").count(),
+            1,
+            "{log}"
+        );
+        assert_eq!(err.message(), "an error occurred with the database");
+        assert!(!err.message().contains("sales_cells"));
+    }
+
+    #[test]
+    fn errors_a_client_caused_are_not_logged() {
+        let err = AppError::bad_input("`first` is 1 to 100");
+        assert_eq!(err.cause_chain(), None);
+        assert_eq!(logged(|| err.log()), "");
+    }
+
+    #[test]
+    fn the_cli_reads_the_cause_chain_of_a_failure_and_the_message_of_the_rest() {
+        let unavailable = AppError::Unavailable(Cause::new(
+            "cannot open PostgreSQL at 127.0.0.1:5432: connection refused",
+        ));
+        assert_eq!(
+            unavailable.describe(),
+            "cannot open PostgreSQL at 127.0.0.1:5432: connection refused"
+        );
+        assert_eq!(unavailable.message(), UNAVAILABLE_MESSAGE);
+        assert_eq!(
+            AppError::NotFound("no such order".into()).describe(),
+            "no such order"
+        );
     }
 }

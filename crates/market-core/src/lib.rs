@@ -26,14 +26,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 
 /// Connects, migrates, and (if asked and the catalog is empty) seeds the demo data.
 pub async fn prepare_database(config: &Config) -> AppResult<DatabaseConnection> {
+    domain::auth::limit_concurrent_hashes(config.max_concurrent_password_hashes);
     let db = db::connect_with(&config.database_url, db::PoolSettings::from_config(config))
         .await
-        .map_err(|e| match e {
-            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(why)) => {
-                error::AppError::Unavailable(why)
-            }
-            other => error::AppError::Database(other),
-        })?;
+        .map_err(error::AppError::from_connect)?;
     db::migrate(&db).await?;
     seed::seed_reference_data(&db).await?;
     domain::rollups::ensure_built(&db, config.market_timezone).await?;

@@ -144,7 +144,7 @@ pub struct SalesFigures {
 }
 
 fn int(n: i64) -> AppResult<i32> {
-    i32::try_from(n).map_err(|_| AppError::Internal(format!("{n} does not fit an Int")))
+    i32::try_from(n).map_err(|_| AppError::internal(format!("{n} does not fit an Int")))
 }
 
 impl SalesFigures {

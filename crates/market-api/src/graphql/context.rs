@@ -49,5 +49,5 @@ where
     ctx.loaders()
         .load_one(key)
         .await?
-        .ok_or_else(|| AppError::Internal(format!("dangling reference to a {what}")))
+        .ok_or_else(|| AppError::internal(format!("dangling reference to a {what}")))
 }

@@ -200,7 +200,7 @@ pub fn render(
         statement.due_on.to_string(),
         statement.status.as_str().to_owned(),
     ];
-    let failed = |e: csv::Error| AppError::Internal(format!("writing CSV: {e}"));
+    let failed = |e: csv::Error| AppError::internal_caused("writing CSV", e);
     out.write_record(CSV_HEADER).map_err(failed)?;
     let mut write = |record: [String; 10]| {
         out.write_record(head.iter().cloned().chain(record))
@@ -272,8 +272,8 @@ pub fn render(
     ])?;
     let bytes = out
         .into_inner()
-        .map_err(|e| AppError::Internal(format!("writing CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| AppError::Internal(format!("writing CSV: {e}")))
+        .map_err(|e| AppError::internal_caused("writing CSV", e))?;
+    String::from_utf8(bytes).map_err(|e| AppError::internal_caused("writing CSV", e))
 }
 
 #[cfg(test)]

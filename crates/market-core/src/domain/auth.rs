@@ -7,7 +7,7 @@ use crate::domain::input;
 use crate::domain::policy::{SignedIn, Viewer};
 use crate::domain::signin_limits;
 use crate::entities::{auth_token, cooperative, user};
-use crate::error::{AppError, AppResult, UserError, UserErrorCode};
+use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -18,7 +18,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use tokio::sync::Semaphore;
 
 /// Shortest password accepted.
@@ -32,22 +32,37 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Bounds the hashes running at once to the number of cores, so a burst of logins queues
-/// instead of starving every other request of CPU and memory.
+/// How many hashes may run at once (`MAX_CONCURRENT_PASSWORD_HASHES`), set once at startup
+/// by [`limit_concurrent_hashes`]; the number of cores otherwise.
+static HASHING_LIMIT: OnceLock<usize> = OnceLock::new();
+
+/// Bounds the hashes running at once, so a burst of logins queues instead of starving
+/// every other request of CPU and memory.
 static HASHING: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    LazyLock::new(|| Semaphore::new(*HASHING_LIMIT.get_or_init(cores)));
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Sets how many password hashes may run at once (`0`: one per core). Only the first call
+/// before the first hash counts: the limit of a running process does not change.
+pub fn limit_concurrent_hashes(limit: usize) {
+    let _ = HASHING_LIMIT.set(if limit == 0 { cores() } else { limit });
+}
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     let _permit = HASHING
         .acquire()
         .await
-        .map_err(|e| AppError::Internal(format!("hashing semaphore: {e}")))?;
+        .map_err(|e| AppError::internal_caused("waiting for the hashing semaphore", e))?;
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
+        .map_err(|e| AppError::internal_caused("running a hashing task", e))
 }
 
 /// Hashes a password (PHC string) off the async runtime.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn hash_password(password: &str) -> AppResult<String> {
     let password = password.to_owned();
     blocking(move || {
@@ -60,7 +75,7 @@ pub async fn hash_password(password: &str) -> AppResult<String> {
             .map_err(|e| e.to_string())
     })
     .await?
-    .map_err(AppError::Internal)
+    .map_err(|e| AppError::internal_caused("hashing a password", e))
 }
 
 /// A hash of nothing anyone knows, verified against when the e-mail is unknown so both
@@ -78,6 +93,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Checks a password against a PHC hash off the async runtime.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify_password(hash: Option<String>, password: &str) -> AppResult<bool> {
     let password = password.to_owned();
     blocking(move || {
@@ -179,6 +195,7 @@ async fn check_new_user(db: &impl ConnectionTrait, new: &NewUser) -> AppResult<(
 
 /// Creates an account after checking its fields (every problem at once); `DUPLICATE`
 /// when the e-mail is taken.
+#[tracing::instrument(skip_all, fields(role = %new.role, cooperative_id = new.cooperative_id, user_id = tracing::field::Empty))]
 pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
     let (email, name) = check_new_user(db, &new).await?;
     if user::Entity::find()
@@ -203,10 +220,12 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<u
         ..Default::default()
     };
     // A concurrent registration of the same e-mail loses on the unique index.
-    model.insert(db).await.map_err(|e| match e.sql_err() {
+    let created = model.insert(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_email(),
         _ => AppError::Database(e),
-    })
+    })?;
+    tracing::Span::current().record("user_id", created.id);
+    Ok(created)
 }
 
 fn duplicate_email() -> AppError {
@@ -222,6 +241,7 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Opens a session for `user_id`: returns the bearer token (shown once, stored hashed).
+#[tracing::instrument(skip(db, ttl))]
 pub async fn issue_token(
     db: &impl ConnectionTrait,
     user_id: i32,
@@ -268,6 +288,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<O
 }
 
 /// Revokes one session.
+#[tracing::instrument(skip(db))]
 pub async fn revoke_token(db: &impl ConnectionTrait, token_id: i64) -> AppResult<()> {
     auth_token::Entity::update_many()
         .col_expr(auth_token::Column::RevokedAt, Expr::value(Utc::now()))
@@ -281,6 +302,7 @@ pub async fn revoke_token(db: &impl ConnectionTrait, token_id: i64) -> AppResult
 /// Checks e-mail and password. The attempt is counted before the password is checked,
 /// and refused with `THROTTLED` beyond the limits of [`signin_limits`]; a wrong e-mail
 /// and a wrong password get the same `INVALID_CREDENTIALS`, after the same work.
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty, error = tracing::field::Empty))]
 pub async fn login(
     db: &impl ConnectionTrait,
     limits: signin_limits::Limits,
@@ -288,28 +310,36 @@ pub async fn login(
     password: &str,
     client: Option<std::net::IpAddr>,
 ) -> AppResult<user::Model> {
-    if input::email(email).is_none() || check_password(password).is_err() {
-        // No account has such an e-mail or password: the same answer as a wrong one,
-        // without storing or looking up text the database may not even accept.
-        return Err(invalid_credentials());
-    }
-    let attempt = signin_limits::admit_login(db, limits, email, client).await?;
-    let account = user::Entity::find()
-        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
-        .one(db)
-        .await?;
-    let matched =
-        verify_password(account.as_ref().map(|a| a.password_hash.clone()), password).await?;
-    match account {
-        Some(account) if matched => {
-            attempt.succeeded(db).await?;
-            Ok(account)
+    // One exit, so the span records how the attempt ended (never the e-mail).
+    let outcome: AppResult<_> = async {
+        if input::email(email).is_none() || check_password(password).is_err() {
+            // No account has such an e-mail or password: the same answer as a wrong one,
+            // without storing or looking up text the database may not even accept.
+            return Err(invalid_credentials());
         }
-        _ => {
-            attempt.failed(db).await?;
-            Err(invalid_credentials())
+        let attempt = signin_limits::admit_login(db, limits, email, client).await?;
+        let account = user::Entity::find()
+            .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+            .one(db)
+            .await?;
+        let matched =
+            verify_password(account.as_ref().map(|a| a.password_hash.clone()), password).await?;
+        match account {
+            Some(account) if matched => {
+                attempt.succeeded(db).await?;
+                Ok(account)
+            }
+            _ => {
+                attempt.failed(db).await?;
+                Err(invalid_credentials())
+            }
         }
     }
+    .await;
+    if let Ok(account) = &outcome {
+        tracing::Span::current().record("user_id", account.id);
+    }
+    record_outcome(outcome)
 }
 
 fn invalid_credentials() -> AppError {

@@ -259,6 +259,7 @@ fn product_error(code: UserErrorCode, field: &str, message: impl Into<String>) -
 
 /// Validates and writes a product of `coop` (`current` for an update). New products start
 /// with no stock: stock arrives through deliveries, so the ledger explains every unit.
+#[tracing::instrument(skip_all, fields(cooperative_id = coop.id, product_id = current.as_ref().map(|p| p.id)))]
 pub async fn save_product(
     db: &impl ConnectionTrait,
     coop: &cooperative::Model,

@@ -136,6 +136,7 @@ async fn replace_coverage(
 }
 
 /// Records a certification; every problem with the input is reported at once.
+#[tracing::instrument(skip_all, fields(cooperative_id = new.cooperative_id, cert_type = %new.cert_type, products = new.product_ids.len(), certification_id = tracing::field::Empty))]
 pub async fn add(
     db: &impl ConnectionTrait,
     new: NewCertification,
@@ -183,6 +184,7 @@ pub async fn add(
     .insert(db)
     .await?;
     replace_coverage(db, saved.id, &products).await?;
+    tracing::Span::current().record("certification_id", saved.id);
     Ok(saved)
 }
 
@@ -226,6 +228,7 @@ async fn update_unrevoked(
 }
 
 /// Corrects a certification (see the module's documentation for what may change).
+#[tracing::instrument(skip(db, changes))]
 pub async fn update(
     db: &impl ConnectionTrait,
     id: i32,
@@ -279,6 +282,7 @@ pub async fn update(
 }
 
 /// Revokes a certification: it stops covering anything at once. `reason` is required.
+#[tracing::instrument(skip(db, reason))]
 pub async fn revoke(
     db: &impl ConnectionTrait,
     id: i32,
@@ -330,6 +334,7 @@ pub struct CooperativeCompliance {
 /// (cooperatives and products by name). The database finds the products with
 /// [`compliance::sellable_condition`]; [`compliance::assess`] says why, over rows read in
 /// four statements whatever the size of the catalog.
+#[tracing::instrument(skip(db))]
 pub async fn compliance_report(
     db: &impl ConnectionTrait,
     today: NaiveDate,

@@ -66,6 +66,7 @@ pub fn parse_rib(text: &str) -> Result<String, UserError> {
 
 /// Validates `fields` over `current` (the stored cooperative, for updates) and writes
 /// them; returns every problem at once as user errors.
+#[tracing::instrument(skip_all, fields(cooperative_id = current.as_ref().map(|c| c.id)))]
 pub async fn save(
     db: &impl ConnectionTrait,
     current: Option<cooperative::Model>,

@@ -12,7 +12,7 @@ use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{
     certification, certification_product, cooperative, order, order_event, order_line, product,
 };
-use crate::error::{AppError, AppResult, UserError, UserErrorCode};
+use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
@@ -242,6 +242,7 @@ fn order_number() -> String {
 /// stock of every line and records the order with its snapshots, all in one transaction.
 /// The same key with the same content returns the first order and changes nothing; with
 /// other content it is refused (`IDEMPOTENCY_CONFLICT`).
+#[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
 pub async fn place(
     db: &DatabaseConnection,
     buyer: &SignedIn,
@@ -254,7 +255,7 @@ pub async fn place(
     let txn = crate::db::begin_write(db).await?;
     let result = place_in(&txn, buyer, &request, &prepared, today, Utc::now()).await;
     let Prepared { key, hash, .. } = prepared;
-    match crate::db::finish(txn, result).await {
+    let outcome = match crate::db::finish(txn, result).await {
         // A concurrent request with the same key won the unique index: answer as a replay.
         Err(AppError::Database(e))
             if matches!(
@@ -268,7 +269,11 @@ pub async fn place(
             }
         }
         other => other,
+    };
+    if let Ok(order) = &outcome {
+        tracing::Span::current().record("order_id", order.id);
     }
+    record_outcome(outcome)
 }
 
 /// Places an order in the caller's transaction as at instant `at`, `today` being its
@@ -276,6 +281,7 @@ pub async fn place(
 /// [`place`], for replaying past sales such as the demo's history. A key already used is
 /// answered as a replay or a conflict; a concurrent insert of the same key surfaces as a
 /// database error (only [`place`] turns it into a replay).
+#[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len()))]
 pub async fn place_at(
     txn: &impl ConnectionTrait,
     buyer: &SignedIn,
@@ -503,6 +509,16 @@ pub enum Transition {
 }
 
 impl Transition {
+    /// The transition's name in spans and logs (without its free-text reason).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::MarkPaid { .. } => "mark_paid",
+            Self::Fulfill => "fulfill",
+            Self::Cancel { .. } => "cancel",
+            Self::Refund { .. } => "refund",
+        }
+    }
+
     /// The transition with its texts checked (a reference of at most 128 characters, a
     /// reason of at most 1,000; no control characters) and trimmed, blank ones dropped.
     pub fn checked(self) -> AppResult<Self> {
@@ -562,6 +578,7 @@ pub async fn transition(
 
 /// [`transition`] as at instant `now`, for replaying past changes (the demo's history):
 /// the order's timestamps, stock movements, payout corrections and history line carry it.
+#[tracing::instrument(skip_all, fields(order_id = order_id, transition = transition.name(), actor = actor))]
 pub async fn transition_at(
     txn: &impl ConnectionTrait,
     order_id: i64,
@@ -665,6 +682,7 @@ pub async fn transition_at(
 
 /// Cancels every order left `PLACED` (unpaid) since before `older_than` ago, returning its
 /// stock; each order in its own transaction. Returns the cancelled orders.
+#[tracing::instrument(skip_all, fields(older_than_hours = older_than.num_hours(), actor = actor, cancelled = tracing::field::Empty))]
 pub async fn cancel_stale(
     db: &DatabaseConnection,
     older_than: Duration,
@@ -692,6 +710,7 @@ pub async fn cancel_stale(
             Err(e) => return Err(e),
         }
     }
+    tracing::Span::current().record("cancelled", cancelled.len());
     Ok(cancelled)
 }
 

@@ -21,7 +21,7 @@
 use crate::domain::enums::{OrderStatus, PayoutAdjustmentKind, PayoutStatus};
 use crate::domain::market_time;
 use crate::entities::{order, order_line, payout_adjustment, payout_statement};
-use crate::error::{AppError, AppResult, UserError, UserErrorCode};
+use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Alias, Expr, LockType, Query, SelectStatement};
@@ -118,20 +118,29 @@ fn orders_paid_between(from: DateTime<Utc>, until: DateTime<Utc>) -> SelectState
 /// Issues the statements of `period`: one per cooperative with paid sales of the period
 /// not yet settled, or refunds recorded before the period's end not yet taken in. Returns
 /// the statements created (none when everything was already settled). One transaction.
+#[tracing::instrument(skip_all, fields(period_start = %period.start, period_end = %period.end, statements = tracing::field::Empty, error = tracing::field::Empty))]
 pub async fn generate(
     db: &DatabaseConnection,
     period: Period,
     calendar: Calendar,
     terms_days: u16,
 ) -> AppResult<Vec<payout_statement::Model>> {
-    period.check(calendar.today)?;
-    let txn = crate::db::begin_write(db).await?;
-    let result = generate_in(&txn, period, calendar.timezone, terms_days, Utc::now()).await;
-    crate::db::finish(txn, result).await
+    let outcome: AppResult<_> = async {
+        period.check(calendar.today)?;
+        let txn = crate::db::begin_write(db).await?;
+        let result = generate_in(&txn, period, calendar.timezone, terms_days, Utc::now()).await;
+        crate::db::finish(txn, result).await
+    }
+    .await;
+    if let Ok(statements) = &outcome {
+        tracing::Span::current().record("statements", statements.len());
+    }
+    record_outcome(outcome)
 }
 
 /// [`generate`] in the caller's transaction as at instant `at`, `calendar.today` being its
 /// market-local date: for replaying past settlements (the demo's history).
+#[tracing::instrument(skip_all, fields(period_start = %period.start, period_end = %period.end))]
 pub async fn generate_at(
     txn: &impl ConnectionTrait,
     period: Period,
@@ -434,6 +443,7 @@ pub async fn mark_paid(
 
 /// [`mark_paid`] in the caller's transaction, `today` being the market-local date the
 /// payment is recorded on.
+#[tracing::instrument(skip_all, fields(statement_id = payment.statement_id, paid_on = %payment.paid_on))]
 pub async fn mark_paid_in(
     txn: &impl ConnectionTrait,
     payment: Payment,
@@ -792,6 +802,7 @@ fn fixed(value: rust_decimal::Decimal, places: u32) -> rust_decimal::Decimal {
 
 /// The payment performance of the statements due from `from` to `to` (days included),
 /// as it stands on `today`.
+#[tracing::instrument(skip(db))]
 pub async fn performance(
     db: &impl ConnectionTrait,
     from: NaiveDate,

@@ -61,6 +61,7 @@ pub async fn apply(
 /// [`apply`] dated `now`, for replaying past movements (the demo's history). Movements of
 /// a product must be applied in the order they happened: the level is checked against
 /// the current one.
+#[tracing::instrument(skip_all, fields(product_id = movement.product_id, kind = %movement.kind, delta = movement.delta, order_id = movement.order_id))]
 pub async fn apply_at(
     db: &impl ConnectionTrait,
     movement: Movement,

@@ -265,7 +265,7 @@ async fn create_shoppers(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppRe
             let email = format!("{mailbox}@example.ma");
             let id = *ids
                 .get(&email)
-                .ok_or_else(|| AppError::Internal(format!("demo shopper {email} not stored")))?;
+                .ok_or_else(|| AppError::internal(format!("demo shopper {email} not stored")))?;
             Ok(Shopper {
                 id,
                 name,

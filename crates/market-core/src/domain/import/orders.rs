@@ -721,7 +721,7 @@ async fn switch_in(db: &DatabaseConnection, batch: i64) -> AppResult<u64> {
             .await?
             .rows_affected();
         if switched != 1 {
-            return Err(AppError::Internal(format!(
+            return Err(AppError::internal(format!(
                 "import batch {batch} vanished while staging"
             )));
         }
