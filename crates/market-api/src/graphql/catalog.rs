@@ -136,7 +136,7 @@ impl Product {
     /// viewer manages its cooperative.
     async fn low_stock_threshold(&self, ctx: &Context<'_>) -> Option<i32> {
         ctx.viewer()
-            .manages_cooperative(self.0.cooperative_id)
+            .sees_cooperative_private_details(self.0.cooperative_id)
             .then_some(self.0.low_stock_threshold)
     }
     /// The stock ledger, newest first: every delivery, sale, cancellation, return and
@@ -309,12 +309,14 @@ impl Cooperative {
     /// Commission the market keeps on sales, as a fraction ("0.15" = 15 %); `null` unless
     /// the viewer is a manager or a member of this cooperative.
     async fn commission_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
-        ctx.viewer().manages_cooperative(self.0.id).then(|| {
-            Decimal(rust_decimal::Decimal::new(
-                market_core::domain::cooperatives::commission_bp(&self.0).into(),
-                4,
-            ))
-        })
+        ctx.viewer()
+            .sees_cooperative_private_details(self.0.id)
+            .then(|| {
+                Decimal(rust_decimal::Decimal::new(
+                    market_core::domain::cooperatives::commission_bp(&self.0).into(),
+                    4,
+                ))
+            })
     }
     /// Products at or below their low-stock threshold, sellable or not. Managers and
     /// members of this cooperative only (`FORBIDDEN` otherwise).
@@ -364,7 +366,7 @@ impl Cooperative {
     ) -> Result<ProductConnection> {
         let filter = ProductFilter {
             cooperative_id: Some(self.0.id),
-            include_unsellable: ctx.viewer().manages_cooperative(self.0.id),
+            include_unsellable: ctx.viewer().sees_unsellable_products_of(self.0.id),
             ..Default::default()
         };
         let args = PageArgs {
@@ -403,7 +405,7 @@ impl Cooperative {
 
 impl Cooperative {
     fn private<'a>(&self, ctx: &Context<'_>, value: Option<&'a str>) -> Option<&'a str> {
-        value.filter(|_| ctx.viewer().manages_cooperative(self.0.id))
+        value.filter(|_| ctx.viewer().sees_cooperative_private_details(self.0.id))
     }
 }
 
@@ -532,10 +534,10 @@ impl Certification {
     /// Why it was revoked; `null` unless the viewer is a manager or a member of the
     /// holding cooperative (that it was revoked is public, the reason is not).
     async fn revoked_reason(&self, ctx: &Context<'_>) -> Option<&str> {
-        self.0
-            .revoked_reason
-            .as_deref()
-            .filter(|_| ctx.viewer().manages_cooperative(self.0.cooperative_id))
+        self.0.revoked_reason.as_deref().filter(|_| {
+            ctx.viewer()
+                .sees_cooperative_private_details(self.0.cooperative_id)
+        })
     }
     /// Whether it is in force today in the market's time zone: issued, not revoked, not expired.
     async fn is_valid(&self, ctx: &Context<'_>) -> bool {

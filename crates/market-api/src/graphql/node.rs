@@ -126,7 +126,7 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> AppResult<Vec<Option<Node>>> 
                 .map(|m| Node::Order(Order::for_viewer(m, viewer))),
             Key::PayoutStatement(id) => statements
                 .get(&PayoutStatementKey(id))
-                .filter(|s| viewer.manages_cooperative(s.cooperative_id))
+                .filter(|s| viewer.sees_statement_of(s.cooperative_id))
                 .cloned()
                 .map(|m| Node::PayoutStatement(PayoutStatement(m))),
             Key::None => None,

@@ -75,13 +75,9 @@ pub struct Order {
 
 impl Order {
     pub fn for_viewer(model: order::Model, viewer: &Viewer) -> Self {
-        let only_cooperative = match viewer {
-            Viewer::User(u) if u.role == d::Role::CooperativeMember => u.cooperative_id,
-            _ => None,
-        };
         Self {
             model,
-            only_cooperative,
+            only_cooperative: viewer.order_lines_of_cooperative(),
         }
     }
 

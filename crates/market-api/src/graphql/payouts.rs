@@ -436,17 +436,14 @@ impl PayoutsQuery {
         before: Option<String>,
         filter: Option<PayoutStatementFilterInput>,
     ) -> Result<PayoutStatementConnection> {
-        let scope = ctx.viewer().statement_scope()?;
+        ctx.viewer().statement_scope()?;
         let f = filter.unwrap_or_default();
         let cooperative_id = f
             .cooperative_id
             .as_ref()
             .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
             .transpose()?;
-        if let (payouts::StatementScope::Cooperative(own), Some(asked)) = (scope, cooperative_id) {
-            ctx.viewer()
-                .require_same_cooperative(own, asked, "payout statements")?;
-        }
+        let scope = ctx.viewer().statement_scope_for(cooperative_id)?;
         market_core::domain::catalog::check_filter_keys(
             ctx.db(),
             market_core::domain::catalog::FilterKeys {
