@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
-use crate::graphql::catalog::Cooperative;
 use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::CooperativeKey;
 use crate::graphql::payload::respond;

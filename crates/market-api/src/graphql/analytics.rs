@@ -4,12 +4,12 @@
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
-use crate::graphql::catalog::Product;
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::enums::CooperativeKind;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::ProductKey;
 use crate::graphql::money::Money;
+use crate::graphql::product::Product;
 use crate::graphql::scalars::Date;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use market_core::domain::analytics::{

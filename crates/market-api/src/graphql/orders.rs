@@ -4,8 +4,8 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult, UserErrorCode};
 use crate::graphql::accounts::User;
-use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     CooperativeKey, EventsOfOrder, LinesOfOrder, LoadError, ProductKey, UserKey,
@@ -13,6 +13,7 @@ use crate::graphql::loaders::{
 use crate::graphql::money::Money;
 use crate::graphql::pagination::{Cursor, PageArgs, listing_connection};
 use crate::graphql::payload::respond;
+use crate::graphql::product::Product;
 use crate::graphql::scalars::Date;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};

@@ -3,8 +3,8 @@
 
 use crate::error::AppError;
 use crate::error::Result;
-use crate::graphql::catalog::Cooperative;
 use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{CooperativeKey, DbLoader, LoadError};
 use crate::graphql::money::Money;

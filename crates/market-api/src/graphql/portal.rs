@@ -4,12 +4,13 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
 use crate::graphql::accounts::User;
-use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::ContextExt;
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::UserKey;
 use crate::graphql::money::to_centimes;
 use crate::graphql::payload::respond;
+use crate::graphql::product::Product;
 use crate::graphql::scalars::Decimal;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
