@@ -134,18 +134,16 @@ impl Cooperative {
             field: ProductSortField::Name,
             direction: SortDirection::Asc,
         };
-        list_products(
-            ctx,
-            filter,
-            Some(sort),
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-        )
-        .await
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        match args.first_page_rows()? {
+            Some(rows) => first_products_page(ctx, filter, Some(sort), rows).await,
+            None => list_products(ctx, filter, Some(sort), args).await,
+        }
     }
     /// The cooperative's products, sellable ones only unless the viewer manages it.
     #[allow(clippy::too_many_arguments)] // the four Relay arguments, filter and sort

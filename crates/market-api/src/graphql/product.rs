@@ -10,7 +10,8 @@ use crate::graphql::enums::{CertificationType, CooperativeKind, SortDirection};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey,
-    FirstProductsOfCooperative, LoadError, ProductCountOfCooperative, RegionKey, SegmentKey,
+    FirstProductsOfCooperative, FirstStockMovementsOfProduct, LoadError, ProductCountOfCooperative,
+    RegionKey, SegmentKey, StockMovementCountOfProduct,
 };
 use crate::graphql::money::{Money, to_centimes};
 use crate::graphql::pagination::{
@@ -161,15 +162,42 @@ impl Product {
             last,
             before,
         };
-        let listing = lists::stock_movements_of_product(ctx.db(), self.0.id, args).await?;
-        Ok(listing_connection(
-            listing,
-            |m| Cursor::by_id(m.id),
-            |model| crate::graphql::portal::StockMovement {
-                model,
-                cooperative_id: self.0.cooperative_id,
-            },
-        ))
+        let movement = |model| crate::graphql::portal::StockMovement {
+            model,
+            cooperative_id: self.0.cooperative_id,
+        };
+        let Some(rows) = args.first_page_rows()? else {
+            let listing = lists::stock_movements_of_product(ctx.db(), self.0.id, args).await?;
+            return Ok(listing_connection(
+                listing,
+                |m| Cursor::by_id(m.id),
+                movement,
+            ));
+        };
+        // A first page, read with those of the other products of a list.
+        let loaders = ctx.loaders();
+        let mut movements = loaders
+            .load_one(FirstStockMovementsOfProduct(self.0.id, rows))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        let has_next = movements.len() as u64 >= rows;
+        movements.truncate(rows.saturating_sub(1) as usize);
+        let fields = if ctx.look_ahead().field("totalCount").exists() {
+            let count = loaders
+                .load_one(StockMovementCountOfProduct(self.0.id))
+                .await
+                .map_err(AppError::from)?;
+            ConnectionFields::known(count.unwrap_or(0))
+        } else {
+            lists::count_stock_movements_of_product(self.0.id).into()
+        };
+        let page = Page {
+            rows: movements,
+            has_previous: false,
+            has_next,
+        };
+        Ok(connection(page, fields, |m| Cursor::by_id(m.id), movement))
     }
     /// When the product was added to the catalog.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -380,6 +408,7 @@ pub(crate) async fn first_products_page(
     let today = ctx.today();
     let page = FirstProducts {
         include_unsellable: filter.include_unsellable,
+        low_stock: filter.low_stock,
         sort: order.key,
         ascending: order.ascending,
         rows,
@@ -394,7 +423,12 @@ pub(crate) async fn first_products_page(
     let has_next = products.len() as u64 >= rows;
     products.truncate(rows.saturating_sub(1) as usize);
     let fields = if ctx.look_ahead().field("totalCount").exists() {
-        let key = ProductCountOfCooperative(cooperative_id, filter.include_unsellable, today);
+        let key = ProductCountOfCooperative(
+            cooperative_id,
+            filter.include_unsellable,
+            filter.low_stock,
+            today,
+        );
         ConnectionFields::known(
             loaders
                 .load_one(key)
