@@ -577,8 +577,7 @@ async fn product_pages_with_their_ledgers_cost_the_same_for_5_and_50_products() 
         stockMovements(first: 3) { totalCount pageInfo { hasNextPage }
             nodes { kind quantityDelta levelAfter note author { name email role } } } } } }"#;
     let rows = |d: &Value| len(&d["products"]["nodes"]);
-    let statements =
-        same_cost_for_5_and_50(&m.app, Some(&m.manager), "products", query, rows).await;
+    same_cost_for_5_and_50(&m.app, Some(&m.manager), "products", query, rows).await;
     // Without the ledger (which only managers and members may read), anyone.
     let public = query.replace(
         "stockMovements(first: 3) { totalCount pageInfo { hasNextPage }\n            nodes { kind quantityDelta levelAfter note author { name email role } } }",
