@@ -695,3 +695,21 @@ async fn expiring_certification_pages_cost_the_same_for_5_and_50() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn top_product_lists_cost_the_same_for_5_and_50_products() {
+    let app = TestApp::with_demo().await;
+    let manager = account(&app.db, "manager@batch.ma", Role::Manager, None).await;
+    let today = Utc::now().date_naive();
+    let query = format!(
+        r#"query($n: Int!) {{ topProducts(range: {{ from: "{}", to: "{}" }}, by: VALUE, limit: $n) {{
+            rank itemsSold revenue {{ amount }}
+            product {{ sku stock {{ available }} cooperative {{ slug region {{ code }} }} segment {{ slug }} }} }} }}"#,
+        today - Duration::days(3 * 365),
+        today,
+    );
+    same_cost_for_5_and_50(&app, Some(&manager), "topProducts", &query, |d| {
+        len(&d["topProducts"])
+    })
+    .await;
+}
