@@ -4,7 +4,7 @@
 use crate::fixtures::{self, account};
 use crate::helpers::TestApp;
 use chrono::{Duration, NaiveDate, Utc};
-use market_core::entities::{cooperative, payout_adjustment, payout_statement};
+use market_core::entities::{cooperative, order_line, payout_adjustment, payout_statement};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 use serde_json::{Value, json};
 use solidarity_market::domain::enums::{PayoutAdjustmentKind, PayoutStatus, Role};
@@ -38,6 +38,7 @@ async fn same_cost_for_5_and_50(
         counts[0], counts[1],
         "{what}: statements for a page of 5 vs 50"
     );
+    eprintln!("{what}: {} statements for a page of 5 or 50", counts[0]);
     counts[0]
 }
 
@@ -475,12 +476,240 @@ async fn payout_statement_pages_cost_the_same_for_5_and_50_statements() {
             }
         }
     }
+    // Each statement settles a few of the demo's order lines (0 to 4), so that pages of
+    // lines have every shape: empty, shorter than asked, and followed by more. (The lines'
+    // cooperatives are not asked for: whether they are among the statements' own, already
+    // read, would depend on the page's size.)
+    let lines = order_line::Entity::find()
+        .order_by_asc(order_line::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let statements = payout_statement::Entity::find()
+        .order_by_asc(payout_statement::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut settled: std::collections::HashMap<i32, Vec<i64>> = Default::default();
+    let mut next = lines.iter();
+    for (i, statement) in statements.iter().enumerate() {
+        let ids: Vec<i64> = next.by_ref().take(i % 5).map(|l| l.id).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        app.execute_sql(&format!(
+            "UPDATE order_lines SET payout_statement_id = {} WHERE id IN ({list})",
+            statement.id
+        ))
+        .await;
+        settled.insert(statement.id, ids);
+    }
     let query = r#"query($n: Int!) { payoutStatements(first: $n) { totalCount nodes {
-        number periodStart net { amount } overdue csvUrl
+        id number periodStart net { amount } overdue csvUrl
         cooperative { slug region { code } }
+        lines(first: 3) { totalCount pageInfo { hasNextPage hasPreviousPage }
+            nodes { orderNumber sku net { amount } orderLine { id product { sku segment { slug } } } } }
         adjustments { kind amount { amount } reason orderNumber sku carriedFrom { number cooperative { slug } } } } } }"#;
     same_cost_for_5_and_50(&app, Some(&manager), "payout statements", query, |d| {
         len(&d["payoutStatements"]["nodes"])
+    })
+    .await;
+    // Each statement's first page of lines, read in one batch, is its own.
+    let data = app
+        .graphql_as(Some(&manager), query, json!({ "n": 50 }))
+        .await;
+    let mut seen_more = false;
+    for statement in data["data"]["payoutStatements"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
+        let id: i32 = solidarity_market::graphql::ids::decode(
+            statement["id"].as_str().unwrap(),
+            NodeType::PayoutStatement,
+        )
+        .unwrap();
+        let expected = settled.get(&id).cloned().unwrap_or_default();
+        let page = &statement["lines"];
+        assert_eq!(page["totalCount"], json!(expected.len()), "{page}");
+        assert_eq!(page["pageInfo"]["hasNextPage"], json!(expected.len() > 3));
+        let got: Vec<String> = page["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["orderLine"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        let want: Vec<String> = expected
+            .iter()
+            .take(3)
+            .map(|id| encode(NodeType::OrderLine, *id).to_string())
+            .collect();
+        assert_eq!(got, want, "lines of statement {id}");
+        seen_more |= expected.len() > 3;
+    }
+    assert!(seen_more, "some statement has more than one page of lines");
+}
+
+#[tokio::test]
+async fn product_pages_with_their_ledgers_cost_the_same_for_5_and_50_products() {
+    let m = market().await;
+    // A few ledger lines on the first products (by the manager and the member), none on
+    // the others.
+    m.deliveries(&m.products[0], 5).await;
+    for product in &m.products[1..3] {
+        for i in 0..4 {
+            let data = m
+                .ok(
+                    &m.manager,
+                    "mutation($i: RecordStockDeliveryInput!) { recordStockDelivery(input: $i) { userErrors { code message } } }",
+                    json!({ "i": { "productId": product, "quantity": 10, "note": format!("slip {i}") } }),
+                )
+                .await;
+            assert_eq!(data["recordStockDelivery"]["userErrors"], json!([]));
+        }
+    }
+    let query = r#"query($n: Int!) { products(first: $n) { totalCount pageInfo { hasNextPage endCursor } nodes {
+        sku name price { amount } stock { available inStock } isSellable lowStockThreshold
+        complianceIssues { code message }
+        cooperative { slug region { code } }
+        segment { slug }
+        certifications(includeInvalid: true) { type number cooperative { slug } products { sku } }
+        stockMovements(first: 3) { totalCount pageInfo { hasNextPage }
+            nodes { kind quantityDelta levelAfter note author { name email role } } } } } }"#;
+    let rows = |d: &Value| len(&d["products"]["nodes"]);
+    same_cost_for_5_and_50(&m.app, Some(&m.manager), "products", query, rows).await;
+    // Without the ledger (which only managers and members may read), anyone.
+    let public = query.replace(
+        "stockMovements(first: 3) { totalCount pageInfo { hasNextPage }\n            nodes { kind quantityDelta levelAfter note author { name email role } } }",
+        "",
+    );
+    assert!(!public.contains("stockMovements"));
+    same_cost_for_5_and_50(&m.app, None, "products (public)", &public, rows).await;
+    // Each product's first page of ledger lines is the one it has alone.
+    let data = m.ok(&m.manager, query, json!({ "n": 50 })).await;
+    for product in data["products"]["nodes"].as_array().unwrap() {
+        let alone = m
+            .ok(
+                &m.manager,
+                r#"query($sku: String!) { product(sku: $sku) { stockMovements(first: 3) { totalCount pageInfo { hasNextPage }
+                    nodes { kind quantityDelta levelAfter note author { name email role } } } } }"#,
+                json!({ "sku": product["sku"] }),
+            )
+            .await;
+        assert_eq!(
+            product["stockMovements"], alone["product"]["stockMovements"],
+            "{}",
+            product["sku"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn cooperative_pages_with_low_stock_products_cost_the_same_for_5_and_50() {
+    let m = market().await;
+    let query = r#"query($n: Int!) { cooperatives(first: $n) { nodes {
+        slug lowStockProducts(first: 3) { totalCount pageInfo { hasNextPage } nodes { sku stock { available } segment { slug } } } } } }"#;
+    let coops = |d: &Value| len(&d["cooperatives"]["nodes"]);
+    let total = m
+        .app
+        .data("{ cooperatives { totalCount } }", json!({}))
+        .await["cooperatives"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    if total < 50 {
+        for i in 0..(50 - total) {
+            fixtures::coop(
+                &m.app.db,
+                fixtures::NewCoop::new(
+                    &format!("Zz low stock cooperative {i}"),
+                    solidarity_market::domain::enums::CooperativeKind::Handicrafts,
+                    "MA-02",
+                ),
+            )
+            .await;
+        }
+    }
+    // Every product is low in stock under a high threshold.
+    m.app
+        .execute_sql("UPDATE products SET low_stock_threshold = 1000000")
+        .await;
+    same_cost_for_5_and_50(&m.app, Some(&m.manager), "lowStockProducts", query, coops).await;
+    let data = m.ok(&m.manager, query, json!({ "n": 50 })).await;
+    let mut seen = false;
+    for coop in data["cooperatives"]["nodes"].as_array().unwrap() {
+        let alone = m
+            .ok(
+                &m.manager,
+                r#"query($slug: String!) { cooperative(slug: $slug) { lowStockProducts(first: 3) { totalCount pageInfo { hasNextPage } nodes { sku stock { available } segment { slug } } } } }"#,
+                json!({ "slug": coop["slug"] }),
+            )
+            .await;
+        assert_eq!(
+            coop["lowStockProducts"],
+            alone["cooperative"]["lowStockProducts"]
+        );
+        seen |= coop["lowStockProducts"]["pageInfo"]["hasNextPage"] == json!(true);
+    }
+    assert!(
+        seen,
+        "some cooperative has more than one page of low-stock products"
+    );
+}
+
+#[tokio::test]
+async fn expiring_certification_pages_cost_the_same_for_5_and_50() {
+    let app = TestApp::with_demo().await;
+    let manager = account(&app.db, "manager@batch.ma", Role::Manager, None).await;
+    let coops = cooperative::Entity::find()
+        .order_by_asc(cooperative::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let products = market_core::entities::product::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    for i in 0..55_i64 {
+        let coop = &coops[i as usize % coops.len()];
+        let listed: Vec<_> = products
+            .iter()
+            .filter(|p| p.cooperative_id == coop.id)
+            .take(2)
+            .collect();
+        fixtures::certify(
+            &app.db,
+            coop,
+            solidarity_market::domain::enums::CertificationType::Organic,
+            fixtures::days_from_today(-300),
+            Some(fixtures::days_from_today(10 + i)),
+            &listed,
+        )
+        .await;
+    }
+    let query = r#"query($n: Int!) { expiringCertifications(withinDays: 90, first: $n) { totalCount nodes {
+        number type expiresOn isValid coversAllProducts
+        cooperative { slug region { code } }
+        products { sku segment { slug } cooperative { slug } } } } }"#;
+    same_cost_for_5_and_50(&app, Some(&manager), "expiringCertifications", query, |d| {
+        len(&d["expiringCertifications"]["nodes"])
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn top_product_lists_cost_the_same_for_5_and_50_products() {
+    let app = TestApp::with_demo().await;
+    let manager = account(&app.db, "manager@batch.ma", Role::Manager, None).await;
+    let today = Utc::now().date_naive();
+    let query = format!(
+        r#"query($n: Int!) {{ topProducts(range: {{ from: "{}", to: "{}" }}, by: VALUE, limit: $n) {{
+            rank itemsSold revenue {{ amount }}
+            product {{ sku stock {{ available }} cooperative {{ slug region {{ code }} }} segment {{ slug }} }} }} }}"#,
+        today - Duration::days(3 * 365),
+        today,
+    );
+    same_cost_for_5_and_50(&app, Some(&manager), "topProducts", &query, |d| {
+        len(&d["topProducts"])
     })
     .await;
 }

@@ -16,6 +16,7 @@ enum Expect {
     Allowed,
     Unauthenticated,
     Forbidden,
+    NotFound,
 }
 use Expect::*;
 
@@ -23,6 +24,9 @@ use Expect::*;
 const PORTAL: [Expect; 5] = [Unauthenticated, Forbidden, Allowed, Forbidden, Allowed];
 /// Back-office operations: managers only.
 const BACKOFFICE: [Expect; 5] = [Unauthenticated, Forbidden, Forbidden, Forbidden, Allowed];
+/// A cooperative's private reads (payout statements, sales): its members and managers;
+/// customers are `FORBIDDEN` as well.
+const COOPERATIVE_PRIVATE: [Expect; 5] = [Unauthenticated, Forbidden, Allowed, Forbidden, Allowed];
 
 fn actors(p: &Portal) -> [(&'static str, Option<String>); 5] {
     [
@@ -138,6 +142,91 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
             Box::new(|_| json!({})),
         ),
         (
+            // `Viewer::require_product_editor`: managers learn an unknown product is unknown.
+            "updateProduct of an unknown product",
+            [Unauthenticated, Forbidden, Forbidden, Forbidden, NotFound],
+            "mutation($i: UpdateProductInput!) { updateProduct(input: $i) { product { sku } userErrors { code } } }",
+            Box::new(
+                |_| json!({ "i": { "id": gid(NodeType::Product, 999_999), "name": "Nothing" } }),
+            ),
+        ),
+        (
+            // `Viewer::require_order_channel`
+            "placeOrder ONLINE",
+            [Unauthenticated, Allowed, Forbidden, Forbidden, Allowed],
+            "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { number } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |n| json!({ "i": { "channel": "ONLINE", "idempotencyKey": format!("matrix-online-{n}"), "lines": [{ "productId": product, "quantity": 1 }] } })
+            }),
+        ),
+        (
+            "placeOrder STORE",
+            BACKOFFICE,
+            "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { number } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |n| json!({ "i": { "channel": "STORE", "idempotencyKey": format!("matrix-store-{n}"), "lines": [{ "productId": product, "quantity": 1 }] } })
+            }),
+        ),
+        (
+            // `Viewer::require_unsellable_listing`
+            "products(includeUnsellable) of a cooperative",
+            PORTAL,
+            "query($c: ID!) { products(first: 5, filter: { cooperativeId: $c, includeUnsellable: true }) { totalCount } }",
+            Box::new({
+                let coop = coop.clone();
+                move |_| json!({ "c": coop })
+            }),
+        ),
+        (
+            "products(includeUnsellable) of every cooperative",
+            BACKOFFICE,
+            "{ products(first: 5, filter: { includeUnsellable: true }) { totalCount } }",
+            Box::new(|_| json!({})),
+        ),
+        (
+            // `Viewer::order_scope`
+            "orders",
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+            "{ orders(first: 5) { totalCount } }",
+            Box::new(|_| json!({})),
+        ),
+        (
+            // `Viewer::statement_scope_for`
+            "payoutStatements of a cooperative",
+            COOPERATIVE_PRIVATE,
+            "query($c: ID!) { payoutStatements(first: 5, filter: { cooperativeId: $c }) { totalCount } }",
+            Box::new({
+                let coop = coop.clone();
+                move |_| json!({ "c": coop })
+            }),
+        ),
+        (
+            // `Viewer::statement_scope`: a member's list is its own cooperative's.
+            "payoutStatements",
+            [Unauthenticated, Forbidden, Allowed, Allowed, Allowed],
+            "{ payoutStatements(first: 5) { totalCount } }",
+            Box::new(|_| json!({})),
+        ),
+        (
+            // `Viewer::sales_scope_for`
+            "topProducts of a cooperative",
+            COOPERATIVE_PRIVATE,
+            "query($c: ID!) { topProducts(range: { from: \"2025-01-01\", to: \"2025-01-31\" }, by: VOLUME, filter: { cooperativeId: $c }) { rank } }",
+            Box::new({
+                let coop = coop.clone();
+                move |_| json!({ "c": coop })
+            }),
+        ),
+        (
+            // `Viewer::sales_scope`
+            "topProducts",
+            [Unauthenticated, Forbidden, Allowed, Allowed, Allowed],
+            "{ topProducts(range: { from: \"2025-01-01\", to: \"2025-01-31\" }, by: VALUE) { rank } }",
+            Box::new(|_| json!({})),
+        ),
+        (
             "logout",
             [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
             "mutation { logout { revoked } }",
@@ -155,6 +244,7 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
                 Some(_) => match error_code(&response) {
                     "UNAUTHENTICATED" => Unauthenticated,
                     "FORBIDDEN" => Forbidden,
+                    "NOT_FOUND" => NotFound,
                     other => panic!("{name} as {who}: unexpected {other}: {response}"),
                 },
             };
@@ -178,6 +268,217 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
             )
             .await;
         assert_eq!(out["data"]["logout"]["revoked"], true, "logout as {who}");
+    }
+}
+
+/// What each kind of viewer must see of a private value: `Shown`, or `Hidden` (`null`,
+/// or the whole object refused or invisible).
+const fn visible(v: [bool; 5]) -> [bool; 5] {
+    v
+}
+/// Managers and the cooperative's own members.
+const COOPERATIVE_EYES: [bool; 5] = visible([false, false, true, false, true]);
+/// Managers and the buyer.
+const BUYER_EYES: [bool; 5] = visible([false, true, false, false, true]);
+
+#[tokio::test]
+async fn every_private_value_obeys_the_visibility_matrix() {
+    use crate::fixtures::{NewProduct, certify, days_from_today};
+    use market_core::entities::payout_statement;
+    use sea_orm::{ActiveModelTrait, Set};
+    use solidarity_market::domain::enums::{CertificationType, PayoutStatus};
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let a = &p.actors;
+    // An order of the customer holding a product of each cooperative, paid by a manager
+    // with a reference.
+    let argan = fixtures::product(
+        &app.db,
+        &p.other,
+        NewProduct::new("ARG-MATRIX", "Argan oil", "cosmetics", 12_000, 5),
+    )
+    .await;
+    // Its certification covers the argan oil only: the rose water cannot be sold.
+    certify(
+        &app.db,
+        &p.other,
+        CertificationType::DmpAuthorization,
+        days_from_today(-30),
+        None,
+        &[&argan],
+    )
+    .await;
+    fixtures::product(
+        &app.db,
+        &p.other,
+        NewProduct::new("ROSE-MATRIX", "Rose water", "cosmetics", 4_000, 5),
+    )
+    .await;
+    let placed = app
+        .graphql_as(
+            Some(&a.customer),
+            "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { id } userErrors { code message } } }",
+            json!({ "i": { "channel": "ONLINE", "idempotencyKey": "visibility", "lines": [
+                { "productId": gid(NodeType::Product, p.product.id), "quantity": 1 },
+                { "productId": gid(NodeType::Product, argan.id), "quantity": 1 }] } }),
+        )
+        .await;
+    let order = placed["data"]["placeOrder"]["order"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{placed}"))
+        .to_owned();
+    let paid = app
+        .graphql_as(
+            Some(&a.manager),
+            "mutation($i: MarkOrderPaidInput!) { markOrderPaid(input: $i) { userErrors { code } } }",
+            json!({ "i": { "orderId": order, "method": "CARD", "reference": "slip 1" } }),
+        )
+        .await;
+    assert_eq!(
+        paid["data"]["markOrderPaid"]["userErrors"],
+        json!([]),
+        "{paid}"
+    );
+    // A ledger line recorded by the cooperative's member, the latest one.
+    let delivered = app
+        .graphql_as(
+            Some(&a.own_member),
+            DELIVER,
+            json!({ "i": { "productId": gid(NodeType::Product, p.product.id), "quantity": 2, "note": "by mule" } }),
+        )
+        .await;
+    assert_eq!(
+        delivered["data"]["recordStockDelivery"]["userErrors"],
+        json!([])
+    );
+    let statement = payout_statement::ActiveModel {
+        cooperative_id: Set(p.coop.id),
+        period_start: Set(fixtures::ymd(2025, 1, 1)),
+        period_end: Set(fixtures::ymd(2025, 1, 31)),
+        gross_cents: Set(0),
+        commission_cents: Set(0),
+        refund_adjustment_cents: Set(0),
+        carried_in_cents: Set(0),
+        net_cents: Set(0),
+        due_on: Set(fixtures::ymd(2025, 3, 2)),
+        status: Set(PayoutStatus::Due),
+        paid_on: Set(None),
+        bank_reference: Set(None),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let statement = gid(NodeType::PayoutStatement, statement.id);
+    let product = gid(NodeType::Product, p.product.id);
+    let coop = gid(NodeType::Cooperative, p.coop.id);
+    let other = gid(NodeType::Cooperative, p.other.id);
+    let ledger = "query($id: ID!) { node(id: $id) { ... on Product { stockMovements(first: 1) { nodes { note author { name email } } } } } }";
+    let of_order = "query($id: ID!) { node(id: $id) { ... on Order { customer { email } lines { sku } history { actor { name } note } } } }";
+    // (policy function, expectations, query, node ID, JSON pointer of the value)
+    let cases: Vec<(&str, [bool; 5], &str, &str, &str)> = vec![
+        (
+            "sees_cooperative_private_details: Cooperative.commissionRate",
+            COOPERATIVE_EYES,
+            "query($id: ID!) { node(id: $id) { ... on Cooperative { commissionRate } } }",
+            &coop,
+            "/node/commissionRate",
+        ),
+        (
+            "sees_cooperative_private_details: Product.lowStockThreshold",
+            COOPERATIVE_EYES,
+            "query($id: ID!) { node(id: $id) { ... on Product { lowStockThreshold } } }",
+            &product,
+            "/node/lowStockThreshold",
+        ),
+        (
+            // `other` lists a sellable argan oil and an unsellable rose water.
+            "sees_unsellable_products_of: Cooperative.products",
+            visible([false, false, false, true, true]),
+            "query($id: ID!) { node(id: $id) { ... on Cooperative { products(first: 5) { nodes { sku } } } } }",
+            &other,
+            "/node/products/nodes/1/sku",
+        ),
+        (
+            "order_scope and sees_buyer_details: Order.customer",
+            BUYER_EYES,
+            of_order,
+            &order,
+            "/node/customer/email",
+        ),
+        (
+            "order_scope: the order holds a line of each cooperative",
+            visible([false, true, true, true, true]),
+            of_order,
+            &order,
+            "/node/lines/0/sku",
+        ),
+        (
+            "order_lines_of_cooperative: a member sees only its own line",
+            BUYER_EYES,
+            of_order,
+            &order,
+            "/node/lines/1/sku",
+        ),
+        (
+            "sees_order_event_actor: OrderEvent.actor",
+            BUYER_EYES,
+            of_order,
+            &order,
+            "/node/history/0/actor/name",
+        ),
+        (
+            "sees_order_event_note: OrderEvent.note",
+            BUYER_EYES,
+            of_order,
+            &order,
+            "/node/history/1/note",
+        ),
+        (
+            "sees_ledger_details: StockMovement.author",
+            COOPERATIVE_EYES,
+            ledger,
+            &product,
+            "/node/stockMovements/nodes/0/author/name",
+        ),
+        (
+            "sees_ledger_details: StockMovement.note",
+            COOPERATIVE_EYES,
+            ledger,
+            &product,
+            "/node/stockMovements/nodes/0/note",
+        ),
+        (
+            "sees_account_email: User.email of a ledger author",
+            visible([false, false, true, false, true]),
+            ledger,
+            &product,
+            "/node/stockMovements/nodes/0/author/email",
+        ),
+        (
+            "sees_statement_of: node(id:) of a payout statement",
+            COOPERATIVE_EYES,
+            "query($id: ID!) { node(id: $id) { ... on PayoutStatement { number } } }",
+            &statement,
+            "/node/number",
+        ),
+    ];
+    for (name, expectations, query, id, pointer) in &cases {
+        for ((who, token), shown) in actors(&p).into_iter().zip(expectations) {
+            let response = app
+                .graphql_as(token.as_deref(), query, json!({ "id": id }))
+                .await;
+            if response.get("errors").is_some() {
+                let code = error_code(&response);
+                assert!(
+                    matches!(code, "UNAUTHENTICATED" | "FORBIDDEN"),
+                    "{name} as {who}: {response}"
+                );
+            }
+            let value = response["data"].pointer(pointer).unwrap_or(&Value::Null);
+            assert_eq!(!value.is_null(), *shown, "{name} as {who}: {response}");
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
-use crate::graphql::catalog::Cooperative;
 use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::CooperativeKey;
 use crate::graphql::payload::respond;
@@ -55,10 +55,9 @@ impl User {
     }
     /// E-mail address; `null` unless the viewer is this user or a manager.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let viewer = ctx.viewer();
-        let own = self.own
-            || matches!(viewer, market_core::domain::policy::Viewer::User(u) if u.user_id == self.model.id);
-        (own || viewer.is_manager()).then_some(self.model.email.as_str())
+        ctx.viewer()
+            .sees_account_email(self.model.id, self.own)
+            .then_some(self.model.email.as_str())
     }
     /// Display name.
     async fn name(&self) -> &str {

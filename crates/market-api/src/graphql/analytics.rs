@@ -4,17 +4,16 @@
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
-use crate::graphql::catalog::Product;
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::enums::CooperativeKind;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::ProductKey;
 use crate::graphql::money::Money;
+use crate::graphql::product::Product;
 use crate::graphql::scalars::Date;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use market_core::domain::analytics::{
     self as da, Comparison, DateRange, Dimension, Figures, Granularity, ProductFilter, RankBy,
-    SalesScope,
 };
 
 /// A range of whole days in the market's time zone, both ends included, at most ten
@@ -365,7 +364,7 @@ impl AnalyticsQuery {
         #[graphql(default = 10)] limit: i32,
         filter: Option<TopProductsFilter>,
     ) -> Result<Vec<TopProduct>> {
-        let scope = ctx.viewer().sales_scope()?;
+        ctx.viewer().sales_scope()?;
         let range = range.check()?;
         let f = filter.unwrap_or_default();
         let cooperative_id = f
@@ -373,9 +372,7 @@ impl AnalyticsQuery {
             .as_ref()
             .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
             .transpose()?;
-        if let (SalesScope::Cooperative(own), Some(asked)) = (scope, cooperative_id) {
-            ctx.viewer().require_same_cooperative(own, asked, "sales")?;
-        }
+        let scope = ctx.viewer().sales_scope_for(cooperative_id)?;
         let segment_id = market_core::domain::catalog::check_filter_keys(
             ctx.db(),
             market_core::domain::catalog::FilterKeys {

@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult, UserErrorCode};
-use crate::graphql::catalog::Cooperative;
 use crate::graphql::context::ContextExt;
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::enums::{CooperativeKind, CooperativeStatus};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::payload::respond;

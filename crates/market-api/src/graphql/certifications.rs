@@ -1,23 +1,103 @@
-//! Certifications in the back office: managers record, correct and revoke them, see what
-//! expires soon and what cannot be sold. Reading them is public (`Cooperative.certifications`,
-//! `Product.certifications`): they are labels shown to shoppers.
+//! Certifications: the `Certification` type (reading them is public — `Cooperative.certifications`,
+//! `Product.certifications` — they are labels shown to shoppers), and the back office:
+//! managers record, correct and revoke them, see what expires soon and what cannot be sold.
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
-use crate::graphql::catalog::{Certification, ComplianceIssue, Cooperative, Product};
-use crate::graphql::context::ContextExt;
+use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::enums::CertificationType;
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::CooperativeKey;
+use crate::graphql::loaders::{CooperativeKey, ProductsListedByCertification};
 use crate::graphql::pagination::{PageArgs, listing_connection};
 use crate::graphql::payload::respond;
+use crate::graphql::product::{ComplianceIssue, Product};
 use crate::graphql::scalars::Date;
 use crate::payload;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use chrono::Days;
+use chrono::{DateTime, Days, Utc};
 use market_core::db;
 use market_core::domain::certifications::{self as dcert, CertificationChanges, NewCertification};
+use market_core::domain::compliance;
 use market_core::domain::lists;
+use market_core::models::certification;
+
+/// A certification or label held by a cooperative.
+pub struct Certification(pub certification::Model);
+
+/// A certification or label held by a cooperative.
+#[Object]
+impl Certification {
+    /// Global ID of the certification.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Certification, self.0.id)
+    }
+    /// Type of certification.
+    #[graphql(name = "type")]
+    async fn certification_type(&self) -> CertificationType {
+        self.0.r#type.into()
+    }
+    /// Number on the certificate.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// Who issued it (ONSSA, DMP, a certification body…).
+    async fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+    /// Date it took effect.
+    async fn issued_on(&self) -> Date {
+        Date(self.0.issued_on)
+    }
+    /// Last day it is valid; `null` when it does not expire.
+    async fn expires_on(&self) -> Option<Date> {
+        self.0.expires_on.map(Date)
+    }
+    /// Whether it covers every product of the cooperative, present and future (otherwise
+    /// only those in `products`).
+    async fn covers_all_products(&self) -> bool {
+        self.0.covers_all_products
+    }
+    /// The products a list coverage names, by name; empty when `coversAllProducts` (it
+    /// then covers every product of the cooperative).
+    async fn products(&self, ctx: &Context<'_>) -> Result<Vec<Product>> {
+        if self.0.covers_all_products {
+            return Ok(Vec::new());
+        }
+        let listed = ctx
+            .loaders()
+            .load_one(ProductsListedByCertification(self.0.id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(listed
+            .unwrap_or_default()
+            .into_iter()
+            .map(Product)
+            .collect())
+    }
+    /// When it was revoked, if it was.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    /// Why it was revoked; `null` unless the viewer is a manager or a member of the
+    /// holding cooperative (that it was revoked is public, the reason is not).
+    async fn revoked_reason(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0.revoked_reason.as_deref().filter(|_| {
+            ctx.viewer()
+                .sees_cooperative_private_details(self.0.cooperative_id)
+        })
+    }
+    /// Whether it is in force today in the market's time zone: issued, not revoked, not expired.
+    async fn is_valid(&self, ctx: &Context<'_>) -> bool {
+        compliance::is_valid(&self.0, ctx.today())
+    }
+    /// The cooperative holding it.
+    async fn cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
+        Ok(Cooperative(
+            load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await?,
+        ))
+    }
+}
 
 /// The longest look-ahead of `expiringCertifications`, in days (about ten years).
 pub const MAX_WITHIN_DAYS: i32 = 3660;

@@ -5,10 +5,11 @@
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use market_core::db::{DatabaseConnection, DbErr};
+use market_core::domain::payouts::SettledLine;
 use market_core::domain::reads;
 use market_core::models::{
     certification, cooperative, order_event, order_line, payout_statement, product, province,
-    region, segment, user,
+    region, segment, stock_movement, user,
 };
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -290,9 +291,25 @@ pub struct ProductsListedByCertification(pub i32);
 /// cooperatives): each cooperative's page, all read in one statement.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct FirstProductsOfCooperative(pub i32, pub reads::FirstProducts);
-/// How many products a cooperative lists (sellable ones only unless `.1`), as of `.2`.
+/// How many products a cooperative lists (sellable ones only unless `.1`; only those low
+/// in stock if `.2`), as of `.3`.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct ProductCountOfCooperative(pub i32, pub bool, pub chrono::NaiveDate);
+pub struct ProductCountOfCooperative(pub i32, pub bool, pub bool, pub chrono::NaiveDate);
+
+/// The first page of a product's stock ledger (`Product.stockMovements`), `.1` rows (a
+/// page's size plus one): the pages of every product of a list read in one statement.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct FirstStockMovementsOfProduct(pub i32, pub u64);
+/// How many lines a product's stock ledger has.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct StockMovementCountOfProduct(pub i32);
+/// The first page of the lines a payout statement settles (`PayoutStatement.lines`), `.1`
+/// rows (a page's size plus one): the pages of every statement of a list read at once.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct FirstLinesOfStatement(pub i32, pub u64);
+/// How many order lines a payout statement settles.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct LineCountOfStatement(pub i32);
 
 /// One row per key: `read` gets the keys' inner values, `key` names a row's key.
 macro_rules! one_per_key {
@@ -339,6 +356,75 @@ macro_rules! list_per_key {
         }
     };
 }
+
+/// The first rows of each parent's list, keyed by (parent, rows): one read per page size
+/// asked (in practice, one), every key present.
+macro_rules! first_rows_per_key {
+    ($key:ident, $model:ty, $read:path, |$row:ident| $parent:expr) => {
+        impl Loader<$key> for DbLoader {
+            type Value = Vec<$model>;
+            type Error = LoadError;
+
+            async fn load(&self, asked: &[$key]) -> Result<HashMap<$key, Vec<$model>>, LoadError> {
+                self.once(asked, |keys: Vec<$key>| async move {
+                    let keys = &keys[..];
+                    let mut sizes: HashMap<u64, Vec<i32>> = HashMap::new();
+                    for key in keys {
+                        sizes.entry(key.1).or_default().push(key.0);
+                    }
+                    let mut map = group(keys, std::iter::empty());
+                    for (rows, parents) in sizes {
+                        for $row in $read(&self.db, parents, rows).await? {
+                            map.entry($key($parent, rows)).or_default().push($row);
+                        }
+                    }
+                    Ok(map)
+                })
+                .await
+            }
+        }
+    };
+}
+
+/// A count per key (0 for keys without rows).
+macro_rules! count_per_key {
+    ($key:ident, $read:path) => {
+        impl Loader<$key> for DbLoader {
+            type Value = i64;
+            type Error = LoadError;
+
+            async fn load(&self, asked: &[$key]) -> Result<HashMap<$key, i64>, LoadError> {
+                self.once(asked, |keys: Vec<$key>| async move {
+                    let keys = &keys[..];
+                    let counts = $read(&self.db, keys.iter().map(|k| k.0).collect()).await?;
+                    Ok(keys
+                        .iter()
+                        .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0)))
+                        .collect())
+                })
+                .await
+            }
+        }
+    };
+}
+
+first_rows_per_key!(
+    FirstStockMovementsOfProduct,
+    stock_movement::Model,
+    reads::first_stock_movements_of_products,
+    |r| r.product_id
+);
+count_per_key!(
+    StockMovementCountOfProduct,
+    reads::stock_movement_counts_of_products
+);
+first_rows_per_key!(
+    FirstLinesOfStatement,
+    SettledLine,
+    reads::first_lines_of_statements,
+    |r| r.line.payout_statement_id.unwrap_or_default()
+);
+count_per_key!(LineCountOfStatement, reads::line_counts_of_statements);
 
 /// Rows grouped by key, every key present.
 fn group<K: Clone + Eq + Hash, V>(
@@ -526,16 +612,16 @@ impl Loader<ProductCountOfCooperative> for DbLoader {
     ) -> Result<HashMap<ProductCountOfCooperative, i64>, LoadError> {
         self.once(asked, |keys: Vec<ProductCountOfCooperative>| async move {
             let keys = &keys[..];
-            let mut groups: HashMap<(bool, chrono::NaiveDate), Vec<i32>> = HashMap::new();
+            let mut groups: HashMap<(bool, bool, chrono::NaiveDate), Vec<i32>> = HashMap::new();
             for key in keys {
-                groups.entry((key.1, key.2)).or_default().push(key.0);
+                groups.entry((key.1, key.2, key.3)).or_default().push(key.0);
             }
             let mut map: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
-            for ((all, today), ids) in groups {
+            for ((all, low, today), ids) in groups {
                 let counts =
-                    reads::product_counts_of_cooperatives(&self.db, ids, all, today).await?;
+                    reads::product_counts_of_cooperatives(&self.db, ids, all, low, today).await?;
                 for (id, n) in counts {
-                    map.insert(ProductCountOfCooperative(id, all, today), n);
+                    map.insert(ProductCountOfCooperative(id, all, low, today), n);
                 }
             }
             Ok(map)

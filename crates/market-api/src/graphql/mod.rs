@@ -6,6 +6,7 @@ pub mod backoffice;
 pub mod catalog;
 pub mod certifications;
 pub mod context;
+pub mod cooperative;
 pub mod cost;
 pub mod enums;
 pub mod extensions;
@@ -18,7 +19,10 @@ pub mod pagination;
 pub mod payload;
 pub mod payouts;
 pub mod portal;
+pub mod product;
+pub mod region;
 pub mod scalars;
+pub mod segment;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use market_core::config::Config;

@@ -2,14 +2,18 @@
 
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
-use crate::graphql::catalog::{Certification, Cooperative, Product, Region, Segment};
+use crate::graphql::certifications::Certification;
 use crate::graphql::context::ContextExt;
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     CertificationKey, CooperativeKey, PayoutStatementKey, ProductKey, RegionKey, SegmentKey,
 };
 use crate::graphql::orders::{Order, prefetch_order_relations};
 use crate::graphql::payouts::PayoutStatement;
+use crate::graphql::product::Product;
+use crate::graphql::region::Region;
+use crate::graphql::segment::Segment;
 use async_graphql::{Context, ID, Interface, Object};
 use market_core::domain::orders as domain_orders;
 use std::collections::HashMap;
@@ -126,7 +130,7 @@ async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> AppResult<Vec<Option<Node>>> 
                 .map(|m| Node::Order(Order::for_viewer(m, viewer))),
             Key::PayoutStatement(id) => statements
                 .get(&PayoutStatementKey(id))
-                .filter(|s| viewer.manages_cooperative(s.cooperative_id))
+                .filter(|s| viewer.sees_statement_of(s.cooperative_id))
                 .cloned()
                 .map(|m| Node::PayoutStatement(PayoutStatement(m))),
             Key::None => None,

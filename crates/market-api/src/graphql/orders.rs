@@ -4,8 +4,8 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult, UserErrorCode};
 use crate::graphql::accounts::User;
-use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     CooperativeKey, EventsOfOrder, LinesOfOrder, LoadError, ProductKey, UserKey,
@@ -13,6 +13,7 @@ use crate::graphql::loaders::{
 use crate::graphql::money::Money;
 use crate::graphql::pagination::{Cursor, PageArgs, listing_connection};
 use crate::graphql::payload::respond;
+use crate::graphql::product::Product;
 use crate::graphql::scalars::Date;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -75,13 +76,9 @@ pub struct Order {
 
 impl Order {
     pub fn for_viewer(model: order::Model, viewer: &Viewer) -> Self {
-        let only_cooperative = match viewer {
-            Viewer::User(u) if u.role == d::Role::CooperativeMember => u.cooperative_id,
-            _ => None,
-        };
         Self {
             model,
-            only_cooperative,
+            only_cooperative: viewer.order_lines_of_cooperative(),
         }
     }
 

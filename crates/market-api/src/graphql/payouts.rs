@@ -3,13 +3,17 @@
 
 use crate::error::AppError;
 use crate::error::Result;
-use crate::graphql::catalog::Cooperative;
 use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{CooperativeKey, DbLoader, LoadError};
+use crate::graphql::loaders::{
+    CooperativeKey, DbLoader, FirstLinesOfStatement, LineCountOfStatement, LoadError,
+};
 use crate::graphql::money::Money;
 use crate::graphql::orders::OrderLine;
-use crate::graphql::pagination::{Cursor, PageArgs, listing_connection};
+use crate::graphql::pagination::{
+    ConnectionFields, Cursor, Page, PageArgs, connection, listing_connection,
+};
 use crate::graphql::payload::{Payload, respond};
 use crate::graphql::scalars::{Date, Decimal};
 use crate::payload;
@@ -145,12 +149,35 @@ impl PayoutStatement {
             last,
             before,
         };
-        let listing = lists::lines_of_statement(ctx.db(), self.0.id, args).await?;
-        Ok(listing_connection(
-            listing,
-            |l: &SettledLine| Cursor::by_id(l.line.id),
-            PayoutLine,
-        ))
+        let cursor = |l: &SettledLine| Cursor::by_id(l.line.id);
+        let Some(rows) = args.first_page_rows()? else {
+            let listing = lists::lines_of_statement(ctx.db(), self.0.id, args).await?;
+            return Ok(listing_connection(listing, cursor, PayoutLine));
+        };
+        // A first page, read with those of the other statements of a list.
+        let loaders = ctx.loaders();
+        let mut lines = loaders
+            .load_one(FirstLinesOfStatement(self.0.id, rows))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        let has_next = lines.len() as u64 >= rows;
+        lines.truncate(rows.saturating_sub(1) as usize);
+        let fields = if ctx.look_ahead().field("totalCount").exists() {
+            let count = loaders
+                .load_one(LineCountOfStatement(self.0.id))
+                .await
+                .map_err(AppError::from)?;
+            ConnectionFields::known(count.unwrap_or(0))
+        } else {
+            lists::count_lines_of_statement(self.0.id).into()
+        };
+        let page = Page {
+            rows: lines,
+            has_previous: false,
+            has_next,
+        };
+        Ok(connection(page, fields, cursor, PayoutLine))
     }
     /// The refunds and carried balances it takes in, oldest first.
     async fn adjustments(&self, ctx: &Context<'_>) -> Result<Vec<PayoutAdjustment>> {
@@ -436,17 +463,14 @@ impl PayoutsQuery {
         before: Option<String>,
         filter: Option<PayoutStatementFilterInput>,
     ) -> Result<PayoutStatementConnection> {
-        let scope = ctx.viewer().statement_scope()?;
+        ctx.viewer().statement_scope()?;
         let f = filter.unwrap_or_default();
         let cooperative_id = f
             .cooperative_id
             .as_ref()
             .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
             .transpose()?;
-        if let (payouts::StatementScope::Cooperative(own), Some(asked)) = (scope, cooperative_id) {
-            ctx.viewer()
-                .require_same_cooperative(own, asked, "payout statements")?;
-        }
+        let scope = ctx.viewer().statement_scope_for(cooperative_id)?;
         market_core::domain::catalog::check_filter_keys(
             ctx.db(),
             market_core::domain::catalog::FilterKeys {

@@ -4,12 +4,13 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
 use crate::graphql::accounts::User;
-use crate::graphql::catalog::{Cooperative, Product};
 use crate::graphql::context::ContextExt;
+use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::UserKey;
 use crate::graphql::money::to_centimes;
 use crate::graphql::payload::respond;
+use crate::graphql::product::Product;
 use crate::graphql::scalars::Decimal;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
@@ -237,21 +238,11 @@ async fn find_cooperative(db: &DatabaseConnection, id: i32) -> AppResult<coopera
 /// The product, after checking the viewer manages its cooperative.
 pub async fn managed_product(ctx: &Context<'_>, id: &ID) -> AppResult<product::Model> {
     let id = ids::decode::<i32>(id, NodeType::Product)?;
-    let viewer = ctx.viewer();
-    viewer.require_user()?;
+    ctx.viewer().require_user()?;
     let found = reads::product(ctx.db(), id).await?;
-    match found {
-        Some(p) => {
-            viewer
-                .require_cooperative_manager(p.cooperative_id, "change its products and stock")?;
-            Ok(p)
-        }
-        // Managers learn it does not exist; others cannot tell it from one they may not touch.
-        None if viewer.is_manager() => Err(AppError::NotFound("No such product.".into())),
-        None => Err(market_core::domain::policy::forbidden(
-            "only managers and the product's cooperative's members may change its products and stock",
-        )),
-    }
+    ctx.viewer()
+        .require_product_editor(found.as_ref().map(|p| p.cooperative_id))?;
+    found.ok_or_else(|| AppError::NotFound("No such product.".into()))
 }
 
 async fn move_stock(

@@ -106,8 +106,7 @@ pub async fn statement_csv(
         let Some(statement) = reads::payout_statement(&state.db, id).await? else {
             return Ok(None);
         };
-        viewer
-            .require_cooperative_manager(statement.cooperative_id, "read its payout statements")?;
+        viewer.require_statement_of(statement.cooperative_id)?;
         let coop = reads::cooperative(&state.db, statement.cooperative_id)
             .await?
             .ok_or_else(|| AppError::Internal("statement without cooperative".into()))?;

@@ -138,6 +138,14 @@ pub async fn stock_movements_of_product(
     .await
 }
 
+/// The number of lines of a product's stock ledger, counted when asked for (the first
+/// page itself is read in a batch, `reads::first_stock_movements_of_products`).
+pub fn count_stock_movements_of_product(product_id: i32) -> TotalCount {
+    TotalCount::of(
+        &stock_movement::Entity::find().filter(stock_movement::Column::ProductId.eq(product_id)),
+    )
+}
+
 /// One page of the valid certifications expiring between `from` and `until` (both
 /// included), soonest first.
 pub async fn expiring_certifications(
@@ -190,6 +198,14 @@ pub async fn lines_of_statement(
     let lines = std::mem::take(&mut listing.page.rows);
     let rows = payouts::with_orders(db, lines).await?;
     Ok(listing.with_rows(rows))
+}
+
+/// The number of order lines a statement settles, counted when asked for (the first page
+/// itself is read in a batch, `reads::first_lines_of_statements`).
+pub fn count_lines_of_statement(statement_id: i32) -> TotalCount {
+    TotalCount::of(
+        &order_line::Entity::find().filter(order_line::Column::PayoutStatementId.eq(statement_id)),
+    )
 }
 
 /// One page of the payout statements of `scope` matching `filter`, latest period first.

@@ -13,6 +13,7 @@
 //! cooperative's members recorded (and the notes the system writes itself): a sale's
 //! author is the buyer, a return's the manager who refunded it.
 
+use crate::domain::analytics::SalesScope;
 use crate::domain::enums::{Channel, Role};
 use crate::domain::orders::OrderScope;
 use crate::domain::payouts::StatementScope;
@@ -51,6 +52,16 @@ pub struct Actor {
 /// A refusal: `FORBIDDEN`, with the rule that refused.
 pub fn forbidden(reason: impl Into<String>) -> AppError {
     AppError::Forbidden(reason.into())
+}
+
+/// A member, whose scope is cooperative `own`, asking for cooperative `asked`'s `what`.
+fn refuse_other_cooperative(own: i32, asked: Option<i32>, what: &str) -> AppResult<()> {
+    match asked {
+        Some(asked) if asked != own => Err(forbidden(format!(
+            "a cooperative member sees only its own cooperative's {what}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 impl Viewer {
@@ -121,11 +132,12 @@ impl Viewer {
         }
     }
 
-    /// Who may list unsellable products: managers, and members for their own
-    /// `cooperative` only.
+    /// Who may list unsellable products (`includeUnsellable`): managers, and members for
+    /// their own `cooperative` only.
     pub fn require_unsellable_listing(&self, cooperative: Option<i32>) -> AppResult<()> {
         self.require_user()?;
-        let allowed = self.is_manager() || cooperative.is_some_and(|id| self.is_member_of(id));
+        let allowed =
+            self.is_manager() || cooperative.is_some_and(|id| self.sees_unsellable_products_of(id));
         if allowed {
             Ok(())
         } else if cooperative.is_some() {
@@ -170,15 +182,59 @@ impl Viewer {
             .ok_or_else(|| forbidden("only cooperative members have a cooperative of their own"))
     }
 
-    /// A member asking for `asked` cooperative's `what` when it may see only its own.
-    pub fn require_same_cooperative(&self, own: i32, asked: i32, what: &str) -> AppResult<()> {
-        if own == asked {
-            Ok(())
-        } else {
-            Err(forbidden(format!(
-                "a cooperative member sees only its own cooperative's {what}"
-            )))
+    /// The payout statements this viewer may list when it filters on cooperative `asked`:
+    /// [`Viewer::statement_scope`], and `FORBIDDEN` for a member asking for another
+    /// cooperative's.
+    pub fn statement_scope_for(&self, asked: Option<i32>) -> AppResult<StatementScope> {
+        let scope = self.statement_scope()?;
+        if let StatementScope::Cooperative(own) = scope {
+            refuse_other_cooperative(own, asked, "payout statements")?;
         }
+        Ok(scope)
+    }
+
+    /// Whose sales this viewer may analyse when it filters on cooperative `asked`:
+    /// [`Viewer::sales_scope`], and `FORBIDDEN` for a member asking for another
+    /// cooperative's.
+    pub fn sales_scope_for(&self, asked: Option<i32>) -> AppResult<SalesScope> {
+        let scope = self.sales_scope()?;
+        if let SalesScope::Cooperative(own) = scope {
+            refuse_other_cooperative(own, asked, "sales")?;
+        }
+        Ok(scope)
+    }
+
+    /// Who may read one payout statement of `cooperative` (by ID, or as a CSV file):
+    /// managers, and the members of that cooperative.
+    pub fn require_statement_of(&self, cooperative: i32) -> AppResult<()> {
+        match self.statement_scope()? {
+            StatementScope::All => Ok(()),
+            StatementScope::Cooperative(own) if own == cooperative => Ok(()),
+            StatementScope::Cooperative(_) => Err(forbidden(
+                "only managers and this cooperative's members may read its payout statements",
+            )),
+        }
+    }
+
+    /// Whether a lookup by ID shows this viewer a payout statement of `cooperative`
+    /// (see [`Viewer::require_statement_of`]).
+    pub fn sees_statement_of(&self, cooperative: i32) -> bool {
+        self.require_statement_of(cooperative).is_ok()
+    }
+
+    /// Who may change a product and its stock: managers and the members of its
+    /// cooperative. `cooperative` is `None` when there is no such product: managers learn
+    /// it (`NOT_FOUND`), others cannot tell it from one they may not touch (`FORBIDDEN`).
+    pub fn require_product_editor(&self, cooperative: Option<i32>) -> AppResult<&SignedIn> {
+        let user = self.require_user()?;
+        match cooperative {
+            Some(id) => self.require_cooperative_manager(id, "change its products and stock"),
+            None if self.is_manager() => Err(AppError::NotFound("No such product.".into())),
+            None => Err(forbidden(
+                "only managers and the product's cooperative's members may change its products and stock",
+            )),
+        }
+        .map(|_| user)
     }
 
     /// Refusal for what is kept for managers and cooperative members (payout statements,
@@ -195,8 +251,7 @@ impl Viewer {
     /// Whose sales the viewer may analyse: managers the whole market, a member only its
     /// own cooperative's lines; customers are `FORBIDDEN`, anonymous viewers
     /// `UNAUTHENTICATED`.
-    pub fn sales_scope(&self) -> AppResult<crate::domain::analytics::SalesScope> {
-        use crate::domain::analytics::SalesScope;
+    pub fn sales_scope(&self) -> AppResult<SalesScope> {
         let user = self.require_user()?;
         match (user.role, user.cooperative_id) {
             (Role::Manager, _) => Ok(SalesScope::Market),
@@ -206,6 +261,38 @@ impl Viewer {
     }
 
     // --- What the viewer may see of other people -------------------------------------
+
+    /// The cooperative whose lines alone this viewer sees of an order (and whose lines
+    /// alone make the order's total and item count): a member's own cooperative, since
+    /// the other lines are other cooperatives' business; `None` (every line) for
+    /// managers and buyers.
+    pub fn order_lines_of_cooperative(&self) -> Option<i32> {
+        match self {
+            Viewer::User(u) if u.role == Role::CooperativeMember => u.cooperative_id,
+            _ => None,
+        }
+    }
+
+    /// A cooperative's private details — contact, bank account, commission rate, its
+    /// products' low-stock thresholds, why a certification of it was revoked: managers
+    /// and its own members only.
+    pub fn sees_cooperative_private_details(&self, cooperative: i32) -> bool {
+        self.manages_cooperative(cooperative)
+    }
+
+    /// Whether a cooperative's product list (`Cooperative.products`) shows this viewer
+    /// the products that cannot be sold today: to managers and its own members, who have
+    /// to fix them; the public sees only what it can buy.
+    pub fn sees_unsellable_products_of(&self, cooperative: i32) -> bool {
+        self.manages_cooperative(cooperative)
+    }
+
+    /// The e-mail address of account `account`: managers, the account itself, and
+    /// whoever just signed up or in as it (`own`: the viewer of that request is still
+    /// anonymous).
+    pub fn sees_account_email(&self, account: i32, own: bool) -> bool {
+        own || self.is_manager() || self.is_user(account)
+    }
 
     /// The buyer's side of an order — who bought (account, contact), the payment
     /// reference, the buyer's note: managers and the buyer only.

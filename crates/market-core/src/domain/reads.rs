@@ -3,9 +3,10 @@
 //! statements whatever its size.
 
 use crate::domain::enums::CooperativeStatus;
+use crate::domain::payouts::SettledLine;
 use crate::entities::{
-    certification, certification_product, cooperative, order_event, order_line, payout_statement,
-    product, province, region, segment, user,
+    certification, certification_product, cooperative, order, order_event, order_line,
+    payout_statement, product, province, region, segment, stock_movement, user,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -243,6 +244,8 @@ impl ProductSortKey {
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 pub struct FirstProducts {
     pub include_unsellable: bool,
+    /// Only products at or below their low-stock threshold (`Cooperative.lowStockProducts`).
+    pub low_stock: bool,
     pub sort: ProductSortKey,
     pub ascending: bool,
     /// Rows per cooperative (a page's size plus one, to know whether another follows).
@@ -265,6 +268,7 @@ pub async fn first_products_of_cooperatives(
     }
     let filter = crate::domain::catalog::ProductFilter {
         include_unsellable: page.include_unsellable,
+        low_stock: page.low_stock,
         ..Default::default()
     };
     let direction = if page.ascending { "ASC" } else { "DESC" };
@@ -300,12 +304,14 @@ struct CooperativeCount {
     n: i64,
 }
 
-/// How many products each of the cooperatives `ids` lists under `page`'s filter
+/// How many products each of the cooperatives `ids` lists (sellable ones only unless
+/// `include_unsellable`; only those low in stock if `low_stock`) as of `today`
 /// (cooperatives without any are left out).
 pub async fn product_counts_of_cooperatives(
     db: &impl ConnectionTrait,
     ids: Vec<i32>,
     include_unsellable: bool,
+    low_stock: bool,
     today: chrono::NaiveDate,
 ) -> Result<HashMap<i32, i64>, DbErr> {
     if ids.is_empty() {
@@ -313,6 +319,7 @@ pub async fn product_counts_of_cooperatives(
     }
     let filter = crate::domain::catalog::ProductFilter {
         include_unsellable,
+        low_stock,
         ..Default::default()
     };
     let rows = crate::domain::catalog::products_query(&filter, today)
@@ -325,6 +332,158 @@ pub async fn product_counts_of_cooperatives(
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|r| (r.cooperative_id, r.n)).collect())
+}
+
+/// The first `rows` rows of `select` for each parent (`parent` column), ranked per parent
+/// by id (`ascending` or not) with a window function: one statement whatever the number
+/// of parents. Returned grouped by parent, each in the page's order.
+async fn first_rows_per_parent<E>(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<E>,
+    parent: E::Column,
+    id: E::Column,
+    ascending: bool,
+    rows: u64,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+{
+    use sea_orm::sea_query::{Alias, Asterisk, ExprTrait, Iden, Query};
+    use sea_orm::{QueryTrait, Statement};
+    let direction = if ascending { "ASC" } else { "DESC" };
+    let rank = format!(
+        "ROW_NUMBER() OVER (PARTITION BY \"{parent}\" ORDER BY \"{id}\" {direction})",
+        parent = parent.to_string(),
+        id = id.to_string(),
+    );
+    let ranked = select.column_as(Expr::cust(rank), "page_rank").into_query();
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("page_rank")).lte(i64::try_from(rows).unwrap_or(i64::MAX)))
+        .order_by(Alias::new(parent.to_string()), sea_orm::Order::Asc)
+        .order_by(Alias::new("page_rank"), sea_orm::Order::Asc)
+        .to_owned();
+    let statement: Statement = db.get_database_backend().build(&outer);
+    E::Model::find_by_statement(statement).all(db).await
+}
+
+#[derive(FromQueryResult)]
+struct ParentCount {
+    parent: i32,
+    n: i64,
+}
+
+/// How many rows of `select` each parent (`parent` column) has; parents without any are
+/// left out.
+async fn counts_per_parent<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<E>,
+    parent: E::Column,
+) -> Result<HashMap<i32, i64>, DbErr> {
+    let rows = select
+        .select_only()
+        .column_as(parent, "parent")
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(parent)
+        .into_model::<ParentCount>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.parent, r.n)).collect())
+}
+
+/// The first `rows` lines of the stock ledgers of the products `ids`, newest first (the
+/// first page of `Product.stockMovements` for a list of products), in one statement.
+pub async fn first_stock_movements_of_products(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+    rows: u64,
+) -> Result<Vec<stock_movement::Model>, DbErr> {
+    if ids.is_empty() || rows == 0 {
+        return Ok(Vec::new());
+    }
+    let select =
+        stock_movement::Entity::find().filter(stock_movement::Column::ProductId.is_in(ids));
+    first_rows_per_parent(
+        db,
+        select,
+        stock_movement::Column::ProductId,
+        stock_movement::Column::Id,
+        false,
+        rows,
+    )
+    .await
+}
+
+/// How many ledger lines each of the products `ids` has (those without any are left out).
+pub async fn stock_movement_counts_of_products(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<HashMap<i32, i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let select =
+        stock_movement::Entity::find().filter(stock_movement::Column::ProductId.is_in(ids));
+    counts_per_parent(db, select, stock_movement::Column::ProductId).await
+}
+
+/// The first `rows` order lines settled by each of the payout statements `ids`, in line
+/// order, with their orders (the first page of `PayoutStatement.lines` for a list of
+/// statements): two statements whatever the number of statements.
+pub async fn first_lines_of_statements(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+    rows: u64,
+) -> Result<Vec<SettledLine>, DbErr> {
+    if ids.is_empty() || rows == 0 {
+        return Ok(Vec::new());
+    }
+    let select =
+        order_line::Entity::find().filter(order_line::Column::PayoutStatementId.is_in(ids));
+    let lines = first_rows_per_parent(
+        db,
+        select,
+        order_line::Column::PayoutStatementId,
+        order_line::Column::Id,
+        true,
+        rows,
+    )
+    .await?;
+    let order_ids: std::collections::BTreeSet<i64> = lines.iter().map(|l| l.order_id).collect();
+    let orders: HashMap<i64, order::Model> =
+        rows_in::<order::Entity, _>(db, order::Column::Id, order_ids, &[])
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+    lines
+        .into_iter()
+        .map(|line| {
+            let order = orders
+                .get(&line.order_id)
+                .ok_or_else(|| DbErr::RecordNotFound("the order of a settled line".into()))?;
+            Ok(SettledLine {
+                order_number: order.number.clone(),
+                paid_at: order.paid_at,
+                line,
+            })
+        })
+        .collect()
+}
+
+/// How many order lines each of the payout statements `ids` settles (those without any
+/// are left out).
+pub async fn line_counts_of_statements(
+    db: &impl ConnectionTrait,
+    ids: Vec<i32>,
+) -> Result<HashMap<i32, i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let select =
+        order_line::Entity::find().filter(order_line::Column::PayoutStatementId.is_in(ids));
+    counts_per_parent(db, select, order_line::Column::PayoutStatementId).await
 }
 
 /// A product by its SKU.

@@ -1,0 +1,244 @@
+//! The `Cooperative` type: a producers' cooperative with its products and certifications,
+//! and the cooperative list's filter and sort.
+
+use crate::error::AppError;
+use crate::error::Result;
+use crate::graphql::certifications::Certification;
+use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::enums::{CooperativeKind, CooperativeStatus, SortDirection};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{CertificationsOfCooperative, ProvinceKey, RegionKey};
+use crate::graphql::pagination::PageArgs;
+use crate::graphql::product::{
+    ProductConnection, ProductSort, ProductSortField, first_products_page, list_products,
+};
+use crate::graphql::region::Region;
+use crate::graphql::scalars::{Date, Decimal};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use market_core::domain::catalog::ProductFilter;
+use market_core::domain::compliance::{self};
+use market_core::models::cooperative;
+
+/// A producers' cooperative listed by the market.
+pub struct Cooperative(pub cooperative::Model);
+
+/// A producers' cooperative listed by the market.
+#[Object]
+impl Cooperative {
+    /// Global ID of the cooperative.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Cooperative, self.0.id)
+    }
+    /// URL-friendly unique name.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name of the cooperative.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Presentation of the cooperative.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Terroir, cosmetics or handicrafts.
+    async fn kind(&self) -> CooperativeKind {
+        self.0.kind.into()
+    }
+    /// The region the cooperative is based in.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Region> {
+        Ok(Region(
+            load_required(ctx, RegionKey(self.0.region_code.clone()), "region").await?,
+        ))
+    }
+    /// The province or prefecture the cooperative is based in.
+    async fn province(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(id) = self.0.province_id else {
+            return Ok(None);
+        };
+        let row = ctx
+            .loaders()
+            .load_one(ProvinceKey(id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(row.map(|p| p.name))
+    }
+    /// When the cooperative was founded.
+    async fn founded_on(&self) -> Option<Date> {
+        self.0.founded_on.map(Date)
+    }
+    /// Number of members.
+    async fn member_count(&self) -> i32 {
+        self.0.member_count
+    }
+    /// Whether the cooperative is led by women.
+    async fn women_led(&self) -> bool {
+        self.0.women_led
+    }
+    /// Whether the cooperative is led by young people.
+    async fn youth_led(&self) -> bool {
+        self.0.youth_led
+    }
+    /// When the cooperative joined the market.
+    async fn listed_since(&self) -> Date {
+        Date(self.0.listed_since)
+    }
+    /// Incubated, listed or suspended.
+    async fn status(&self) -> CooperativeStatus {
+        self.0.status.into()
+    }
+    /// Contact e-mail; `null` unless the viewer is a manager or a member of this cooperative.
+    async fn contact_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.0.contact_email.as_deref())
+    }
+    /// Contact phone; `null` unless the viewer is a manager or a member of this cooperative.
+    async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.0.contact_phone.as_deref())
+    }
+    /// Bank account (RIB) payouts are sent to; `null` unless the viewer is a manager or a
+    /// member of this cooperative.
+    async fn payout_account(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.0.payout_account.as_deref())
+    }
+    /// Commission the market keeps on sales, as a fraction ("0.15" = 15 %); `null` unless
+    /// the viewer is a manager or a member of this cooperative.
+    async fn commission_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
+        ctx.viewer()
+            .sees_cooperative_private_details(self.0.id)
+            .then(|| {
+                Decimal(rust_decimal::Decimal::new(
+                    market_core::domain::cooperatives::commission_bp(&self.0).into(),
+                    4,
+                ))
+            })
+    }
+    /// Products at or below their low-stock threshold, sellable or not. Managers and
+    /// members of this cooperative only (`FORBIDDEN` otherwise).
+    async fn low_stock_products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ProductConnection> {
+        ctx.viewer()
+            .require_cooperative_manager(self.0.id, "list its low-stock products")?;
+        let filter = ProductFilter {
+            cooperative_id: Some(self.0.id),
+            include_unsellable: true,
+            low_stock: true,
+            ..Default::default()
+        };
+        let sort = ProductSort {
+            field: ProductSortField::Name,
+            direction: SortDirection::Asc,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        match args.first_page_rows()? {
+            Some(rows) => first_products_page(ctx, filter, Some(sort), rows).await,
+            None => list_products(ctx, filter, Some(sort), args).await,
+        }
+    }
+    /// The cooperative's products, sellable ones only unless the viewer manages it.
+    #[allow(clippy::too_many_arguments)] // the four Relay arguments, filter and sort
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        sort: Option<ProductSort>,
+    ) -> Result<ProductConnection> {
+        let filter = ProductFilter {
+            cooperative_id: Some(self.0.id),
+            include_unsellable: ctx.viewer().sees_unsellable_products_of(self.0.id),
+            ..Default::default()
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        match args.first_page_rows()? {
+            Some(rows) => first_products_page(ctx, filter, sort, rows).await,
+            None => list_products(ctx, filter, sort, args).await,
+        }
+    }
+    /// Certifications held by the cooperative. By default only those valid today;
+    /// `includeInvalid` adds expired, revoked and not-yet-valid ones. Certifications are
+    /// public labels, so anyone may list them (only `revokedReason` is private).
+    async fn certifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_invalid: bool,
+    ) -> Result<Vec<Certification>> {
+        let today = ctx.today();
+        let all = ctx
+            .loaders()
+            .load_one(CertificationsOfCooperative(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .filter(|c| include_invalid || compliance::is_valid(c, today))
+            .map(Certification)
+            .collect())
+    }
+}
+
+impl Cooperative {
+    fn private<'a>(&self, ctx: &Context<'_>, value: Option<&'a str>) -> Option<&'a str> {
+        value.filter(|_| ctx.viewer().sees_cooperative_private_details(self.0.id))
+    }
+}
+
+/// Filters of the cooperative list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct CooperativeFilterInput {
+    /// Only cooperatives of this kind.
+    pub kind: Option<CooperativeKind>,
+    /// Only cooperatives of this region (its code, `MA-01` … `MA-12`; an unknown one is
+    /// `BAD_USER_INPUT` listing the codes).
+    pub region: Option<String>,
+    /// Only cooperatives in this status.
+    pub status: Option<CooperativeStatus>,
+    /// Words to find in the name; case- and accent-insensitive. At most 200 characters.
+    pub search: Option<String>,
+}
+
+/// What cooperatives can be sorted by.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum CooperativeSortField {
+    /// Alphabetically by name.
+    #[default]
+    Name,
+    /// By the date they joined the market, most recent first (`DESC` gives earliest first).
+    Newest,
+}
+
+/// The order of a cooperative list.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct CooperativeSort {
+    /// What to sort by.
+    #[graphql(default)]
+    pub field: CooperativeSortField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+crate::connection_types!(
+    CooperativeConnection,
+    CooperativeEdge,
+    Cooperative,
+    "cooperatives"
+);

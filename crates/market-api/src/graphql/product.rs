@@ -1,0 +1,551 @@
+//! The `Product` type: one format of one cooperative's product, its stock, compliance
+//! and ledger; the product list's filter and sort, and how a page of products is read.
+
+use crate::error::Result;
+use crate::error::{AppError, AppResult};
+use crate::graphql::certifications::Certification;
+use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::cooperative::Cooperative;
+use crate::graphql::enums::{CertificationType, CooperativeKind, SortDirection};
+use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::{
+    CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey,
+    FirstProductsOfCooperative, FirstStockMovementsOfProduct, LoadError, ProductCountOfCooperative,
+    RegionKey, SegmentKey, StockMovementCountOfProduct,
+};
+use crate::graphql::money::{Money, to_centimes};
+use crate::graphql::pagination::{
+    ConnectionFields, Cursor, Page, PageArgs, connection, listing_connection,
+};
+use crate::graphql::scalars::Decimal;
+use crate::graphql::segment::Segment;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use market_core::domain::catalog::{self as dc, ProductFilter};
+use market_core::domain::compliance::{self, IssueCode};
+use market_core::domain::input;
+use market_core::domain::lists::{self, ProductOrder, ProductRelations};
+use market_core::domain::reads::{FirstProducts, ProductSortKey};
+use market_core::models::{certification, cooperative, product, region, segment};
+
+/// A product for sale: one format of one cooperative's product ("250 g jar").
+pub struct Product(pub product::Model);
+
+impl Product {
+    async fn cooperative_model(&self, ctx: &Context<'_>) -> AppResult<cooperative::Model> {
+        load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await
+    }
+
+    /// The certifications of the product's cooperative that cover it, valid or not.
+    async fn covering(&self, ctx: &Context<'_>) -> AppResult<Vec<certification::Model>> {
+        let loaders = ctx.loaders();
+        let (all, listed) = futures::try_join!(
+            loaders.load_one(CertificationsOfCooperative(self.0.cooperative_id)),
+            loaders.load_one(CertificationIdsListingProduct(self.0.id)),
+        )?;
+        let listed = listed.unwrap_or_default();
+        Ok(all
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.covers_all_products || listed.contains(&c.id))
+            .collect())
+    }
+
+    /// The reasons this product cannot be sold today.
+    pub async fn issues(&self, ctx: &Context<'_>) -> AppResult<Vec<compliance::ComplianceIssue>> {
+        let (coop, covering) = futures::try_join!(self.cooperative_model(ctx), self.covering(ctx))?;
+        let refs: Vec<_> = covering.iter().collect();
+        Ok(compliance::assess(&self.0, &coop, &refs, ctx.today()))
+    }
+}
+
+/// A product for sale: one format of one cooperative's product ("250 g jar").
+#[Object]
+impl Product {
+    /// Global ID of the product.
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Product, self.0.id)
+    }
+    /// Stock-keeping unit, unique across the market.
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    /// Name shown to shoppers.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Longer description.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The format sold, e.g. "250 g jar" or "1 L bottle".
+    async fn format(&self) -> &str {
+        &self.0.format
+    }
+    /// Unit price.
+    async fn price(&self) -> Money {
+        Money::mad(self.0.price_cents)
+    }
+    /// Whether the cooperative offers the product at all (inactive products are not sold).
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// The product's segment (olive oil, spices, pottery…).
+    async fn segment(&self, ctx: &Context<'_>) -> Result<Segment> {
+        Ok(Segment(
+            load_required(ctx, SegmentKey(self.0.segment_id), "segment").await?,
+        ))
+    }
+    /// The cooperative that makes the product.
+    async fn cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
+        Ok(Cooperative(self.cooperative_model(ctx).await?))
+    }
+    /// Certifications of the cooperative covering this product. By default only those
+    /// valid today; `includeInvalid` adds expired, revoked and not-yet-valid ones.
+    async fn certifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_invalid: bool,
+    ) -> Result<Vec<Certification>> {
+        let today = ctx.today();
+        Ok(self
+            .covering(ctx)
+            .await?
+            .into_iter()
+            .filter(|c| include_invalid || compliance::is_valid(c, today))
+            .map(Certification)
+            .collect())
+    }
+    /// Stock available for sale.
+    async fn stock(&self) -> StockInfo {
+        StockInfo {
+            available: self.0.stock,
+            in_stock: self.0.stock > 0,
+        }
+    }
+    /// Whether the product can be ordered today (see `complianceIssues` when it cannot).
+    async fn is_sellable(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.issues(ctx).await?.is_empty())
+    }
+    /// Why the product cannot be sold today; empty when it can.
+    async fn compliance_issues(&self, ctx: &Context<'_>) -> Result<Vec<ComplianceIssue>> {
+        Ok(self
+            .issues(ctx)
+            .await?
+            .into_iter()
+            .map(ComplianceIssue::from)
+            .collect())
+    }
+    /// Stock level at or below which the product is reported as low; `null` unless the
+    /// viewer manages its cooperative.
+    async fn low_stock_threshold(&self, ctx: &Context<'_>) -> Option<i32> {
+        ctx.viewer()
+            .sees_cooperative_private_details(self.0.cooperative_id)
+            .then_some(self.0.low_stock_threshold)
+    }
+    /// The stock ledger, newest first: every delivery, sale, cancellation, return and
+    /// adjustment. Managers and members of the product's cooperative only (`FORBIDDEN`
+    /// otherwise).
+    async fn stock_movements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<crate::graphql::portal::StockMovementConnection> {
+        ctx.viewer()
+            .require_cooperative_manager(self.0.cooperative_id, "read a product's stock ledger")?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let movement = |model| crate::graphql::portal::StockMovement {
+            model,
+            cooperative_id: self.0.cooperative_id,
+        };
+        let Some(rows) = args.first_page_rows()? else {
+            let listing = lists::stock_movements_of_product(ctx.db(), self.0.id, args).await?;
+            return Ok(listing_connection(
+                listing,
+                |m| Cursor::by_id(m.id),
+                movement,
+            ));
+        };
+        // A first page, read with those of the other products of a list.
+        let loaders = ctx.loaders();
+        let mut movements = loaders
+            .load_one(FirstStockMovementsOfProduct(self.0.id, rows))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        let has_next = movements.len() as u64 >= rows;
+        movements.truncate(rows.saturating_sub(1) as usize);
+        let fields = if ctx.look_ahead().field("totalCount").exists() {
+            let count = loaders
+                .load_one(StockMovementCountOfProduct(self.0.id))
+                .await
+                .map_err(AppError::from)?;
+            ConnectionFields::known(count.unwrap_or(0))
+        } else {
+            lists::count_stock_movements_of_product(self.0.id).into()
+        };
+        let page = Page {
+            rows: movements,
+            has_previous: false,
+            has_next,
+        };
+        Ok(connection(page, fields, |m| Cursor::by_id(m.id), movement))
+    }
+    /// When the product was added to the catalog.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the product was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// How much of a product can be bought now.
+#[derive(SimpleObject)]
+pub struct StockInfo {
+    /// Units available.
+    pub available: i32,
+    /// Whether at least one unit is available.
+    pub in_stock: bool,
+}
+
+/// Why a product cannot be sold.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+#[graphql(remote = "IssueCode")]
+pub enum ComplianceIssueCode {
+    /// A Terroir (food) product without a valid ONSSA authorization or approval covering it.
+    MissingOnssaAuthorization,
+    /// A cosmetic product without a valid DMP authorization or ISO 22716 covering it.
+    MissingDmpAuthorization,
+    /// The required certification covering the product has expired.
+    CertificationExpired,
+    /// The required certification covering the product was revoked.
+    CertificationRevoked,
+    /// The required certification covering the product is not valid yet.
+    CertificationNotYetValid,
+    /// The product's cooperative is suspended.
+    CooperativeSuspended,
+    /// The product is not active.
+    ProductInactive,
+}
+
+/// One reason a product cannot be sold.
+#[derive(SimpleObject)]
+pub struct ComplianceIssue {
+    /// Machine-readable reason.
+    pub code: ComplianceIssueCode,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl From<compliance::ComplianceIssue> for ComplianceIssue {
+    fn from(issue: compliance::ComplianceIssue) -> Self {
+        Self {
+            code: issue.code.into(),
+            message: issue.message,
+        }
+    }
+}
+
+/// Filters of the product list; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ProductFilterInput {
+    /// Words to find in the product's name, format or description or its cooperative's
+    /// name; case- and accent-insensitive ("fes" finds "Fès"). At most 200 characters.
+    pub search: Option<String>,
+    /// Only products of this cooperative (an unknown one is `BAD_USER_INPUT`).
+    pub cooperative_id: Option<ID>,
+    /// Only products of cooperatives of this kind.
+    pub kind: Option<CooperativeKind>,
+    /// Only products of this segment (its slug; an unknown one is `BAD_USER_INPUT`
+    /// listing the segments).
+    pub segment: Option<String>,
+    /// Only products of cooperatives of this region (its code, `MA-01` … `MA-12`; an
+    /// unknown one is `BAD_USER_INPUT` listing the codes).
+    pub region: Option<String>,
+    /// Only products covered by a valid certification of this type.
+    pub certification: Option<CertificationType>,
+    /// `true`: only products in stock; `false`: only products out of stock.
+    pub in_stock: Option<bool>,
+    /// Lowest unit price, in MAD.
+    pub price_min: Option<Decimal>,
+    /// Highest unit price, in MAD.
+    pub price_max: Option<Decimal>,
+    /// Also list products that cannot be sold now. Managers only, or members together
+    /// with their own `cooperativeId`.
+    #[graphql(default = false)]
+    pub include_unsellable: bool,
+}
+
+impl ProductFilterInput {
+    pub(crate) async fn parse(self, ctx: &Context<'_>) -> AppResult<ProductFilter> {
+        let price = |value: Option<Decimal>, field: &str| -> AppResult<Option<i64>> {
+            value
+                .map(|v| {
+                    to_centimes(v.0).filter(|c| *c >= 0).ok_or_else(|| {
+                        AppError::bad_input(format!(
+                            "{field} must be a non-negative amount with at most two decimals"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let cooperative_id = self
+            .cooperative_id
+            .as_ref()
+            .map(|id| ids::decode::<i32>(id, NodeType::Cooperative))
+            .transpose()?;
+        if self.include_unsellable {
+            ctx.viewer().require_unsellable_listing(cooperative_id)?;
+        }
+        if let Some(search) = &self.search {
+            input::argument("search", search, input::SEARCH)?;
+        }
+        dc::check_filter_keys(
+            ctx.db(),
+            dc::FilterKeys {
+                segment: self.segment.as_deref(),
+                region: self.region.as_deref(),
+                cooperative: cooperative_id.zip(self.cooperative_id.as_ref().map(|id| id.as_str())),
+            },
+        )
+        .await?;
+        Ok(ProductFilter {
+            search: self.search,
+            cooperative_id,
+            kind: self.kind.map(Into::into),
+            segment_slug: self.segment,
+            region_code: self.region,
+            certification: self.certification.map(Into::into),
+            in_stock: self.in_stock,
+            price_min_cents: price(self.price_min, "priceMin")?,
+            price_max_cents: price(self.price_max, "priceMax")?,
+            include_unsellable: self.include_unsellable,
+            low_stock: false,
+        })
+    }
+}
+
+/// What products can be sorted by.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ProductSortField {
+    /// Alphabetically by name.
+    #[default]
+    Name,
+    /// By unit price.
+    Price,
+    /// By date added to the catalog, newest first (`DESC` gives oldest first).
+    Newest,
+}
+
+/// The order of a product list.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct ProductSort {
+    /// What to sort by.
+    #[graphql(default)]
+    pub field: ProductSortField,
+    /// Which way.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+impl From<ProductSort> for ProductOrder {
+    fn from(sort: ProductSort) -> Self {
+        let asc = sort.direction == SortDirection::Asc;
+        match sort.field {
+            ProductSortField::Name => ProductOrder {
+                key: ProductSortKey::Name,
+                ascending: asc,
+            },
+            ProductSortField::Price => ProductOrder {
+                key: ProductSortKey::Price,
+                ascending: asc,
+            },
+            // Newest first is `created_at` descending.
+            ProductSortField::Newest => ProductOrder {
+                key: ProductSortKey::CreatedAt,
+                ascending: !asc,
+            },
+        }
+    }
+}
+
+/// One page of products matching `filter`.
+pub async fn list_products(
+    ctx: &Context<'_>,
+    filter: ProductFilter,
+    sort: Option<ProductSort>,
+    args: PageArgs,
+) -> Result<ProductConnection> {
+    let order = ProductOrder::from(sort.unwrap_or_default());
+    let with = planned_relations(ctx);
+    let page = lists::products_with(ctx.db(), &filter, ctx.today(), order, args, with).await?;
+    let loaders = ctx.loaders();
+    let by_id = |c: cooperative::Model| (CooperativeKey(c.id), c);
+    loaders
+        .feed_many(page.cooperatives.into_iter().map(by_id))
+        .await;
+    let by_code = |r: region::Model| (RegionKey(r.code.clone()), r);
+    loaders
+        .feed_many(page.regions.into_iter().map(by_code))
+        .await;
+    let by_id = |s: segment::Model| (SegmentKey(s.id), s);
+    loaders
+        .feed_many(page.segments.into_iter().map(by_id))
+        .await;
+    let held = page.certifications.into_iter();
+    loaders
+        .feed_many(held.map(|(coop, certs)| (CertificationsOfCooperative(coop), certs)))
+        .await;
+    let listing = page.coverage.into_iter();
+    loaders
+        .feed_many(listing.map(|(p, ids)| (CertificationIdsListingProduct(p), ids)))
+        .await;
+    Ok(listing_connection(
+        page.listing,
+        |p| order.cursor(p),
+        Product,
+    ))
+}
+
+/// The first page of a cooperative's products (`filter` names the cooperative), read in
+/// one batch with those of the other cooperatives of a list: a page of cooperatives with
+/// their products costs the same number of statements whatever its size.
+pub(crate) async fn first_products_page(
+    ctx: &Context<'_>,
+    filter: ProductFilter,
+    sort: Option<ProductSort>,
+    rows: u64,
+) -> Result<ProductConnection> {
+    let order = ProductOrder::from(sort.unwrap_or_default());
+    let Some(cooperative_id) = filter.cooperative_id else {
+        return Err(AppError::Internal("a cooperative's page without cooperative".into()).into());
+    };
+    let today = ctx.today();
+    let page = FirstProducts {
+        include_unsellable: filter.include_unsellable,
+        low_stock: filter.low_stock,
+        sort: order.key,
+        ascending: order.ascending,
+        rows,
+        today,
+    };
+    let loaders = ctx.loaders();
+    let mut products = loaders
+        .load_one(FirstProductsOfCooperative(cooperative_id, page))
+        .await
+        .map_err(AppError::from)?
+        .unwrap_or_default();
+    let has_next = products.len() as u64 >= rows;
+    products.truncate(rows.saturating_sub(1) as usize);
+    let fields = if ctx.look_ahead().field("totalCount").exists() {
+        let key = ProductCountOfCooperative(
+            cooperative_id,
+            filter.include_unsellable,
+            filter.low_stock,
+            today,
+        );
+        ConnectionFields::known(
+            loaders
+                .load_one(key)
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or(0),
+        )
+    } else {
+        lists::count_products(&filter, today).into()
+    };
+    prefetch_product_relations(ctx, &products).await?;
+    let page = Page {
+        rows: products,
+        has_previous: false,
+        has_next,
+    };
+    Ok(connection(page, fields, |p| order.cursor(p), Product))
+}
+
+/// The relations of a page of products that the selection asks for, directly or to judge
+/// sellability.
+fn planned_relations(ctx: &Context<'_>) -> ProductRelations {
+    let look = ctx.look_ahead();
+    let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+    let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+    let wants_in_coop = |field: &str| {
+        edge_node.field("cooperative").field(field).exists()
+            || node.field("cooperative").field(field).exists()
+    };
+    let compliance = wants("isSellable") || wants("complianceIssues");
+    ProductRelations {
+        cooperative: wants("cooperative") || compliance,
+        region: wants_in_coop("region"),
+        segment: wants("segment"),
+        certifications: wants("certifications") || compliance || wants_in_coop("certifications"),
+    }
+}
+
+/// Loads, in one batch each, the relations the selection will ask of a page of products,
+/// so the page costs the same number of statements whatever its size. (Left to
+/// themselves, the fields of a long page reach the DataLoader in several waves.)
+pub(crate) async fn prefetch_product_relations(
+    ctx: &Context<'_>,
+    rows: &[product::Model],
+) -> AppResult<()> {
+    let look = ctx.look_ahead();
+    let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+    let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+    let wants_in_coop = |field: &str| {
+        edge_node.field("cooperative").field(field).exists()
+            || node.field("cooperative").field(field).exists()
+    };
+    let compliance = wants("isSellable") || wants("complianceIssues");
+    let loaders = ctx.loaders();
+    let coop_ids = || rows.iter().map(|p| CooperativeKey(p.cooperative_id));
+    let coops = async {
+        if wants("cooperative") || compliance {
+            let coops = loaders.load_many(coop_ids()).await?;
+            if wants_in_coop("region") {
+                loaders
+                    .load_many(coops.values().map(|c| RegionKey(c.region_code.clone())))
+                    .await?;
+            }
+        }
+        Ok::<_, LoadError>(())
+    };
+    let segments = async {
+        if wants("segment") {
+            loaders
+                .load_many(rows.iter().map(|p| SegmentKey(p.segment_id)))
+                .await?;
+        }
+        Ok(())
+    };
+    let certifications = async {
+        if wants("certifications") || compliance || wants_in_coop("certifications") {
+            loaders
+                .load_many(
+                    rows.iter()
+                        .map(|p| CertificationsOfCooperative(p.cooperative_id)),
+                )
+                .await?;
+        }
+        if wants("certifications") || compliance {
+            loaders
+                .load_many(rows.iter().map(|p| CertificationIdsListingProduct(p.id)))
+                .await?;
+        }
+        Ok(())
+    };
+    futures::try_join!(coops, segments, certifications)?;
+    Ok(())
+}
+
+crate::connection_types!(ProductConnection, ProductEdge, Product, "products");
