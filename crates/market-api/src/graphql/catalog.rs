@@ -134,6 +134,7 @@ impl Product {
     }
     /// Stock level at or below which the product is reported as low; `null` unless the
     /// viewer manages its cooperative.
+    #[graphql(cache_control(private))]
     async fn low_stock_threshold(&self, ctx: &Context<'_>) -> Option<i32> {
         ctx.viewer()
             .manages_cooperative(self.0.cooperative_id)
@@ -142,6 +143,7 @@ impl Product {
     /// The stock ledger, newest first: every delivery, sale, cancellation, return and
     /// adjustment. Managers and members of the product's cooperative only (`FORBIDDEN`
     /// otherwise).
+    #[graphql(cache_control(private))]
     async fn stock_movements(
         &self,
         ctx: &Context<'_>,
@@ -294,20 +296,24 @@ impl Cooperative {
         self.0.status.into()
     }
     /// Contact e-mail; `null` unless the viewer is a manager or a member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn contact_email(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.contact_email.as_deref())
     }
     /// Contact phone; `null` unless the viewer is a manager or a member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.contact_phone.as_deref())
     }
     /// Bank account (RIB) payouts are sent to; `null` unless the viewer is a manager or a
     /// member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn payout_account(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.payout_account.as_deref())
     }
     /// Commission the market keeps on sales, as a fraction ("0.15" = 15 %); `null` unless
     /// the viewer is a manager or a member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn commission_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
         ctx.viewer().manages_cooperative(self.0.id).then(|| {
             Decimal(rust_decimal::Decimal::new(
@@ -318,6 +324,7 @@ impl Cooperative {
     }
     /// Products at or below their low-stock threshold, sellable or not. Managers and
     /// members of this cooperative only (`FORBIDDEN` otherwise).
+    #[graphql(cache_control(private))]
     async fn low_stock_products(
         &self,
         ctx: &Context<'_>,
@@ -531,6 +538,7 @@ impl Certification {
     }
     /// Why it was revoked; `null` unless the viewer is a manager or a member of the
     /// holding cooperative (that it was revoked is public, the reason is not).
+    #[graphql(cache_control(private))]
     async fn revoked_reason(&self, ctx: &Context<'_>) -> Option<&str> {
         self.0
             .revoked_reason

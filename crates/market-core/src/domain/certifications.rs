@@ -183,6 +183,7 @@ pub async fn add(
     .insert(db)
     .await?;
     replace_coverage(db, saved.id, &products).await?;
+    crate::domain::catalog_version::touch(db).await?;
     Ok(saved)
 }
 
@@ -222,6 +223,8 @@ async fn update_unrevoked(
     if update.exec(db).await?.rows_affected == 0 {
         return Err(AppError::User(vec![revoked_error(current)]));
     }
+    // Validity and coverage decide what is sellable: a new catalog version.
+    crate::domain::catalog_version::touch(db).await?;
     Ok(())
 }
 

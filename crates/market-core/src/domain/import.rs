@@ -1190,6 +1190,7 @@ async fn write_catalog(
     progress: &mut impl FnMut(u64, u64),
     total: u64,
 ) -> Result<(), ImportError> {
+    crate::domain::catalog_version::touch(txn).await?;
     let now = Utc::now();
     for chunk in coops.chunks(50) {
         let rows = chunk.iter().map(|c| cooperative::ActiveModel {
