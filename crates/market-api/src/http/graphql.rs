@@ -149,6 +149,8 @@ struct Outcome {
     cost: u64,
     /// Whether it was refused before it ran (limits, rate limits).
     refused: bool,
+    /// `hit` or `miss` when the response cache was asked, empty otherwise.
+    cache: &'static str,
     codes: Vec<String>,
 }
 
@@ -181,6 +183,7 @@ async fn execute(
         duration_ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
         status = response.status().as_u16(),
         error_codes = %codes,
+        cache = outcome.cache,
         "graphql operation"
     );
     let label = telemetry::operation_label(outcome.operation.as_deref());
@@ -377,7 +380,9 @@ async fn run(
         };
         match cache.key(&parts, state.config.market_today()).await {
             Ok(key) => {
+                outcome.cache = "miss";
                 if let Some(entry) = cache.get(&key) {
+                    outcome.cache = "hit";
                     return cached_response(media, method, headers, class, &entry, &state.config);
                 }
                 cache_key = Some(key);
@@ -813,10 +818,16 @@ pub async fn get_graphql(
             json_param("extensions")?,
         )
     });
-    match params {
+    let mut response = match params {
         Ok(params) => execute(&state, &headers, media, params, Method::GET, client).await,
         Err(message) => request_error(media, StatusCode::BAD_REQUEST, message),
-    }
+    };
+    // Only shareable answers say how long they may be kept; nothing else may be.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-store"));
+    response
 }
 
 /// Reads a whole body within `MAX_BODY_BYTES` (413) and `BODY_READ_TIMEOUT_SECS` (408:

@@ -17,7 +17,7 @@
 
 use axum::body::Bytes;
 use market_core::db::DatabaseConnection;
-use market_core::domain::catalog_version::{self, Watcher};
+use market_core::domain::catalog_version::Watcher;
 use market_core::domain::enums::Role;
 use market_core::domain::policy::Viewer;
 use sha2::{Digest, Sha256};
@@ -91,16 +91,16 @@ impl ResponseCache {
                     .unwrap_or(u32::MAX)
             })
             .build();
-        let watcher = Watcher::new(db.clone());
+        let watcher = Watcher::new(db);
         let weak = Arc::downgrade(&watcher);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(600));
             loop {
                 every.tick().await;
-                if weak.upgrade().is_none() {
+                let Some(watcher) = weak.upgrade() else {
                     return;
-                }
-                if let Err(err) = catalog_version::prune(&db).await {
+                };
+                if let Err(err) = watcher.prune_log().await {
                     tracing::debug!(error = ?err, "could not prune the catalog change log");
                 }
             }

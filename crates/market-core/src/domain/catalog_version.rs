@@ -121,6 +121,11 @@ impl Watcher {
         Ok(self.version.load(Ordering::Acquire))
     }
 
+    /// Prunes the change log (see [`prune`]).
+    pub async fn prune_log(&self) -> AppResult<u64> {
+        prune(&self.db).await
+    }
+
     fn raise(&self, version: i64) {
         self.version.fetch_max(version, Ordering::AcqRel);
     }
