@@ -463,3 +463,54 @@ async fn with_the_response_cache_off_every_request_runs() {
     let (_, headers, _) = get(&app.router, &[("query", STOCK)], &[]).await;
     assert!(headers.contains_key(header::ETAG));
 }
+
+#[tokio::test]
+async fn orders_and_revocations_through_the_api_change_the_cached_storefront_at_once() {
+    let app = TestApp::spawn_with(cached).await;
+    let p = fixtures::portal(&app.db).await;
+    assert_eq!(
+        stock_of(&app.graphql(STOCK, json!({})).await, "HON-BGZ-1"),
+        Some(10)
+    );
+    let placed = app
+        .graphql_as(
+            Some(&p.actors.customer),
+            "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { userErrors { code } } }",
+            json!({ "i": { "channel": "ONLINE", "idempotencyKey": "cache-2",
+                           "lines": [{ "productId": gid(NodeType::Product, p.product.id), "quantity": 3 }] } }),
+        )
+        .await;
+    assert_eq!(
+        placed["data"]["placeOrder"]["userErrors"],
+        json!([]),
+        "{placed}"
+    );
+    assert_eq!(
+        stock_of(&app.graphql(STOCK, json!({})).await, "HON-BGZ-1"),
+        Some(7)
+    );
+
+    let certs = app
+        .data(
+            r#"{ product(sku: "HON-BGZ-1") { certifications { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let cert = certs["product"]["certifications"][0]["id"].clone();
+    let revoked = app
+        .graphql_as(
+            Some(&p.actors.manager),
+            "mutation($i: RevokeCertificationInput!) { revokeCertification(input: $i) { userErrors { code } } }",
+            json!({ "i": { "id": cert, "reason": "withdrawn by ONSSA" } }),
+        )
+        .await;
+    assert_eq!(
+        revoked["data"]["revokeCertification"]["userErrors"],
+        json!([]),
+        "{revoked}"
+    );
+    assert_eq!(
+        stock_of(&app.graphql(STOCK, json!({})).await, "HON-BGZ-1"),
+        None
+    );
+}
