@@ -85,9 +85,10 @@ fn stock_of(response: &Value, sku: &str) -> Option<i64> {
 }
 
 /// Another server instance on the same database, with its own pool and its own cache.
-async fn second_instance(app: &TestApp) -> Router {
+async fn second_instance(app: &TestApp) -> (Router, AppState) {
     let conn = db::connect(&app.url, 4).await.expect("connect");
-    solidarity_market::app(AppState::new(conn, app.config.clone()))
+    let state = AppState::new(conn, app.config.clone());
+    (solidarity_market::app(state.clone()), state)
 }
 
 async fn deliver(app: &TestApp, token: &str, product: i32, quantity: i32) {
@@ -134,7 +135,7 @@ async fn a_repeated_catalog_query_is_answered_from_the_cache_until_the_catalog_c
 async fn a_write_through_one_instance_is_seen_by_the_next_request_to_another() {
     let a = TestApp::spawn_with(cached).await;
     let p = fixtures::portal(&a.db).await;
-    let b = second_instance(&a).await;
+    let (b, b_state) = second_instance(&a).await;
     assert_eq!(
         stock_of(&post(&b, None, STOCK, json!({})).await, "HON-BGZ-1"),
         Some(10)
@@ -159,6 +160,18 @@ async fn a_write_through_one_instance_is_seen_by_the_next_request_to_another() {
             "instance B still answers {seen:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if on_postgres {
+        // Learned by `LISTEN`, not only by the one-second poll.
+        let watcher = b_state.response_cache.as_ref().unwrap().watcher();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while watcher.notifications() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no notification reached instance B"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     // A suspension hides the cooperative's products on the other instance too.

@@ -132,6 +132,11 @@ impl ResponseCache {
         Ok(hash.finalize().into())
     }
 
+    /// The catalog version this cache follows.
+    pub fn watcher(&self) -> &Watcher {
+        &self.watcher
+    }
+
     /// The answer stored under `key`, counted as a hit or a miss.
     pub fn get(&self, key: &[u8; 32]) -> Option<Arc<Entry>> {
         let found = self.entries.get(key);

@@ -68,6 +68,9 @@ pub async fn prune(db: &impl ConnectionTrait) -> AppResult<u64> {
 pub struct Watcher {
     db: DatabaseConnection,
     version: AtomicI64,
+    /// PostgreSQL: notifications received so far (operators and tests see that the
+    /// `LISTEN` path works, not only the poll).
+    notifications: AtomicU64,
     /// SQLite: reads started so far; a request may use a read that started after it
     /// arrived.
     started: AtomicU64,
@@ -86,6 +89,7 @@ impl Watcher {
         let watcher = Arc::new(Self {
             db,
             version: AtomicI64::new(0),
+            notifications: AtomicU64::new(0),
             started: AtomicU64::new(0),
             last: tokio::sync::Mutex::new((0, 0)),
         });
@@ -119,6 +123,11 @@ impl Watcher {
         let version = current(&self.db).await?;
         self.raise(version);
         Ok(self.version.load(Ordering::Acquire))
+    }
+
+    /// How many notifications this watcher has received (PostgreSQL).
+    pub fn notifications(&self) -> u64 {
+        self.notifications.load(Ordering::Acquire)
     }
 
     /// Prunes the change log (see [`prune`]).
@@ -169,12 +178,15 @@ async fn listen(watcher: Weak<Watcher>) {
             return;
         };
         match event {
-            Some(Ok(Some(notification))) => match notification.payload().parse::<i64>() {
-                Ok(version) => strong.raise(version),
-                Err(_) => {
-                    let _ = strong.refresh().await;
+            Some(Ok(Some(notification))) => {
+                strong.notifications.fetch_add(1, Ordering::AcqRel);
+                match notification.payload().parse::<i64>() {
+                    Ok(version) => strong.raise(version),
+                    Err(_) => {
+                        let _ = strong.refresh().await;
+                    }
                 }
-            },
+            }
             // The connection was lost (and is being re-established): anything may have
             // been missed.
             Some(Ok(None)) => {
