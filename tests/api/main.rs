@@ -25,5 +25,6 @@ mod own_postgres;
 mod payouts;
 mod portal;
 mod readme;
+mod response_cache;
 mod schema;
 mod signin;

@@ -13,6 +13,9 @@ use market_core::config::Config;
 use market_core::db::DatabaseConnection;
 use std::sync::Arc;
 
+/// The memory that registered persisted queries may hold.
+const PERSISTED_QUERIES_BYTES: u64 = 16 * 1024 * 1024;
+
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +26,10 @@ pub struct AppState {
     pub cost: Arc<graphql::cost::CostModel>,
     /// Per-client rate and concurrency limits of the expensive kinds of request.
     pub fairness: Arc<http::fairness::Fairness>,
+    /// The response cache of public catalog queries (`None` with `RESPONSE_CACHE=off`).
+    pub response_cache: Option<Arc<http::response_cache::ResponseCache>>,
+    /// Documents registered by automatic persisted queries.
+    pub persisted_queries: Arc<http::response_cache::PersistedQueries>,
 }
 
 impl AppState {
@@ -35,12 +42,23 @@ impl AppState {
             graphql::cost::CostLimits::from_config(&config),
         ));
         let fairness = Arc::new(http::fairness::Fairness::from_config(&config));
+        let response_cache =
+            (config.response_cache == market_core::config::Switch::On).then(|| {
+                Arc::new(http::response_cache::ResponseCache::new(
+                    db.clone(),
+                    config.response_cache_mb.saturating_mul(1024 * 1024),
+                ))
+            });
         Self {
             db,
             schema,
             config,
             cost,
             fairness,
+            response_cache,
+            persisted_queries: Arc::new(http::response_cache::PersistedQueries::new(
+                PERSISTED_QUERIES_BYTES,
+            )),
         }
     }
 }

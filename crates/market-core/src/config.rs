@@ -13,6 +13,13 @@ pub enum LogFormat {
     Json,
 }
 
+/// A feature turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// Everything the server and the CLI need to know about their environment.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -366,6 +373,34 @@ pub struct Config {
     /// Client addresses (CIDR) allowed to read `/metrics` without the token.
     #[arg(long, env = "METRICS_ALLOW", value_delimiter = ',', value_parser = parse_net, default_value = "127.0.0.0/8,::1/128", global = true)]
     pub metrics_allow: Vec<ipnet::IpNet>,
+
+    /// The in-memory response cache of public catalog queries (`off` to measure the
+    /// uncached path). It is never stale: entries are keyed by the catalog's version.
+    #[arg(long, env = "RESPONSE_CACHE", value_enum, default_value_t = Switch::On, global = true)]
+    pub response_cache: Switch,
+
+    /// Megabytes the response cache may hold (the least used answers go first).
+    #[arg(long, env = "RESPONSE_CACHE_MB", default_value_t = 64, global = true)]
+    pub response_cache_mb: u64,
+
+    /// `max-age` (seconds) of the `Cache-Control` of public catalog answers to `GET
+    /// /graphql`: how stale a CDN or browser copy may be.
+    #[arg(
+        long,
+        env = "HTTP_CACHE_MAX_AGE_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub http_cache_max_age_secs: u32,
+
+    /// `stale-while-revalidate` (seconds) of those answers.
+    #[arg(
+        long,
+        env = "HTTP_CACHE_STALE_WHILE_REVALIDATE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub http_cache_stale_while_revalidate_secs: u32,
 
     /// The instant "today" is reckoned from, instead of the system clock. Not a flag: tests
     /// set it to stand on a given day (or minute) in the market's time zone.

@@ -47,7 +47,7 @@ impl User {
 }
 
 /// An account.
-#[Object]
+#[Object(cache_control(private))]
 impl User {
     /// Global ID of the account.
     pub async fn id(&self) -> ID {

@@ -81,6 +81,7 @@ impl Certification {
     }
     /// Why it was revoked; `null` unless the viewer is a manager or a member of the
     /// holding cooperative (that it was revoked is public, the reason is not).
+    #[graphql(cache_control(private))]
     async fn revoked_reason(&self, ctx: &Context<'_>) -> Option<&str> {
         self.0.revoked_reason.as_deref().filter(|_| {
             ctx.viewer()

@@ -88,20 +88,24 @@ impl Cooperative {
         self.0.status.into()
     }
     /// Contact e-mail; `null` unless the viewer is a manager or a member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn contact_email(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.contact_email.as_deref())
     }
     /// Contact phone; `null` unless the viewer is a manager or a member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.contact_phone.as_deref())
     }
     /// Bank account (RIB) payouts are sent to; `null` unless the viewer is a manager or a
     /// member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn payout_account(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.0.payout_account.as_deref())
     }
     /// Commission the market keeps on sales, as a fraction ("0.15" = 15 %); `null` unless
     /// the viewer is a manager or a member of this cooperative.
+    #[graphql(cache_control(private))]
     async fn commission_rate(&self, ctx: &Context<'_>) -> Option<Decimal> {
         ctx.viewer()
             .sees_cooperative_private_details(self.0.id)
@@ -114,6 +118,7 @@ impl Cooperative {
     }
     /// Products at or below their low-stock threshold, sellable or not. Managers and
     /// members of this cooperative only (`FORBIDDEN` otherwise).
+    #[graphql(cache_control(private))]
     async fn low_stock_products(
         &self,
         ctx: &Context<'_>,

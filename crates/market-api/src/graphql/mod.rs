@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod backoffice;
+pub mod cacheability;
 pub mod catalog;
 pub mod certifications;
 pub mod context;

@@ -96,7 +96,7 @@ impl Order {
 }
 
 /// An order of the storefront or the shop.
-#[Object]
+#[Object(cache_control(private))]
 impl Order {
     /// Global ID of the order.
     pub async fn id(&self) -> ID {

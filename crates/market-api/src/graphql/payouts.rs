@@ -60,7 +60,7 @@ pub struct PayoutStatement(pub payout_statement::Model);
 /// What the market owes a cooperative for one period: its paid sales, less commission,
 /// corrected by refunds of earlier sales and any negative balance carried in. Issued
 /// statements never change, except to record their payment.
-#[Object]
+#[Object(cache_control(private))]
 impl PayoutStatement {
     /// Global ID of the statement.
     pub async fn id(&self) -> ID {

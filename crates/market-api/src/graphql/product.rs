@@ -138,6 +138,7 @@ impl Product {
     }
     /// Stock level at or below which the product is reported as low; `null` unless the
     /// viewer manages its cooperative.
+    #[graphql(cache_control(private))]
     async fn low_stock_threshold(&self, ctx: &Context<'_>) -> Option<i32> {
         ctx.viewer()
             .sees_cooperative_private_details(self.0.cooperative_id)
@@ -146,6 +147,7 @@ impl Product {
     /// The stock ledger, newest first: every delivery, sale, cancellation, return and
     /// adjustment. Managers and members of the product's cooperative only (`FORBIDDEN`
     /// otherwise).
+    #[graphql(cache_control(private))]
     async fn stock_movements(
         &self,
         ctx: &Context<'_>,

@@ -5,11 +5,13 @@
 
 use crate::AppState;
 use crate::error::{AppError, codes};
+use crate::graphql::cacheability;
 use crate::graphql::cost::QueryCost;
 use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::loaders;
 use crate::http::auth::{ClientAddr, viewer_from_headers};
 use crate::http::fairness::Limited;
+use crate::http::response_cache::{self, ViewerClass};
 use crate::http::telemetry;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, Variables};
@@ -35,6 +37,13 @@ enum MediaType {
 }
 
 impl MediaType {
+    fn name(self) -> &'static str {
+        match self {
+            MediaType::GraphQLResponseJson => GRAPHQL_RESPONSE_JSON,
+            MediaType::Json => JSON,
+        }
+    }
+
     fn header(self) -> HeaderValue {
         HeaderValue::from_static(match self {
             MediaType::GraphQLResponseJson => "application/graphql-response+json; charset=utf-8",
@@ -96,7 +105,8 @@ fn not_acceptable() -> HttpResponse {
 
 /// The GraphQL parameters of a request, checked for their JSON types.
 struct Params {
-    query: String,
+    /// Absent when an automatic persisted query names its document by hash.
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
     extensions: Option<Map<String, Value>>,
@@ -109,9 +119,9 @@ fn read_params(
     extensions: Option<Value>,
 ) -> Result<Params, &'static str> {
     let query = match query {
-        Some(Value::String(q)) => q,
+        Some(Value::String(q)) => Some(q),
         Some(_) => return Err("`query` must be a string"),
-        None => return Err("a `query` parameter is required"),
+        None => None,
     };
     let operation_name = match operation_name {
         None | Some(Value::Null) => None,
@@ -139,6 +149,8 @@ struct Outcome {
     cost: u64,
     /// Whether it was refused before it ran (limits, rate limits).
     refused: bool,
+    /// `hit` or `miss` when the response cache was asked, empty otherwise.
+    cache: &'static str,
     codes: Vec<String>,
 }
 
@@ -171,6 +183,7 @@ async fn execute(
         duration_ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
         status = response.status().as_u16(),
         error_codes = %codes,
+        cache = outcome.cache,
         "graphql operation"
     );
     let label = telemetry::operation_label(outcome.operation.as_deref());
@@ -222,7 +235,43 @@ async fn run(
     client: ClientAddr,
     outcome: &mut Outcome,
 ) -> HttpResponse {
-    let mut request = Request::new(params.query);
+    let hash = match persisted_hash(params.extensions.as_ref()) {
+        Ok(hash) => hash,
+        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, message),
+    };
+    let query = match (params.query, &hash) {
+        (Some(query), Some(hash)) => {
+            if response_cache::sha256_hex(&query) != *hash {
+                return request_error(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    "provided sha does not match query",
+                );
+            }
+            query
+        }
+        (Some(query), None) => query,
+        (None, Some(hash)) => match state.persisted_queries.get(hash) {
+            Some(query) => query.to_string(),
+            None => {
+                outcome.codes.push(PERSISTED_QUERY_NOT_FOUND.to_owned());
+                return persisted_query_not_found(media);
+            }
+        },
+        (None, None) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                "a `query` parameter is required",
+            );
+        }
+    };
+    let variables_json = params
+        .variables
+        .clone()
+        .map(Value::Object)
+        .unwrap_or(Value::Null);
+    let mut request = Request::new(query);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -245,7 +294,14 @@ async fn run(
         metrics::counter!("queries_refused_total", "limit" => refusal.limit_name).increment(1);
         return refused(media, vec![refusal.to_server_error()]);
     }
+    if let Some(hash) = hash {
+        // Registered once the document is within the size limit; a document that does
+        // not parse or validate is only ever answered with errors.
+        state.persisted_queries.register(hash, &request.query);
+    }
+    let mut catalog_only = false;
     if let Ok(mut doc) = async_graphql::parser::parse_query(&request.query) {
+        catalog_only = cacheability::reads_only_catalog(&doc, request.operation_name.as_deref());
         if method == Method::GET && !only_queries(&doc, request.operation_name.as_deref()) {
             return (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -305,8 +361,41 @@ async fn run(
             return failed_before_execution(media, &err);
         }
     };
+    // The response cache: public catalog queries of anonymous and customer viewers.
+    let class = ViewerClass::of(&viewer).filter(|_| catalog_only);
+    let language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut cache_key = None;
+    if let (Some(cache), Some(class)) = (&state.response_cache, class) {
+        let parts = response_cache::KeyParts {
+            document: &request.query,
+            operation_name: request.operation_name.as_deref(),
+            variables: &variables_json,
+            media: media.name(),
+            language: &language,
+            class,
+        };
+        match cache.key(&parts, state.config.market_today()).await {
+            Ok(key) => {
+                outcome.cache = "miss";
+                if let Some(entry) = cache.get(&key) {
+                    outcome.cache = "hit";
+                    return cached_response(media, method, headers, class, &entry, &state.config);
+                }
+                cache_key = Some(key);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the catalog version; not caching")
+            }
+        }
+    }
+    let uncacheable = cacheability::Uncacheable::default();
     let idle = loaders::Idle::default();
     let request = request
+        .data(uncacheable.clone())
         .data(viewer)
         .data(client)
         .data(loaders::loaders(
@@ -355,7 +444,12 @@ async fn run(
             ),
         );
     }
-    let (http, too_large) = respond(
+    let shareable = class.is_some()
+        && response.errors.is_empty()
+        && response.cache_control.public
+        && response.cache_control.max_age >= 0
+        && !uncacheable.is_marked();
+    let (http, too_large, body) = respond(
         media,
         response,
         started.load(Ordering::SeqCst),
@@ -364,7 +458,127 @@ async fn run(
     if too_large {
         outcome.codes.push(codes::RESPONSE_TOO_LARGE.to_owned());
     }
-    http
+    if cost.is_mutation
+        && let Some(cache) = &state.response_cache
+    {
+        // This instance's next request sees its own writes at once (other instances
+        // learn of them by notification or by their own check).
+        cache.after_write().await;
+    }
+    match class {
+        Some(class) if shareable && !too_large && http.status() == StatusCode::OK => {
+            let entry = Arc::new(response_cache::Entry::new(body));
+            if let (Some(cache), Some(key)) = (&state.response_cache, cache_key) {
+                cache.insert(key, entry.clone());
+            }
+            cached_response(media, method, headers, class, &entry, &state.config)
+        }
+        _ => {
+            let mut http = http;
+            if method == Method::GET {
+                http.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-store"),
+                );
+            }
+            http
+        }
+    }
+}
+
+/// The code of an automatic persisted query whose hash is not registered (Apollo's).
+const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+
+/// The `extensions.persistedQuery.sha256Hash` of a request (version 1), lowercased.
+fn persisted_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<String>, &'static str> {
+    let Some(persisted) = extensions.and_then(|e| e.get("persistedQuery")) else {
+        return Ok(None);
+    };
+    let hash = persisted
+        .get("sha256Hash")
+        .and_then(Value::as_str)
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or("`extensions.persistedQuery.sha256Hash` must be a SHA-256 in hexadecimal")?;
+    if persisted.get("version").and_then(Value::as_i64) != Some(1) {
+        return Err("only version 1 of persisted queries is supported");
+    }
+    Ok(Some(hash.to_ascii_lowercase()))
+}
+
+/// Apollo's answer to an unknown hash: the client then sends the document with its hash.
+fn persisted_query_not_found(media: MediaType) -> HttpResponse {
+    let body = json!({ "errors": [{ "message": "PersistedQueryNotFound",
+        "extensions": { "code": PERSISTED_QUERY_NOT_FOUND } }] });
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, media.header()),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A shareable answer: `ETag`, and for `GET` the `Cache-Control` a CDN may follow —
+/// `public` with a short `max-age` for anonymous requests, `private, no-cache` (a
+/// browser may keep it and revalidate) for a signed-in customer's — and `304 Not
+/// Modified` when `If-None-Match` holds its tag.
+fn cached_response(
+    media: MediaType,
+    method: Method,
+    request_headers: &HeaderMap,
+    class: ViewerClass,
+    entry: &response_cache::Entry,
+    config: &market_core::config::Config,
+) -> HttpResponse {
+    let etag = HeaderValue::from_str(&entry.etag).ok();
+    let mut response =
+        if method == Method::GET && etag.is_some() && if_none_match(request_headers, &entry.etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, media.header())],
+                Body::from(entry.body.clone()),
+            )
+                .into_response()
+        };
+    if method == Method::GET {
+        let headers = response.headers_mut();
+        if let Some(etag) = etag {
+            headers.insert(header::ETAG, etag);
+        }
+        let control = match class {
+            ViewerClass::Anonymous => format!(
+                "public, max-age={}, stale-while-revalidate={}",
+                config.http_cache_max_age_secs, config.http_cache_stale_while_revalidate_secs
+            ),
+            ViewerClass::Customer => "private, no-cache".to_owned(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&control) {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Language, Authorization"),
+        );
+    }
+    response
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`); weak tags compare by their value.
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
 /// The values of every enum of the schema, to name them when a client sends another.
@@ -515,13 +729,14 @@ fn refused(media: MediaType, errors: Vec<ServerError>) -> HttpResponse {
     respond(media, Response::from_errors(errors), false, usize::MAX).0
 }
 
-/// The HTTP response of a GraphQL response, and whether it was replaced for its size.
+/// The HTTP response of a GraphQL response, whether it was replaced for its size, and
+/// its body.
 fn respond(
     media: MediaType,
     mut response: Response,
     executed: bool,
     max_bytes: usize,
-) -> (HttpResponse, bool) {
+) -> (HttpResponse, bool, Bytes) {
     code_errors(&mut response.errors, executed);
     let mut too_large = false;
     // A database that cannot be reached is a 503 whatever else the answer holds: the
@@ -551,8 +766,10 @@ fn respond(
         // all, and a code on every error.
         serde_json::to_string(&json!({ "errors": response.errors }))
     };
-    let body = body
-        .unwrap_or_else(|_| r#"{"errors":[{"message":"could not encode the response"}]}"#.into());
+    let body =
+        Bytes::from(body.unwrap_or_else(|_| {
+            r#"{"errors":[{"message":"could not encode the response"}]}"#.into()
+        }));
     let status = if unavailable {
         StatusCode::SERVICE_UNAVAILABLE
     } else if executed || media == MediaType::Json {
@@ -560,14 +777,19 @@ fn respond(
     } else {
         StatusCode::BAD_REQUEST
     };
-    let mut response = (status, [(header::CONTENT_TYPE, media.header())], body).into_response();
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, media.header())],
+        Body::from(body.clone()),
+    )
+        .into_response();
     if unavailable {
         response.headers_mut().insert(
             header::RETRY_AFTER,
             HeaderValue::from_static(RETRY_UNAVAILABLE_SECS),
         );
     }
-    (response, too_large)
+    (response, too_large, body)
 }
 
 /// `GET /graphql?query=…&variables=…`: queries only.
@@ -596,10 +818,16 @@ pub async fn get_graphql(
             json_param("extensions")?,
         )
     });
-    match params {
+    let mut response = match params {
         Ok(params) => execute(&state, &headers, media, params, Method::GET, client).await,
         Err(message) => request_error(media, StatusCode::BAD_REQUEST, message),
-    }
+    };
+    // Only shareable answers say how long they may be kept; nothing else may be.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-store"));
+    response
 }
 
 /// Reads a whole body within `MAX_BODY_BYTES` (413) and `BODY_READ_TIMEOUT_SECS` (408:

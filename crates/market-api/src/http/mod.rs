@@ -7,6 +7,7 @@ pub mod fairness;
 pub mod graphiql;
 pub mod graphql;
 pub mod payouts;
+pub mod response_cache;
 pub mod telemetry;
 
 use crate::AppState;

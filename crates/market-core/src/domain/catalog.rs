@@ -438,5 +438,6 @@ pub async fn save_product(
         )]),
         _ => AppError::Database(e),
     })?;
+    crate::domain::catalog_version::touch(db).await?;
     Ok(saved.try_into_model()?)
 }

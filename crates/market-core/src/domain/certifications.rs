@@ -185,6 +185,7 @@ pub async fn add(
     .await?;
     replace_coverage(db, saved.id, &products).await?;
     tracing::Span::current().record("certification_id", saved.id);
+    crate::domain::catalog_version::touch(db).await?;
     Ok(saved)
 }
 
@@ -224,6 +225,8 @@ async fn update_unrevoked(
     if update.exec(db).await?.rows_affected == 0 {
         return Err(AppError::User(vec![revoked_error(current)]));
     }
+    // Validity and coverage decide what is sellable: a new catalog version.
+    crate::domain::catalog_version::touch(db).await?;
     Ok(())
 }
 

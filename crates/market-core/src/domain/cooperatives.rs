@@ -299,5 +299,7 @@ pub async fn save(
     model.contact_email = Set(contact_email);
     model.payout_account = Set(payout_account);
     model.updated_at = Set(now);
-    Ok(model.save(db).await?.try_into_model()?)
+    let saved = model.save(db).await?;
+    crate::domain::catalog_version::touch(db).await?;
+    Ok(saved.try_into_model()?)
 }

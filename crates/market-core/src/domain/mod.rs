@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod catalog;
+pub mod catalog_version;
 pub mod certifications;
 pub mod compliance;
 pub mod cooperatives;

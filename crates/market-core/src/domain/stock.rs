@@ -105,6 +105,10 @@ pub async fn apply_at(
         update = update.filter(Expr::col(product::Column::Stock).lte(MAX_LEVEL - movement.delta));
     }
     let updated = update.exec_with_returning(db).await?;
+    if !updated.is_empty() {
+        // The level is public (`Product.stock`, `inStock`): a new catalog version.
+        crate::domain::catalog_version::touch(db).await?;
+    }
     let Some(row) = updated.into_iter().next() else {
         let current = product::Entity::find_by_id(movement.product_id)
             .one(db)

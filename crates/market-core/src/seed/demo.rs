@@ -78,6 +78,7 @@ pub async fn seed_demo_catalog(
     today: NaiveDate,
 ) -> Result<DemoSummary, DbErr> {
     seed_reference_data(db).await?;
+    crate::domain::catalog_version::touch(db).await?;
     let demo = tables::demo()?;
     let coops = plan_cooperatives(demo, today)?;
     let planned = plan_products(demo, &coops, today)?;

@@ -530,6 +530,7 @@ pub async fn write_catalog(
         already_there,
     } = checked;
     let total = (coops.len() + products.len()) as u64;
+    crate::domain::catalog_version::touch(txn).await?;
     let now = Utc::now();
     for chunk in coops.chunks(50) {
         let rows = chunk.iter().map(|c| cooperative::ActiveModel {

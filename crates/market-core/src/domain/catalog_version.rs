@@ -1,0 +1,206 @@
+//! The catalog's version: what lets a response cache be fresh without asking the database
+//! each time what changed.
+//!
+//! Every transaction that changes what the public catalog shows (stock, a product, a
+//! cooperative, a certification, an import or a seed) calls [`touch`], which appends one row
+//! to `catalog_changes` — an append-only log, so concurrent orders never queue on a
+//! counter row — and, on PostgreSQL, sends `pg_notify('catalog_changes', id)` in the same
+//! transaction (delivered on commit only). The catalog's version is the log's largest id.
+//!
+//! [`Watcher`] keeps an instance's idea of that version:
+//! - PostgreSQL: a `LISTEN` connection raises it on every notification; on (re)connect
+//!   and every [`Watcher::POLL`] it reads `max(id)`, so a missed notification costs at
+//!   most that long. [`Watcher::refresh`] reads it at once (after a local write).
+//! - SQLite (one machine, microsecond reads): [`Watcher::current`] reads `max(id)` for
+//!   each request, shared by the requests that arrive while a read is under way, so the
+//!   next request after any commit — from any process — sees the new version.
+
+use crate::error::AppResult;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// The PostgreSQL notification channel.
+pub const CHANNEL: &str = "catalog_changes";
+
+/// How many of the newest log rows [`prune`] keeps.
+const KEEP: i64 = 1_000;
+
+/// Records that this transaction changes what the catalog shows. Call it inside the
+/// transaction of the change: the new version exists if and only if the change commits.
+pub async fn touch(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "WITH c AS (INSERT INTO catalog_changes DEFAULT VALUES RETURNING id) \
+             SELECT pg_notify('catalog_changes', id::text) FROM c"
+        }
+        _ => "INSERT INTO catalog_changes DEFAULT VALUES",
+    };
+    db.execute_unprepared(sql).await?;
+    Ok(())
+}
+
+/// The catalog's version now: the log's largest id.
+pub async fn current(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COALESCE(MAX(id), 0) AS v FROM catalog_changes",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64>("", "v")?,
+        None => 0,
+    })
+}
+
+/// Deletes all but the newest [`KEEP`] rows of the log (the newest always stays, so the
+/// version never goes back).
+pub async fn prune(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let sql = format!(
+        "DELETE FROM catalog_changes WHERE id < (SELECT MAX(id) FROM catalog_changes) - {KEEP}"
+    );
+    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+}
+
+/// An instance's knowledge of the catalog version (see the module's documentation).
+pub struct Watcher {
+    db: DatabaseConnection,
+    version: AtomicI64,
+    /// PostgreSQL: notifications received so far (operators and tests see that the
+    /// `LISTEN` path works, not only the poll).
+    notifications: AtomicU64,
+    /// SQLite: reads started so far; a request may use a read that started after it
+    /// arrived.
+    started: AtomicU64,
+    /// SQLite: the number of the last finished read and the version it found.
+    last: tokio::sync::Mutex<(u64, i64)>,
+}
+
+impl Watcher {
+    /// How often PostgreSQL instances read the version even without notifications.
+    pub const POLL: Duration = Duration::from_secs(1);
+
+    /// A watcher of `db`; on PostgreSQL it starts listening at once, and reads the
+    /// version when it does (the task ends when the watcher is dropped). Needs a Tokio
+    /// runtime.
+    pub fn new(db: DatabaseConnection) -> Arc<Self> {
+        let watcher = Arc::new(Self {
+            db,
+            version: AtomicI64::new(0),
+            notifications: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            last: tokio::sync::Mutex::new((0, 0)),
+        });
+        if watcher.db.get_database_backend() == DbBackend::Postgres {
+            tokio::spawn(listen(Arc::downgrade(&watcher)));
+        }
+        watcher
+    }
+
+    /// The version a request arriving now must see.
+    pub async fn current(&self) -> Result<i64, DbErr> {
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            return Ok(self.version.load(Ordering::Acquire));
+        }
+        let arrived = self.started.load(Ordering::Acquire);
+        let mut last = self.last.lock().await;
+        if last.0 > arrived {
+            // A read that started after this request arrived: it saw every commit before.
+            return Ok(last.1);
+        }
+        let number = self.started.fetch_add(1, Ordering::AcqRel) + 1;
+        let version = current(&self.db).await?;
+        *last = (number, version);
+        self.raise(version);
+        Ok(version)
+    }
+
+    /// Reads the version now (after a write through this instance, so its next request
+    /// sees it without waiting for the notification).
+    pub async fn refresh(&self) -> Result<i64, DbErr> {
+        let version = current(&self.db).await?;
+        self.raise(version);
+        Ok(self.version.load(Ordering::Acquire))
+    }
+
+    /// How many notifications this watcher has received (PostgreSQL).
+    pub fn notifications(&self) -> u64 {
+        self.notifications.load(Ordering::Acquire)
+    }
+
+    /// Prunes the change log (see [`prune`]).
+    pub async fn prune_log(&self) -> AppResult<u64> {
+        prune(&self.db).await
+    }
+
+    fn raise(&self, version: i64) {
+        self.version.fetch_max(version, Ordering::AcqRel);
+    }
+}
+
+/// PostgreSQL: raise the version on each notification; read it on (re)connect and every
+/// [`Watcher::POLL`].
+async fn listen(watcher: Weak<Watcher>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut poll = tokio::time::interval(Watcher::POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut listener: Option<PgListener> = None;
+    loop {
+        let Some(strong) = watcher.upgrade() else {
+            return;
+        };
+        if listener.is_none() {
+            let pool = strong.db.get_postgres_connection_pool();
+            match PgListener::connect_with(pool).await {
+                Ok(mut l) => match l.listen(CHANNEL).await {
+                    Ok(()) => listener = Some(l),
+                    Err(err) => tracing::warn!(error = %err, "LISTEN catalog_changes failed"),
+                },
+                Err(err) => tracing::warn!(error = %err, "no connection to LISTEN on"),
+            }
+            // Whatever was missed while not listening.
+            let _ = strong.refresh().await;
+        }
+        drop(strong);
+        let event = match listener.as_mut() {
+            Some(l) => tokio::select! {
+                n = l.try_recv() => Some(n),
+                _ = poll.tick() => None,
+            },
+            None => {
+                poll.tick().await;
+                None
+            }
+        };
+        let Some(strong) = watcher.upgrade() else {
+            return;
+        };
+        match event {
+            Some(Ok(Some(notification))) => {
+                strong.notifications.fetch_add(1, Ordering::AcqRel);
+                match notification.payload().parse::<i64>() {
+                    Ok(version) => strong.raise(version),
+                    Err(_) => {
+                        let _ = strong.refresh().await;
+                    }
+                }
+            }
+            // The connection was lost (and is being re-established): anything may have
+            // been missed.
+            Some(Ok(None)) => {
+                let _ = strong.refresh().await;
+            }
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "catalog notifications interrupted");
+                listener = None;
+            }
+            None => {
+                if let Err(err) = strong.refresh().await {
+                    tracing::debug!(error = %err, "could not read the catalog version");
+                }
+            }
+        }
+    }
+}
