@@ -93,16 +93,14 @@ impl CatalogQuery {
         };
         let sort = sort.unwrap_or_default();
         let asc = sort.direction == SortDirection::Asc;
-        let order = match sort.field {
-            CooperativeSortField::Name => CooperativeOrder {
-                key: CooperativeSortKey::Name,
-                ascending: asc,
-            },
-            // Newest first is `listed_since` descending.
-            CooperativeSortField::Newest => CooperativeOrder {
-                key: CooperativeSortKey::ListedSince,
-                ascending: !asc,
-            },
+        // Newest first is `listed_since` descending.
+        let (key, newest) = match sort.field {
+            CooperativeSortField::Name => (CooperativeSortKey::Name, false),
+            CooperativeSortField::Newest => (CooperativeSortKey::ListedSince, true),
+        };
+        let order = CooperativeOrder {
+            key,
+            ascending: asc != newest,
         };
         let args = PageArgs::new(first, after, last, before);
         let listing = lists::cooperatives(ctx.db(), &filter, order, args).await?;

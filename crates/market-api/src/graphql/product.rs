@@ -342,20 +342,15 @@ pub struct ProductSort {
 impl From<ProductSort> for ProductOrder {
     fn from(sort: ProductSort) -> Self {
         let asc = sort.direction == SortDirection::Asc;
-        match sort.field {
-            ProductSortField::Name => ProductOrder {
-                key: ProductSortKey::Name,
-                ascending: asc,
-            },
-            ProductSortField::Price => ProductOrder {
-                key: ProductSortKey::Price,
-                ascending: asc,
-            },
-            // Newest first is `created_at` descending.
-            ProductSortField::Newest => ProductOrder {
-                key: ProductSortKey::CreatedAt,
-                ascending: !asc,
-            },
+        // Newest first is `created_at` descending.
+        let (key, newest) = match sort.field {
+            ProductSortField::Name => (ProductSortKey::Name, false),
+            ProductSortField::Price => (ProductSortKey::Price, false),
+            ProductSortField::Newest => (ProductSortKey::CreatedAt, true),
+        };
+        ProductOrder {
+            key,
+            ascending: asc != newest,
         }
     }
 }
