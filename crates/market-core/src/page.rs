@@ -36,6 +36,21 @@ struct PageRequest {
 }
 
 impl PageArgs {
+    /// The arguments in the order a connection field declares them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
     fn validate(self) -> AppResult<PageRequest> {
         let size_error = |message: String| AppError::BadInput {
             code: codes::PAGE_SIZE_EXCEEDED,

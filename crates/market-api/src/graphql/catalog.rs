@@ -43,18 +43,7 @@ impl CatalogQuery {
         sort: Option<ProductSort>,
     ) -> Result<ProductConnection> {
         let filter = filter.unwrap_or_default().parse(ctx).await?;
-        list_products(
-            ctx,
-            filter,
-            sort,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-        )
-        .await
+        list_products(ctx, filter, sort, PageArgs::new(first, after, last, before)).await
     }
 
     /// One product by global ID or by SKU (exactly one of them). Unsellable products are
@@ -65,15 +54,9 @@ impl CatalogQuery {
         id: Option<ID>,
         sku: Option<String>,
     ) -> Result<Option<Product>> {
-        let row = match (id, sku) {
-            (Some(id), None) => {
-                reads::product(ctx.db(), ids::decode::<i32>(&id, NodeType::Product)?).await
-            }
-            (None, Some(sku)) => {
-                input::argument("sku", &sku, input::KEY)?;
-                reads::product_by_sku(ctx.db(), &sku).await
-            }
-            _ => return Err(AppError::bad_input("give exactly one of `id` and `sku`").into()),
+        let row = match named(id, NodeType::Product, "sku", sku)? {
+            Named::Id(id) => reads::product(ctx.db(), id).await,
+            Named::Key(sku) => reads::product_by_sku(ctx.db(), &sku).await,
         };
         Ok(row.map_err(AppError::from)?.map(Product))
     }
@@ -110,23 +93,16 @@ impl CatalogQuery {
         };
         let sort = sort.unwrap_or_default();
         let asc = sort.direction == SortDirection::Asc;
-        let order = match sort.field {
-            CooperativeSortField::Name => CooperativeOrder {
-                key: CooperativeSortKey::Name,
-                ascending: asc,
-            },
-            // Newest first is `listed_since` descending.
-            CooperativeSortField::Newest => CooperativeOrder {
-                key: CooperativeSortKey::ListedSince,
-                ascending: !asc,
-            },
+        // Newest first is `listed_since` descending.
+        let (key, newest) = match sort.field {
+            CooperativeSortField::Name => (CooperativeSortKey::Name, false),
+            CooperativeSortField::Newest => (CooperativeSortKey::ListedSince, true),
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
+        let order = CooperativeOrder {
+            key,
+            ascending: asc != newest,
         };
+        let args = PageArgs::new(first, after, last, before);
         let listing = lists::cooperatives(ctx.db(), &filter, order, args).await?;
         Ok(listing_connection(
             listing,
@@ -142,15 +118,9 @@ impl CatalogQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> Result<Option<Cooperative>> {
-        let row = match (id, slug) {
-            (Some(id), None) => {
-                reads::cooperative(ctx.db(), ids::decode::<i32>(&id, NodeType::Cooperative)?).await
-            }
-            (None, Some(slug)) => {
-                input::argument("slug", &slug, input::KEY)?;
-                reads::cooperative_by_slug(ctx.db(), &slug).await
-            }
-            _ => return Err(AppError::bad_input("give exactly one of `id` and `slug`").into()),
+        let row = match named(id, NodeType::Cooperative, "slug", slug)? {
+            Named::Id(id) => reads::cooperative(ctx.db(), id).await,
+            Named::Key(slug) => reads::cooperative_by_slug(ctx.db(), &slug).await,
         };
         Ok(row.map_err(AppError::from)?.map(Cooperative))
     }
@@ -171,5 +141,31 @@ impl CatalogQuery {
     async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
         let rows = reads::all_regions(ctx.db()).await.map_err(AppError::from)?;
         Ok(rows.into_iter().map(Region).collect())
+    }
+}
+
+/// How a client named the one thing it asks for.
+enum Named {
+    Id(i32),
+    Key(String),
+}
+
+/// The thing named by exactly one of a global ID of type `node` or a unique key (the
+/// argument `key_name`, checked like every key).
+fn named(
+    id: Option<ID>,
+    node: NodeType,
+    key_name: &str,
+    key: Option<String>,
+) -> Result<Named, AppError> {
+    match (id, key) {
+        (Some(id), None) => Ok(Named::Id(ids::decode::<i32>(&id, node)?)),
+        (None, Some(key)) => {
+            input::argument(key_name, &key, input::KEY)?;
+            Ok(Named::Key(key))
+        }
+        _ => Err(AppError::bad_input(format!(
+            "give exactly one of `id` and `{key_name}`"
+        ))),
     }
 }

@@ -240,12 +240,7 @@ impl CertificationsQuery {
         let until = today
             .checked_add_days(Days::new(days))
             .ok_or_else(|| AppError::bad_input("withinDays reaches past the calendar"))?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let listing = lists::expiring_certifications(ctx.db(), today, until, args).await?;
         Ok(listing_connection(
             listing,

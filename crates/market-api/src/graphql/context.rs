@@ -51,3 +51,14 @@ where
         .await?
         .ok_or_else(|| AppError::internal(format!("dangling reference to a {what}")))
 }
+
+/// Loads what a key maps to; a key without rows has the empty value (no rows, zero).
+pub async fn load_or_default<K, V>(ctx: &Context<'_>, key: K) -> AppResult<V>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    crate::graphql::loaders::DbLoader:
+        async_graphql::dataloader::Loader<K, Value = V, Error = LoadError>,
+    V: Send + Sync + Clone + Default + 'static,
+{
+    Ok(ctx.loaders().load_one(key).await?.unwrap_or_default())
+}

@@ -4,7 +4,7 @@
 use crate::error::AppError;
 use crate::error::Result;
 use crate::graphql::certifications::Certification;
-use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::enums::{CooperativeKind, CooperativeStatus, SortDirection};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{CertificationsOfCooperative, ProvinceKey, RegionKey};
@@ -139,12 +139,7 @@ impl Cooperative {
             field: ProductSortField::Name,
             direction: SortDirection::Asc,
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         match args.first_page_rows()? {
             Some(rows) => first_products_page(ctx, filter, Some(sort), rows).await,
             None => list_products(ctx, filter, Some(sort), args).await,
@@ -166,12 +161,7 @@ impl Cooperative {
             include_unsellable: ctx.viewer().sees_unsellable_products_of(self.0.id),
             ..Default::default()
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         match args.first_page_rows()? {
             Some(rows) => first_products_page(ctx, filter, sort, rows).await,
             None => list_products(ctx, filter, sort, args).await,
@@ -186,12 +176,7 @@ impl Cooperative {
         #[graphql(default = false)] include_invalid: bool,
     ) -> Result<Vec<Certification>> {
         let today = ctx.today();
-        let all = ctx
-            .loaders()
-            .load_one(CertificationsOfCooperative(self.0.id))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
+        let all = load_or_default(ctx, CertificationsOfCooperative(self.0.id)).await?;
         Ok(all
             .into_iter()
             .filter(|c| include_invalid || compliance::is_valid(c, today))

@@ -3,7 +3,7 @@
 //! rows in one query per batch, through `domain::reads` (the loaders query no table
 //! themselves).
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use market_core::db::{DatabaseConnection, DbErr};
 use market_core::domain::payouts::SettledLine;
 use market_core::domain::reads;
@@ -311,49 +311,52 @@ pub struct FirstLinesOfStatement(pub i32, pub u64);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct LineCountOfStatement(pub i32);
 
-/// One row per key: `read` gets the keys' inner values, `key` names a row's key.
-macro_rules! one_per_key {
-    ($key:ident, $model:ty, $read:path, |$row:ident| $row_key:expr) => {
-        impl Loader<$key> for DbLoader {
-            type Value = $model;
-            type Error = LoadError;
+/// Declares how [`DbLoader`] reads a key type: `read` gets the connection (`$db`) and
+/// the keys not read yet in this request (`$keys`), and answers with a value per key
+/// (keys it leaves out have no value). Every loader goes through [`DbLoader::once`].
+macro_rules! db_loader {
+    ($key:ty => $value:ty, |$db:ident, $keys:ident| $read:expr) => {
+        impl async_graphql::dataloader::Loader<$key> for $crate::graphql::loaders::DbLoader {
+            type Value = $value;
+            type Error = $crate::graphql::loaders::LoadError;
 
-            async fn load(&self, asked: &[$key]) -> Result<HashMap<$key, $model>, LoadError> {
+            async fn load(
+                &self,
+                asked: &[$key],
+            ) -> Result<std::collections::HashMap<$key, $value>, Self::Error> {
                 self.once(asked, |keys: Vec<$key>| async move {
-                    let keys = &keys[..];
-                    let inner = keys.iter().map(|k| k.0.to_owned()).collect();
-                    let rows = $read(&self.db, inner).await?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|$row| ($key($row_key), $row))
-                        .collect())
+                    let $db = self.db();
+                    let $keys = &keys[..];
+                    $read
                 })
                 .await
             }
         }
     };
 }
+pub(crate) use db_loader;
 
-/// A list per key (empty for keys without rows), in the order `read` returns the rows.
+/// One row per key: `read` gets the keys' inner values, `key` names a row's key.
+macro_rules! one_per_key {
+    ($key:ident, $model:ty, $read:path, |$row:ident| $row_key:expr) => {
+        db_loader!($key => $model, |db, keys| {
+            let rows = $read(db, keys.iter().map(|k| k.0.to_owned()).collect()).await?;
+            Ok(rows.into_iter().map(|$row| ($key($row_key), $row)).collect())
+        });
+    };
+}
+
+/// A list per key (empty for keys without rows), in the order `read` returns the rows;
+/// each row is the list's item, or `value` of it.
 macro_rules! list_per_key {
     ($key:ident, $model:ty, $read:path, |$row:ident| $row_key:expr) => {
-        impl Loader<$key> for DbLoader {
-            type Value = Vec<$model>;
-            type Error = LoadError;
-
-            async fn load(&self, asked: &[$key]) -> Result<HashMap<$key, Vec<$model>>, LoadError> {
-                self.once(asked, |keys: Vec<$key>| async move {
-                    let keys = &keys[..];
-                    let inner = keys.iter().map(|k| k.0.to_owned()).collect();
-                    let rows = $read(&self.db, inner).await?;
-                    Ok(group(
-                        keys,
-                        rows.into_iter().map(|$row| ($key($row_key), $row)),
-                    ))
-                })
-                .await
-            }
-        }
+        list_per_key!($key, $model, $read, |$row| $row_key => $row);
+    };
+    ($key:ident, $item:ty, $read:path, |$row:ident| $row_key:expr => $value:expr) => {
+        db_loader!($key => Vec<$item>, |db, keys| {
+            let rows = $read(db, keys.iter().map(|k| k.0.to_owned()).collect()).await?;
+            Ok(group(keys, rows.into_iter().map(|$row| ($key($row_key), $value))))
+        });
     };
 }
 
@@ -361,73 +364,33 @@ macro_rules! list_per_key {
 /// asked (in practice, one), every key present.
 macro_rules! first_rows_per_key {
     ($key:ident, $model:ty, $read:path, |$row:ident| $parent:expr) => {
-        impl Loader<$key> for DbLoader {
-            type Value = Vec<$model>;
-            type Error = LoadError;
-
-            async fn load(&self, asked: &[$key]) -> Result<HashMap<$key, Vec<$model>>, LoadError> {
-                self.once(asked, |keys: Vec<$key>| async move {
-                    let keys = &keys[..];
-                    let mut sizes: HashMap<u64, Vec<i32>> = HashMap::new();
-                    for key in keys {
-                        sizes.entry(key.1).or_default().push(key.0);
-                    }
-                    let mut map = group(keys, std::iter::empty());
-                    for (rows, parents) in sizes {
-                        for $row in $read(&self.db, parents, rows).await? {
-                            map.entry($key($parent, rows)).or_default().push($row);
-                        }
-                    }
-                    Ok(map)
-                })
-                .await
+        db_loader!($key => Vec<$model>, |db, keys| {
+            let mut map = group(keys, std::iter::empty());
+            for (rows, parents) in batches(keys, |k| (k.1, k.0)) {
+                for $row in $read(db, parents, rows).await? {
+                    map.entry($key($parent, rows)).or_default().push($row);
+                }
             }
-        }
+            Ok(map)
+        });
     };
 }
 
 /// A count per key (0 for keys without rows).
 macro_rules! count_per_key {
     ($key:ident, $read:path) => {
-        impl Loader<$key> for DbLoader {
-            type Value = i64;
-            type Error = LoadError;
-
-            async fn load(&self, asked: &[$key]) -> Result<HashMap<$key, i64>, LoadError> {
-                self.once(asked, |keys: Vec<$key>| async move {
-                    let keys = &keys[..];
-                    let counts = $read(&self.db, keys.iter().map(|k| k.0).collect()).await?;
-                    Ok(keys
-                        .iter()
-                        .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0)))
-                        .collect())
-                })
-                .await
-            }
-        }
+        db_loader!($key => i64, |db, keys| {
+            let counts = $read(db, keys.iter().map(|k| k.0.to_owned()).collect()).await?;
+            Ok(keys
+                .iter()
+                .map(|k| (k.to_owned(), counts.get(&k.0).copied().unwrap_or(0)))
+                .collect())
+        });
     };
 }
 
-first_rows_per_key!(
-    FirstStockMovementsOfProduct,
-    stock_movement::Model,
-    reads::first_stock_movements_of_products,
-    |r| r.product_id
-);
-count_per_key!(
-    StockMovementCountOfProduct,
-    reads::stock_movement_counts_of_products
-);
-first_rows_per_key!(
-    FirstLinesOfStatement,
-    SettledLine,
-    reads::first_lines_of_statements,
-    |r| r.line.payout_statement_id.unwrap_or_default()
-);
-count_per_key!(LineCountOfStatement, reads::line_counts_of_statements);
-
 /// Rows grouped by key, every key present.
-fn group<K: Clone + Eq + Hash, V>(
+pub(crate) fn group<K: Clone + Eq + Hash, V>(
     keys: &[K],
     rows: impl Iterator<Item = (K, V)>,
 ) -> HashMap<K, Vec<V>> {
@@ -436,6 +399,17 @@ fn group<K: Clone + Eq + Hash, V>(
         map.entry(k).or_default().push(v);
     }
     map
+}
+
+/// The inner values of `keys` split by what else the key says (a page's size or kind),
+/// so that each kind is read in one statement.
+fn batches<K, P: Eq + Hash, I>(keys: &[K], split: impl Fn(&K) -> (P, I)) -> HashMap<P, Vec<I>> {
+    let mut batches: HashMap<P, Vec<I>> = HashMap::new();
+    for key in keys {
+        let (kind, inner) = split(key);
+        batches.entry(kind).or_default().push(inner);
+    }
+    batches
 }
 
 one_per_key!(
@@ -485,147 +459,68 @@ list_per_key!(
     reads::events_of_orders,
     |r| r.order_id
 );
+list_per_key!(
+    CertificationIdsListingProduct,
+    i32,
+    reads::coverage_of_products,
+    |l| l.product_id => l.certification_id
+);
+first_rows_per_key!(
+    FirstStockMovementsOfProduct,
+    stock_movement::Model,
+    reads::first_stock_movements_of_products,
+    |r| r.product_id
+);
+first_rows_per_key!(
+    FirstLinesOfStatement,
+    SettledLine,
+    reads::first_lines_of_statements,
+    |r| r.line.payout_statement_id.unwrap_or_default()
+);
+count_per_key!(
+    StockMovementCountOfProduct,
+    reads::stock_movement_counts_of_products
+);
+count_per_key!(LineCountOfStatement, reads::line_counts_of_statements);
+count_per_key!(
+    ListedCooperativesInRegion,
+    reads::listed_cooperatives_per_region
+);
 
-impl Loader<CertificationIdsListingProduct> for DbLoader {
-    type Value = Vec<i32>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        asked: &[CertificationIdsListingProduct],
-    ) -> Result<HashMap<CertificationIdsListingProduct, Self::Value>, LoadError> {
-        self.once(
-            asked,
-            |keys: Vec<CertificationIdsListingProduct>| async move {
-                let keys = &keys[..];
-                let rows =
-                    reads::coverage_of_products(&self.db, keys.iter().map(|k| k.0).collect())
-                        .await?;
-                Ok(group(
-                    keys,
-                    rows.into_iter().map(|l| {
-                        (
-                            CertificationIdsListingProduct(l.product_id),
-                            l.certification_id,
-                        )
-                    }),
-                ))
-            },
-        )
-        .await
+db_loader!(ProductsListedByCertification => Vec<product::Model>, |db, keys| {
+    let rows = reads::products_listed_by_certifications(db, keys.iter().map(|k| k.0).collect())
+        .await?;
+    let mut map = group(
+        keys,
+        rows.into_iter()
+            .map(|(c, p)| (ProductsListedByCertification(c), p)),
+    );
+    for list in map.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     }
-}
+    Ok(map)
+});
 
-impl Loader<ListedCooperativesInRegion> for DbLoader {
-    type Value = i64;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        asked: &[ListedCooperativesInRegion],
-    ) -> Result<HashMap<ListedCooperativesInRegion, i64>, LoadError> {
-        self.once(asked, |keys: Vec<ListedCooperativesInRegion>| async move {
-            let keys = &keys[..];
-            let counts = reads::listed_cooperatives_per_region(
-                &self.db,
-                keys.iter().map(|k| k.0.clone()).collect(),
-            )
-            .await?;
-            Ok(keys
-                .iter()
-                .map(|k| (k.clone(), counts.get(&k.0).copied().unwrap_or(0)))
-                .collect())
-        })
-        .await
+db_loader!(FirstProductsOfCooperative => Vec<product::Model>, |db, keys| {
+    let mut map = group(keys, std::iter::empty());
+    // One statement per kind of page (in practice, one).
+    for (page, ids) in batches(keys, |k| (k.1, k.0)) {
+        for row in reads::first_products_of_cooperatives(db, ids, page).await? {
+            map.entry(FirstProductsOfCooperative(row.cooperative_id, page))
+                .or_default()
+                .push(row);
+        }
     }
-}
+    Ok(map)
+});
 
-impl Loader<ProductsListedByCertification> for DbLoader {
-    type Value = Vec<product::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        asked: &[ProductsListedByCertification],
-    ) -> Result<HashMap<ProductsListedByCertification, Self::Value>, LoadError> {
-        self.once(
-            asked,
-            |keys: Vec<ProductsListedByCertification>| async move {
-                let keys = &keys[..];
-                let rows = reads::products_listed_by_certifications(
-                    &self.db,
-                    keys.iter().map(|k| k.0).collect(),
-                )
-                .await?;
-                let mut map = group(
-                    keys,
-                    rows.into_iter()
-                        .map(|(c, p)| (ProductsListedByCertification(c), p)),
-                );
-                for list in map.values_mut() {
-                    list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-                }
-                Ok(map)
-            },
-        )
-        .await
+db_loader!(ProductCountOfCooperative => i64, |db, keys| {
+    let mut map: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
+    for ((all, low, today), ids) in batches(keys, |k| ((k.1, k.2, k.3), k.0)) {
+        let counts = reads::product_counts_of_cooperatives(db, ids, all, low, today).await?;
+        for (id, n) in counts {
+            map.insert(ProductCountOfCooperative(id, all, low, today), n);
+        }
     }
-}
-
-impl Loader<FirstProductsOfCooperative> for DbLoader {
-    type Value = Vec<product::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        asked: &[FirstProductsOfCooperative],
-    ) -> Result<HashMap<FirstProductsOfCooperative, Self::Value>, LoadError> {
-        self.once(asked, |keys: Vec<FirstProductsOfCooperative>| async move {
-            let keys = &keys[..];
-            // One statement per kind of page (in practice, one).
-            let mut pages: HashMap<reads::FirstProducts, Vec<i32>> = HashMap::new();
-            for key in keys {
-                pages.entry(key.1).or_default().push(key.0);
-            }
-            let mut map = group(keys, std::iter::empty());
-            for (page, ids) in pages {
-                let rows = reads::first_products_of_cooperatives(&self.db, ids, page).await?;
-                for row in rows {
-                    map.entry(FirstProductsOfCooperative(row.cooperative_id, page))
-                        .or_default()
-                        .push(row);
-                }
-            }
-            Ok(map)
-        })
-        .await
-    }
-}
-
-impl Loader<ProductCountOfCooperative> for DbLoader {
-    type Value = i64;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        asked: &[ProductCountOfCooperative],
-    ) -> Result<HashMap<ProductCountOfCooperative, i64>, LoadError> {
-        self.once(asked, |keys: Vec<ProductCountOfCooperative>| async move {
-            let keys = &keys[..];
-            let mut groups: HashMap<(bool, bool, chrono::NaiveDate), Vec<i32>> = HashMap::new();
-            for key in keys {
-                groups.entry((key.1, key.2, key.3)).or_default().push(key.0);
-            }
-            let mut map: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
-            for ((all, low, today), ids) in groups {
-                let counts =
-                    reads::product_counts_of_cooperatives(&self.db, ids, all, low, today).await?;
-                for (id, n) in counts {
-                    map.insert(ProductCountOfCooperative(id, all, low, today), n);
-                }
-            }
-            Ok(map)
-        })
-        .await
-    }
-}
+    Ok(map)
+});

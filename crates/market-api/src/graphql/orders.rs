@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult, UserErrorCode};
 use crate::graphql::accounts::User;
-use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
@@ -213,12 +213,7 @@ impl Order {
     /// Every change of status, oldest first, with who made it and when. A cooperative
     /// member sees the changes but not who made them nor their notes.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<OrderEvent>> {
-        let events = ctx
-            .loaders()
-            .load_one(EventsOfOrder(self.model.id))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
+        let events = load_or_default(ctx, EventsOfOrder(self.model.id)).await?;
         Ok(events
             .into_iter()
             .map(|model| OrderEvent {
@@ -573,12 +568,7 @@ impl OrdersQuery {
             until: f.to.map(|d| market_time::day_end(d.0, tz)),
             cooperative_id,
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let listing = lists::orders(ctx.db(), scope, &filter, args).await?;
         let look = ctx.look_ahead();
         let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));

@@ -6,7 +6,9 @@ use async_graphql::Context;
 pub use market_core::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageArgs, SortValue};
 use market_core::page::{Listing, TotalCount};
 
-use crate::graphql::context::ContextExt;
+use crate::graphql::context::{ContextExt, load_or_default};
+use crate::graphql::loaders::{DbLoader, LoadError};
+use async_graphql::dataloader::Loader;
 
 /// The fields every connection has besides edges and pageInfo.
 pub struct ConnectionFields {
@@ -31,6 +33,40 @@ impl From<TotalCount> for ConnectionFields {
     fn from(count: TotalCount) -> Self {
         Self { count }
     }
+}
+
+/// A list's first page read through the loaders with the first pages of the other
+/// parents of a list (`page` asks for `rows`, the page's size plus one), and its
+/// `totalCount` through the loaders too (`count`) when the query asks for it, else
+/// counted on demand by what `lazy` gives.
+pub async fn loaded_first_page<T, P, C>(
+    ctx: &Context<'_>,
+    page: P,
+    rows: u64,
+    count: C,
+    lazy: impl FnOnce() -> TotalCount,
+) -> Result<(Page<T>, ConnectionFields)>
+where
+    T: Send + Sync + Clone + 'static,
+    P: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    C: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    DbLoader:
+        Loader<P, Value = Vec<T>, Error = LoadError> + Loader<C, Value = i64, Error = LoadError>,
+{
+    let mut items: Vec<T> = load_or_default(ctx, page).await?;
+    let has_next = items.len() as u64 >= rows;
+    items.truncate(rows.saturating_sub(1) as usize);
+    let fields = if ctx.look_ahead().field("totalCount").exists() {
+        ConnectionFields::known(load_or_default(ctx, count).await?)
+    } else {
+        lazy().into()
+    };
+    let page = Page {
+        rows: items,
+        has_previous: false,
+        has_next,
+    };
+    Ok((page, fields))
 }
 
 /// Where a page stands in its list (Relay `PageInfo`).

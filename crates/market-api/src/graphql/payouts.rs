@@ -3,21 +3,18 @@
 
 use crate::error::AppError;
 use crate::error::Result;
-use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::cooperative::Cooperative;
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{
-    CooperativeKey, DbLoader, FirstLinesOfStatement, LineCountOfStatement, LoadError,
-};
+use crate::graphql::loaders::{CooperativeKey, FirstLinesOfStatement, LineCountOfStatement};
 use crate::graphql::money::Money;
 use crate::graphql::orders::OrderLine;
 use crate::graphql::pagination::{
-    ConnectionFields, Cursor, Page, PageArgs, connection, listing_connection,
+    Cursor, PageArgs, connection, listing_connection, loaded_first_page,
 };
 use crate::graphql::payload::{Payload, respond};
 use crate::graphql::scalars::{Date, Decimal};
 use crate::payload;
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use market_core::domain::enums as d;
@@ -26,7 +23,6 @@ use market_core::domain::payouts::{
     self, AdjustmentRow, Calendar, Payment, Period, SettledLine, StatementFilter,
 };
 use market_core::models::payout_statement;
-use std::collections::HashMap;
 
 /// Where a payout statement stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -143,50 +139,26 @@ impl PayoutStatement {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<PayoutLineConnection> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let cursor = |l: &SettledLine| Cursor::by_id(l.line.id);
         let Some(rows) = args.first_page_rows()? else {
             let listing = lists::lines_of_statement(ctx.db(), self.0.id, args).await?;
             return Ok(listing_connection(listing, cursor, PayoutLine));
         };
         // A first page, read with those of the other statements of a list.
-        let loaders = ctx.loaders();
-        let mut lines = loaders
-            .load_one(FirstLinesOfStatement(self.0.id, rows))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
-        let has_next = lines.len() as u64 >= rows;
-        lines.truncate(rows.saturating_sub(1) as usize);
-        let fields = if ctx.look_ahead().field("totalCount").exists() {
-            let count = loaders
-                .load_one(LineCountOfStatement(self.0.id))
-                .await
-                .map_err(AppError::from)?;
-            ConnectionFields::known(count.unwrap_or(0))
-        } else {
-            lists::count_lines_of_statement(self.0.id).into()
-        };
-        let page = Page {
-            rows: lines,
-            has_previous: false,
-            has_next,
-        };
+        let (page, fields) = loaded_first_page(
+            ctx,
+            FirstLinesOfStatement(self.0.id, rows),
+            rows,
+            LineCountOfStatement(self.0.id),
+            || lists::count_lines_of_statement(self.0.id),
+        )
+        .await?;
         Ok(connection(page, fields, cursor, PayoutLine))
     }
     /// The refunds and carried balances it takes in, oldest first.
     async fn adjustments(&self, ctx: &Context<'_>) -> Result<Vec<PayoutAdjustment>> {
-        let found = ctx
-            .loaders()
-            .load_one(AdjustmentsOfStatement(self.0.id))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
+        let found = load_or_default(ctx, AdjustmentsOfStatement(self.0.id)).await?;
         Ok(found.into_iter().map(PayoutAdjustment).collect())
     }
     /// Where to download it as CSV (for the bank transfer and the cooperative's books):
@@ -307,36 +279,22 @@ impl PayoutAdjustment {
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct AdjustmentsOfStatement(pub i32);
 
-impl Loader<AdjustmentsOfStatement> for DbLoader {
-    type Value = Vec<AdjustmentRow>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        asked: &[AdjustmentsOfStatement],
-    ) -> Result<HashMap<AdjustmentsOfStatement, Self::Value>, LoadError> {
-        self.once(asked, |keys: Vec<AdjustmentsOfStatement>| async move {
-            let keys = &keys[..];
-            let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-            let rows = payouts::adjustment_rows(self.db(), ids)
-                .await
-                .map_err(|e| match e {
-                    AppError::Database(e) => std::sync::Arc::new(e),
-                    other => {
-                        std::sync::Arc::new(market_core::db::DbErr::Custom(format!("{other:?}")))
-                    }
-                })?;
-            let mut map: HashMap<_, Vec<_>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-            for row in rows {
-                if let Some(id) = row.adjustment.payout_statement_id {
-                    map.entry(AdjustmentsOfStatement(id)).or_default().push(row);
-                }
-            }
-            Ok(map)
-        })
+crate::graphql::loaders::db_loader!(AdjustmentsOfStatement => Vec<AdjustmentRow>, |db, keys| {
+    let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+    let rows = payouts::adjustment_rows(db, ids)
         .await
-    }
-}
+        .map_err(|e| match e {
+            AppError::Database(e) => std::sync::Arc::new(e),
+            other => std::sync::Arc::new(market_core::db::DbErr::Custom(format!("{other:?}"))),
+        })?;
+    Ok(crate::graphql::loaders::group(
+        keys,
+        rows.into_iter().filter_map(|row| {
+            let id = row.adjustment.payout_statement_id?;
+            Some((AdjustmentsOfStatement(id), row))
+        }),
+    ))
+});
 
 crate::connection_types!(
     PayoutStatementConnection,
@@ -484,12 +442,7 @@ impl PayoutsQuery {
             status: f.status.map(Into::into),
             overdue: f.overdue,
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let listing = lists::statements(ctx.db(), scope, &filter, ctx.today(), args).await?;
         Ok(listing_connection(
             listing,

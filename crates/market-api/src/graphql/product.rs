@@ -15,7 +15,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::money::{Money, to_centimes};
 use crate::graphql::pagination::{
-    ConnectionFields, Cursor, Page, PageArgs, connection, listing_connection,
+    Cursor, PageArgs, connection, listing_connection, loaded_first_page,
 };
 use crate::graphql::scalars::Decimal;
 use crate::graphql::segment::Segment;
@@ -158,12 +158,7 @@ impl Product {
     ) -> Result<crate::graphql::portal::StockMovementConnection> {
         ctx.viewer()
             .require_cooperative_manager(self.0.cooperative_id, "read a product's stock ledger")?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let movement = |model| crate::graphql::portal::StockMovement {
             model,
             cooperative_id: self.0.cooperative_id,
@@ -177,28 +172,14 @@ impl Product {
             ));
         };
         // A first page, read with those of the other products of a list.
-        let loaders = ctx.loaders();
-        let mut movements = loaders
-            .load_one(FirstStockMovementsOfProduct(self.0.id, rows))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
-        let has_next = movements.len() as u64 >= rows;
-        movements.truncate(rows.saturating_sub(1) as usize);
-        let fields = if ctx.look_ahead().field("totalCount").exists() {
-            let count = loaders
-                .load_one(StockMovementCountOfProduct(self.0.id))
-                .await
-                .map_err(AppError::from)?;
-            ConnectionFields::known(count.unwrap_or(0))
-        } else {
-            lists::count_stock_movements_of_product(self.0.id).into()
-        };
-        let page = Page {
-            rows: movements,
-            has_previous: false,
-            has_next,
-        };
+        let (page, fields) = loaded_first_page(
+            ctx,
+            FirstStockMovementsOfProduct(self.0.id, rows),
+            rows,
+            StockMovementCountOfProduct(self.0.id),
+            || lists::count_stock_movements_of_product(self.0.id),
+        )
+        .await?;
         Ok(connection(page, fields, |m| Cursor::by_id(m.id), movement))
     }
     /// When the product was added to the catalog.
@@ -363,20 +344,15 @@ pub struct ProductSort {
 impl From<ProductSort> for ProductOrder {
     fn from(sort: ProductSort) -> Self {
         let asc = sort.direction == SortDirection::Asc;
-        match sort.field {
-            ProductSortField::Name => ProductOrder {
-                key: ProductSortKey::Name,
-                ascending: asc,
-            },
-            ProductSortField::Price => ProductOrder {
-                key: ProductSortKey::Price,
-                ascending: asc,
-            },
-            // Newest first is `created_at` descending.
-            ProductSortField::Newest => ProductOrder {
-                key: ProductSortKey::CreatedAt,
-                ascending: !asc,
-            },
+        // Newest first is `created_at` descending.
+        let (key, newest) = match sort.field {
+            ProductSortField::Name => (ProductSortKey::Name, false),
+            ProductSortField::Price => (ProductSortKey::Price, false),
+            ProductSortField::Newest => (ProductSortKey::CreatedAt, true),
+        };
+        ProductOrder {
+            key,
+            ascending: asc != newest,
         }
     }
 }
@@ -389,7 +365,7 @@ pub async fn list_products(
     args: PageArgs,
 ) -> Result<ProductConnection> {
     let order = ProductOrder::from(sort.unwrap_or_default());
-    let with = planned_relations(ctx);
+    let (with, _) = planned_relations(ctx);
     let page = lists::products_with(ctx.db(), &filter, ctx.today(), order, args, with).await?;
     let loaders = ctx.loaders();
     let by_id = |c: cooperative::Model| (CooperativeKey(c.id), c);
@@ -441,43 +417,28 @@ pub(crate) async fn first_products_page(
         rows,
         today,
     };
-    let loaders = ctx.loaders();
-    let mut products = loaders
-        .load_one(FirstProductsOfCooperative(cooperative_id, page))
-        .await
-        .map_err(AppError::from)?
-        .unwrap_or_default();
-    let has_next = products.len() as u64 >= rows;
-    products.truncate(rows.saturating_sub(1) as usize);
-    let fields = if ctx.look_ahead().field("totalCount").exists() {
-        let key = ProductCountOfCooperative(
-            cooperative_id,
-            filter.include_unsellable,
-            filter.low_stock,
-            today,
-        );
-        ConnectionFields::known(
-            loaders
-                .load_one(key)
-                .await
-                .map_err(AppError::from)?
-                .unwrap_or(0),
-        )
-    } else {
-        lists::count_products(&filter, today).into()
-    };
-    prefetch_product_relations(ctx, &products).await?;
-    let page = Page {
-        rows: products,
-        has_previous: false,
-        has_next,
-    };
+    let count = ProductCountOfCooperative(
+        cooperative_id,
+        filter.include_unsellable,
+        filter.low_stock,
+        today,
+    );
+    let (page, fields) = loaded_first_page(
+        ctx,
+        FirstProductsOfCooperative(cooperative_id, page),
+        rows,
+        count,
+        || lists::count_products(&filter, today),
+    )
+    .await?;
+    prefetch_product_relations(ctx, &page.rows).await?;
     Ok(connection(page, fields, |p| order.cursor(p), Product))
 }
 
 /// The relations of a page of products that the selection asks for, directly or to judge
-/// sellability.
-fn planned_relations(ctx: &Context<'_>) -> ProductRelations {
+/// sellability; and whether it needs the products' own coverage (which certifications
+/// list them).
+fn planned_relations(ctx: &Context<'_>) -> (ProductRelations, bool) {
     let look = ctx.look_ahead();
     let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
     let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
@@ -486,12 +447,13 @@ fn planned_relations(ctx: &Context<'_>) -> ProductRelations {
             || node.field("cooperative").field(field).exists()
     };
     let compliance = wants("isSellable") || wants("complianceIssues");
-    ProductRelations {
+    let relations = ProductRelations {
         cooperative: wants("cooperative") || compliance,
         region: wants_in_coop("region"),
         segment: wants("segment"),
         certifications: wants("certifications") || compliance || wants_in_coop("certifications"),
-    }
+    };
+    (relations, wants("certifications") || compliance)
 }
 
 /// Loads, in one batch each, the relations the selection will ask of a page of products,
@@ -501,20 +463,13 @@ pub(crate) async fn prefetch_product_relations(
     ctx: &Context<'_>,
     rows: &[product::Model],
 ) -> AppResult<()> {
-    let look = ctx.look_ahead();
-    let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
-    let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
-    let wants_in_coop = |field: &str| {
-        edge_node.field("cooperative").field(field).exists()
-            || node.field("cooperative").field(field).exists()
-    };
-    let compliance = wants("isSellable") || wants("complianceIssues");
+    let (wants, coverage) = planned_relations(ctx);
     let loaders = ctx.loaders();
     let coop_ids = || rows.iter().map(|p| CooperativeKey(p.cooperative_id));
     let coops = async {
-        if wants("cooperative") || compliance {
+        if wants.cooperative {
             let coops = loaders.load_many(coop_ids()).await?;
-            if wants_in_coop("region") {
+            if wants.region {
                 loaders
                     .load_many(coops.values().map(|c| RegionKey(c.region_code.clone())))
                     .await?;
@@ -523,7 +478,7 @@ pub(crate) async fn prefetch_product_relations(
         Ok::<_, LoadError>(())
     };
     let segments = async {
-        if wants("segment") {
+        if wants.segment {
             loaders
                 .load_many(rows.iter().map(|p| SegmentKey(p.segment_id)))
                 .await?;
@@ -531,7 +486,7 @@ pub(crate) async fn prefetch_product_relations(
         Ok(())
     };
     let certifications = async {
-        if wants("certifications") || compliance || wants_in_coop("certifications") {
+        if wants.certifications {
             loaders
                 .load_many(
                     rows.iter()
@@ -539,7 +494,7 @@ pub(crate) async fn prefetch_product_relations(
                 )
                 .await?;
         }
-        if wants("certifications") || compliance {
+        if coverage {
             loaders
                 .load_many(rows.iter().map(|p| CertificationIdsListingProduct(p.id)))
                 .await?;

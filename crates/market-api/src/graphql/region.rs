@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::error::Result;
-use crate::graphql::context::ContextExt;
+use crate::graphql::context::{ContextExt, load_or_default};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::ProvincesOfRegion;
 use async_graphql::{Context, ID, Object};
@@ -28,12 +28,7 @@ impl Region {
     }
     /// Provinces and prefectures of the region.
     async fn provinces(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        let rows = ctx
-            .loaders()
-            .load_one(ProvincesOfRegion(self.0.code.clone()))
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
+        let rows = load_or_default(ctx, ProvincesOfRegion(self.0.code.clone())).await?;
         Ok(rows.into_iter().map(|p| p.name).collect())
     }
     /// How many cooperatives of the region are listed by the market.

@@ -5,6 +5,7 @@ use crate::domain::compliance;
 use crate::domain::enums::{CertificationType, CooperativeKind, CooperativeStatus};
 use crate::domain::input;
 use crate::domain::search::{normalize, product_search_text};
+use crate::domain::set_if;
 use crate::entities::{cooperative, product, segment};
 use crate::error::{AppError, AppResult, UserError, UserErrorCode};
 use chrono::{NaiveDate, Utc};
@@ -283,30 +284,18 @@ pub async fn save_product(
             input::FORMAT,
         )
     });
-    let description = input::optional(
-        &mut errors,
-        "description",
-        "a description",
-        fields.description.as_deref(),
-        input::DESCRIPTION,
-        true,
-    );
+    let description = input::description(&mut errors, fields.description.as_deref());
     if creating {
-        for (missing, field) in [
-            (sku.is_none(), "sku"),
-            (name.is_none(), "name"),
-            (format.is_none(), "format"),
-            (fields.price_cents.is_none(), "price"),
-            (fields.segment_slug.is_none(), "segment"),
-        ] {
-            if missing {
-                errors.push(product_error(
-                    Invalid,
-                    field,
-                    format!("`{field}` is required."),
-                ));
-            }
-        }
+        input::required_fields(
+            &mut errors,
+            [
+                (sku.is_none(), "sku"),
+                (name.is_none(), "name"),
+                (format.is_none(), "format"),
+                (fields.price_cents.is_none(), "price"),
+                (fields.segment_slug.is_none(), "segment"),
+            ],
+        );
     }
     if let Some(s) = &sku {
         let ok = (3..=MAX_SKU).contains(&s.len())
@@ -399,30 +388,14 @@ pub async fn save_product(
             ..Default::default()
         },
     };
-    if let Some(s) = sku {
-        model.sku = Set(s);
-    }
-    if let Some(n) = name {
-        model.name = Set(n);
-    }
-    if let Some(f) = format {
-        model.format = Set(f);
-    }
-    if let Some(d) = description {
-        model.description = Set(d);
-    }
-    if let Some(p) = fields.price_cents {
-        model.price_cents = Set(p);
-    }
-    if let Some(id) = segment_id {
-        model.segment_id = Set(id);
-    }
-    if let Some(a) = fields.active {
-        model.active = Set(a);
-    }
-    if let Some(t) = fields.low_stock_threshold {
-        model.low_stock_threshold = Set(t);
-    }
+    set_if(&mut model.sku, sku);
+    set_if(&mut model.name, name);
+    set_if(&mut model.format, format);
+    set_if(&mut model.description, description);
+    set_if(&mut model.price_cents, fields.price_cents);
+    set_if(&mut model.segment_id, segment_id);
+    set_if(&mut model.active, fields.active);
+    set_if(&mut model.low_stock_threshold, fields.low_stock_threshold);
     let search = product_search_text(
         model.name.as_ref(),
         model.description.as_ref(),

@@ -51,18 +51,6 @@ pub struct CertificationChanges {
     pub product_ids: Option<Vec<i32>>,
 }
 
-/// A trimmed text of 1 to `max` characters (`INVALID` when blank or holding control
-/// characters, `TOO_LONG` when longer).
-fn required_text(
-    errors: &mut Vec<UserError>,
-    field: &str,
-    what: &str,
-    text: &str,
-    max: usize,
-) -> String {
-    crate::domain::input::required(errors, field, what, text, max)
-}
-
 fn check_range(errors: &mut Vec<UserError>, issued_on: NaiveDate, expires_on: Option<NaiveDate>) {
     if let Some(end) = expires_on
         && end < issued_on
@@ -142,14 +130,15 @@ pub async fn add(
     new: NewCertification,
 ) -> AppResult<certification::Model> {
     let mut errors = Vec::new();
-    let number = required_text(
+    let number = crate::domain::input::required(
         &mut errors,
         "number",
         "a certificate number",
         &new.number,
         MAX_NUMBER,
     );
-    let issuer = required_text(&mut errors, "issuer", "an issuer", &new.issuer, MAX_ISSUER);
+    let issuer =
+        crate::domain::input::required(&mut errors, "issuer", "an issuer", &new.issuer, MAX_ISSUER);
     check_range(&mut errors, new.issued_on, new.expires_on);
     let holder = cooperative::Entity::find_by_id(new.cooperative_id)
         .one(db)
@@ -242,14 +231,13 @@ pub async fn update(
     if current.revoked_at.is_some() {
         errors.push(revoked_error(&current));
     }
-    let number = changes
-        .number
-        .as_deref()
-        .map(|n| required_text(&mut errors, "number", "a certificate number", n, MAX_NUMBER));
+    let number = changes.number.as_deref().map(|n| {
+        crate::domain::input::required(&mut errors, "number", "a certificate number", n, MAX_NUMBER)
+    });
     let issuer = changes
         .issuer
         .as_deref()
-        .map(|i| required_text(&mut errors, "issuer", "an issuer", i, MAX_ISSUER));
+        .map(|i| crate::domain::input::required(&mut errors, "issuer", "an issuer", i, MAX_ISSUER));
     let issued_on = changes.issued_on.unwrap_or(current.issued_on);
     let expires_on = changes.expires_on.unwrap_or(current.expires_on);
     check_range(&mut errors, issued_on, expires_on);
@@ -296,7 +284,8 @@ pub async fn revoke(
     if current.revoked_at.is_some() {
         errors.push(revoked_error(&current));
     }
-    let reason = required_text(&mut errors, "reason", "a reason", reason, MAX_REASON);
+    let reason =
+        crate::domain::input::required(&mut errors, "reason", "a reason", reason, MAX_REASON);
     if !errors.is_empty() {
         return Err(AppError::User(errors));
     }

@@ -4,6 +4,7 @@
 use crate::domain::enums::{CooperativeKind, CooperativeStatus};
 use crate::domain::input;
 use crate::domain::search::{normalize, slugify};
+use crate::domain::set_if;
 use crate::entities::{cooperative, province, region};
 use crate::error::{AppError, AppResult, UserError, UserErrorCode};
 use chrono::{NaiveDate, Utc};
@@ -79,24 +80,16 @@ pub async fn save(
         .name
         .as_deref()
         .map(|n| input::required(&mut errors, "name", "a name", n, input::NAME));
-    let description = input::optional(
-        &mut errors,
-        "description",
-        "a description",
-        fields.description.as_deref(),
-        input::DESCRIPTION,
-        true,
-    );
+    let description = input::description(&mut errors, fields.description.as_deref());
     if creating {
-        for (missing, field) in [
-            (name.is_none(), "name"),
-            (fields.kind.is_none(), "kind"),
-            (fields.region_code.is_none(), "region"),
-        ] {
-            if missing {
-                errors.push(invalid(field, format!("`{field}` is required.")));
-            }
-        }
+        input::required_fields(
+            &mut errors,
+            [
+                (name.is_none(), "name"),
+                (fields.kind.is_none(), "kind"),
+                (fields.region_code.is_none(), "region"),
+            ],
+        );
     }
     let slug = match (&fields.slug, &name, creating) {
         (Some(s), _, _) => Some(s.trim().to_owned()),
@@ -261,41 +254,19 @@ pub async fn save(
         model.search_text = Set(normalize(&n));
         model.name = Set(n);
     }
-    if let Some(s) = slug {
-        model.slug = Set(s);
-    }
-    if let Some(d) = description {
-        model.description = Set(d);
-    }
-    if let Some(k) = fields.kind {
-        model.kind = Set(k);
-    }
-    if let Some(code) = region_code {
-        model.region_code = Set(code);
-    }
+    set_if(&mut model.slug, slug);
+    set_if(&mut model.description, description);
+    set_if(&mut model.kind, fields.kind);
+    set_if(&mut model.region_code, region_code);
     model.province_id = Set(province_id);
-    if let Some(d) = fields.founded_on {
-        model.founded_on = Set(Some(d));
-    }
-    if let Some(n) = fields.member_count {
-        model.member_count = Set(n);
-    }
-    if let Some(b) = fields.women_led {
-        model.women_led = Set(b);
-    }
-    if let Some(b) = fields.youth_led {
-        model.youth_led = Set(b);
-    }
-    if let Some(d) = fields.listed_since {
-        model.listed_since = Set(d);
-    }
-    if let Some(s) = fields.status {
-        model.status = Set(s);
-    }
+    set_if(&mut model.founded_on, fields.founded_on.map(Some));
+    set_if(&mut model.member_count, fields.member_count);
+    set_if(&mut model.women_led, fields.women_led);
+    set_if(&mut model.youth_led, fields.youth_led);
+    set_if(&mut model.listed_since, fields.listed_since);
+    set_if(&mut model.status, fields.status);
     model.contact_phone = Set(contact_phone);
-    if let Some(rate) = fields.commission_rate_bp {
-        model.commission_rate_bp = Set(rate);
-    }
+    set_if(&mut model.commission_rate_bp, fields.commission_rate_bp);
     model.contact_email = Set(contact_email);
     model.payout_account = Set(payout_account);
     model.updated_at = Set(now);

@@ -166,6 +166,33 @@ pub fn optional(
     }
 }
 
+/// A product's or cooperative's description, when given (multiline, at most
+/// [`DESCRIPTION`] characters).
+pub fn description(errors: &mut Vec<UserError>, text: Option<&str>) -> Option<String> {
+    optional(
+        errors,
+        "description",
+        "a description",
+        text,
+        DESCRIPTION,
+        true,
+    )
+}
+
+/// Adds "`field` is required." (`INVALID`) for each field marked missing: what a new row
+/// cannot do without.
+pub fn required_fields<const N: usize>(errors: &mut Vec<UserError>, fields: [(bool, &str); N]) {
+    for (missing, field) in fields {
+        if missing {
+            errors.push(UserError::new(
+                UserErrorCode::Invalid,
+                &[field],
+                format!("`{field}` is required."),
+            ));
+        }
+    }
+}
+
 /// A lookup key or filter value given as an argument (`sku`, `slug`, `search`…): no
 /// control character and at most `max` characters, else `BAD_USER_INPUT` naming the
 /// argument. Returned as given (lookups compare exactly).

@@ -21,3 +21,14 @@ pub mod rollups;
 pub mod search;
 pub mod signin_limits;
 pub mod stock;
+
+/// Sets a field of an update only when the client gave a value for it: an omitted field
+/// keeps what is stored (or the new row's default).
+pub(crate) fn set_if<T: Into<sea_orm::Value>>(
+    slot: &mut sea_orm::ActiveValue<T>,
+    value: Option<T>,
+) {
+    if let Some(value) = value {
+        *slot = sea_orm::ActiveValue::Set(value);
+    }
+}

@@ -607,10 +607,9 @@ pub struct SettledLine {
     pub paid_at: Option<DateTime<Utc>>,
 }
 
-fn attach(
-    lines: Vec<order_line::Model>,
-    orders: HashMap<i64, order::Model>,
-) -> AppResult<Vec<SettledLine>> {
+/// `lines` with their orders, found among `orders`.
+fn attach(lines: Vec<order_line::Model>, orders: Vec<order::Model>) -> AppResult<Vec<SettledLine>> {
+    let orders: HashMap<i64, order::Model> = orders.into_iter().map(|o| (o.id, o)).collect();
     lines
         .into_iter()
         .map(|line| {
@@ -638,10 +637,7 @@ pub async fn with_orders(
     let orders = order::Entity::find()
         .filter(order::Column::Id.is_in(ids))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
+        .await?;
     attach(lines, orders)
 }
 
@@ -667,10 +663,7 @@ pub async fn statement_lines(
             ),
         )
         .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
+        .await?;
     attach(lines, orders)
 }
 

@@ -37,108 +37,73 @@ where
     select.all(db).await
 }
 
-/// Cooperatives by id.
-pub async fn cooperatives(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<cooperative::Model>, DbErr> {
-    rows_in::<cooperative::Entity, _>(db, cooperative::Column::Id, ids, &[]).await
+/// Declares a read of whole rows by key: `$name(db, keys)` answers the rows of `$entity`
+/// whose `$column` is one of `keys` (of type `$key`), ordered by the `order` columns.
+macro_rules! rows_by_key {
+    ($(#[$doc:meta])* $name:ident: $entity:ident by $column:ident: $key:ty $(, order $($order:ident),+)?) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            keys: Vec<$key>,
+        ) -> Result<Vec<$entity::Model>, DbErr> {
+            let order: &[$entity::Column] = &[$($($entity::Column::$order),+)?];
+            rows_in::<$entity::Entity, _>(db, $entity::Column::$column, keys, order).await
+        }
+    };
 }
 
-/// Products by id.
-pub async fn products(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<product::Model>, DbErr> {
-    rows_in::<product::Entity, _>(db, product::Column::Id, ids, &[]).await
-}
-
-/// Segments by id.
-pub async fn segments(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<segment::Model>, DbErr> {
-    rows_in::<segment::Entity, _>(db, segment::Column::Id, ids, &[]).await
-}
-
-/// Regions by code.
-pub async fn regions(
-    db: &impl ConnectionTrait,
-    codes: Vec<String>,
-) -> Result<Vec<region::Model>, DbErr> {
-    rows_in::<region::Entity, _>(db, region::Column::Code, codes, &[]).await
-}
-
-/// Accounts by id (buyers, authors of ledger lines, actors of order events).
-pub async fn users(db: &impl ConnectionTrait, ids: Vec<i32>) -> Result<Vec<user::Model>, DbErr> {
-    rows_in::<user::Entity, _>(db, user::Column::Id, ids, &[]).await
-}
-
-/// Certifications by id.
-pub async fn certifications(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<certification::Model>, DbErr> {
-    rows_in::<certification::Entity, _>(db, certification::Column::Id, ids, &[]).await
-}
-
-/// Payout statements by id (who may see them is the caller's business).
-pub async fn payout_statements(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<payout_statement::Model>, DbErr> {
-    rows_in::<payout_statement::Entity, _>(db, payout_statement::Column::Id, ids, &[]).await
-}
-
-/// Provinces by id.
-pub async fn provinces(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<province::Model>, DbErr> {
-    rows_in::<province::Entity, _>(db, province::Column::Id, ids, &[]).await
-}
-
-/// The provinces of the regions `codes`, by name.
-pub async fn provinces_of_regions(
-    db: &impl ConnectionTrait,
-    codes: Vec<String>,
-) -> Result<Vec<province::Model>, DbErr> {
-    rows_in::<province::Entity, _>(
-        db,
-        province::Column::RegionCode,
-        codes,
-        &[province::Column::Name, province::Column::Id],
-    )
-    .await
-}
-
-/// Every certification held by the cooperatives `ids` (valid or not), oldest first.
-pub async fn certifications_of_cooperatives(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<certification::Model>, DbErr> {
-    rows_in::<certification::Entity, _>(
-        db,
-        certification::Column::CooperativeId,
-        ids,
-        &[certification::Column::Id],
-    )
-    .await
-}
-
-/// The coverage links (certification → listed product) of the products `ids`.
-pub async fn coverage_of_products(
-    db: &impl ConnectionTrait,
-    ids: Vec<i32>,
-) -> Result<Vec<certification_product::Model>, DbErr> {
-    rows_in::<certification_product::Entity, _>(
-        db,
-        certification_product::Column::ProductId,
-        ids,
-        &[],
-    )
-    .await
-}
+rows_by_key!(
+    /// Cooperatives by id.
+    cooperatives: cooperative by Id: i32
+);
+rows_by_key!(
+    /// Products by id.
+    products: product by Id: i32
+);
+rows_by_key!(
+    /// Segments by id.
+    segments: segment by Id: i32
+);
+rows_by_key!(
+    /// Regions by code.
+    regions: region by Code: String
+);
+rows_by_key!(
+    /// Accounts by id (buyers, authors of ledger lines, actors of order events).
+    users: user by Id: i32
+);
+rows_by_key!(
+    /// Certifications by id.
+    certifications: certification by Id: i32
+);
+rows_by_key!(
+    /// Payout statements by id (who may see them is the caller's business).
+    payout_statements: payout_statement by Id: i32
+);
+rows_by_key!(
+    /// Provinces by id.
+    provinces: province by Id: i32
+);
+rows_by_key!(
+    /// The provinces of the regions `keys`, by name.
+    provinces_of_regions: province by RegionCode: String, order Name, Id
+);
+rows_by_key!(
+    /// Every certification held by the cooperatives `keys` (valid or not), oldest first.
+    certifications_of_cooperatives: certification by CooperativeId: i32, order Id
+);
+rows_by_key!(
+    /// The coverage links (certification → listed product) of the products `keys`.
+    coverage_of_products: certification_product by ProductId: i32
+);
+rows_by_key!(
+    /// The lines of the orders `keys`, in product order.
+    lines_of_orders: order_line by OrderId: i64, order ProductId
+);
+rows_by_key!(
+    /// The changes of status of the orders `keys`, oldest first.
+    events_of_orders: order_event by OrderId: i64, order Id
+);
 
 /// The products the certifications `ids` list in their coverage, with the certification
 /// listing each (a product listed twice comes twice).
@@ -163,34 +128,6 @@ pub async fn products_listed_by_certifications(
         .into_iter()
         .filter_map(|l| Some((l.certification_id, products.get(&l.product_id)?.clone())))
         .collect())
-}
-
-/// The lines of the orders `ids`, in product order.
-pub async fn lines_of_orders(
-    db: &impl ConnectionTrait,
-    ids: Vec<i64>,
-) -> Result<Vec<order_line::Model>, DbErr> {
-    rows_in::<order_line::Entity, _>(
-        db,
-        order_line::Column::OrderId,
-        ids,
-        &[order_line::Column::ProductId],
-    )
-    .await
-}
-
-/// The changes of status of the orders `ids`, oldest first.
-pub async fn events_of_orders(
-    db: &impl ConnectionTrait,
-    ids: Vec<i64>,
-) -> Result<Vec<order_event::Model>, DbErr> {
-    rows_in::<order_event::Entity, _>(
-        db,
-        order_event::Column::OrderId,
-        ids,
-        &[order_event::Column::Id],
-    )
-    .await
 }
 
 #[derive(FromQueryResult)]
@@ -334,13 +271,14 @@ pub async fn product_counts_of_cooperatives(
     Ok(rows.into_iter().map(|r| (r.cooperative_id, r.n)).collect())
 }
 
-/// The first `rows` rows of `select` for each parent (`parent` column), ranked per parent
-/// by id (`ascending` or not) with a window function: one statement whatever the number
-/// of parents. Returned grouped by parent, each in the page's order.
+/// The first `rows` rows of `E` for each of the parents `ids` (`parent` column), ranked
+/// per parent by id (`ascending` or not) with a window function: one statement whatever
+/// the number of parents, none without parents. Returned grouped by parent, each in the
+/// page's order.
 async fn first_rows_per_parent<E>(
     db: &impl ConnectionTrait,
-    select: sea_orm::Select<E>,
     parent: E::Column,
+    ids: Vec<i32>,
     id: E::Column,
     ascending: bool,
     rows: u64,
@@ -350,6 +288,10 @@ where
 {
     use sea_orm::sea_query::{Alias, Asterisk, ExprTrait, Iden, Query};
     use sea_orm::{QueryTrait, Statement};
+    if ids.is_empty() || rows == 0 {
+        return Ok(Vec::new());
+    }
+    let select = E::find().filter(parent.is_in(ids));
     let direction = if ascending { "ASC" } else { "DESC" };
     let rank = format!(
         "ROW_NUMBER() OVER (PARTITION BY \"{parent}\" ORDER BY \"{id}\" {direction})",
@@ -374,14 +316,18 @@ struct ParentCount {
     n: i64,
 }
 
-/// How many rows of `select` each parent (`parent` column) has; parents without any are
-/// left out.
+/// How many rows of `E` each of the parents `ids` (`parent` column) has; parents without
+/// any are left out.
 async fn counts_per_parent<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    select: sea_orm::Select<E>,
     parent: E::Column,
+    ids: Vec<i32>,
 ) -> Result<HashMap<i32, i64>, DbErr> {
-    let rows = select
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = E::find()
+        .filter(parent.is_in(ids))
         .select_only()
         .column_as(parent, "parent")
         .column_as(Expr::cust("COUNT(*)"), "n")
@@ -399,15 +345,10 @@ pub async fn first_stock_movements_of_products(
     ids: Vec<i32>,
     rows: u64,
 ) -> Result<Vec<stock_movement::Model>, DbErr> {
-    if ids.is_empty() || rows == 0 {
-        return Ok(Vec::new());
-    }
-    let select =
-        stock_movement::Entity::find().filter(stock_movement::Column::ProductId.is_in(ids));
-    first_rows_per_parent(
+    first_rows_per_parent::<stock_movement::Entity>(
         db,
-        select,
         stock_movement::Column::ProductId,
+        ids,
         stock_movement::Column::Id,
         false,
         rows,
@@ -420,12 +361,7 @@ pub async fn stock_movement_counts_of_products(
     db: &impl ConnectionTrait,
     ids: Vec<i32>,
 ) -> Result<HashMap<i32, i64>, DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let select =
-        stock_movement::Entity::find().filter(stock_movement::Column::ProductId.is_in(ids));
-    counts_per_parent(db, select, stock_movement::Column::ProductId).await
+    counts_per_parent::<stock_movement::Entity>(db, stock_movement::Column::ProductId, ids).await
 }
 
 /// The first `rows` order lines settled by each of the payout statements `ids`, in line
@@ -436,15 +372,10 @@ pub async fn first_lines_of_statements(
     ids: Vec<i32>,
     rows: u64,
 ) -> Result<Vec<SettledLine>, DbErr> {
-    if ids.is_empty() || rows == 0 {
-        return Ok(Vec::new());
-    }
-    let select =
-        order_line::Entity::find().filter(order_line::Column::PayoutStatementId.is_in(ids));
-    let lines = first_rows_per_parent(
+    let lines = first_rows_per_parent::<order_line::Entity>(
         db,
-        select,
         order_line::Column::PayoutStatementId,
+        ids,
         order_line::Column::Id,
         true,
         rows,
@@ -478,12 +409,19 @@ pub async fn line_counts_of_statements(
     db: &impl ConnectionTrait,
     ids: Vec<i32>,
 ) -> Result<HashMap<i32, i64>, DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let select =
-        order_line::Entity::find().filter(order_line::Column::PayoutStatementId.is_in(ids));
-    counts_per_parent(db, select, order_line::Column::PayoutStatementId).await
+    counts_per_parent::<order_line::Entity>(db, order_line::Column::PayoutStatementId, ids).await
+}
+
+/// Every cooperative, by id (importers and seeders snapshot their products' cooperatives).
+pub async fn all_cooperatives_by_id(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<i32, cooperative::Model>, DbErr> {
+    Ok(cooperative::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
 }
 
 /// A product by its SKU.

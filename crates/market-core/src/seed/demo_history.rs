@@ -183,12 +183,7 @@ impl Shelf {
             .order_by_asc(product::Column::Id)
             .all(db)
             .await?;
-        let coops: HashMap<i32, cooperative::Model> = cooperative::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
+        let coops = crate::domain::reads::all_cooperatives_by_id(db).await?;
         let certs = certification::Entity::find().all(db).await?;
         let links: Vec<(i32, i32)> = certification_product::Entity::find()
             .all(db)

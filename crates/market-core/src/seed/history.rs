@@ -14,7 +14,7 @@
 use crate::domain::enums::{Channel, CooperativeKind, OrderStatus};
 use crate::domain::import::{HistoricOrder, ProductSnapshot, insert_orders, product_snapshots};
 use crate::domain::rollups::{self, Delta};
-use crate::entities::{cooperative, product, segment};
+use crate::entities::{product, segment};
 use crate::error::{AppError, AppResult};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use chrono_tz::Tz;
@@ -195,12 +195,7 @@ pub async fn seed_history(
         ));
     }
     let snapshots_by_sku = product_snapshots(db).await?;
-    let coops: HashMap<i32, cooperative::Model> = cooperative::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let coops = crate::domain::reads::all_cooperatives_by_id(db).await?;
     let slugs: HashMap<i32, String> = segment::Entity::find()
         .all(db)
         .await?

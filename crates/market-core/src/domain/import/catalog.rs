@@ -43,16 +43,7 @@ struct NewCoop {
     province_id: Option<i32>,
     listed_since: NaiveDate,
     line: u64,
-    description: String,
-    founded_on: Option<NaiveDate>,
-    member_count: i32,
-    women_led: bool,
-    youth_led: bool,
-    status: CooperativeStatus,
-    commission_bp: Option<i32>,
-    contact_email: Option<String>,
-    contact_phone: Option<String>,
-    payout_account: Option<String>,
+    details: CoopDetails,
 }
 
 struct NewProduct {
@@ -171,6 +162,22 @@ fn keep<T>(bad: &mut Vec<String>, result: Result<T, String>) -> Option<T> {
     result.map_err(|e| bad.push(e)).ok()
 }
 
+/// An optional column: blank is `None`, anything else must be what `parse` accepts
+/// (`what`, in the problem).
+fn optional_value<T>(
+    column: &str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    what: &str,
+) -> Result<Option<T>, String> {
+    match text {
+        "" => Ok(None),
+        t => parse(t)
+            .map(Some)
+            .ok_or_else(|| format!("{column} \"{t}\" is not {what}")),
+    }
+}
+
 /// The optional columns of a new cooperative, checked (problems added to `bad`).
 struct CoopDetails {
     description: String,
@@ -192,12 +199,12 @@ fn coop_details(opt: &dyn Fn(&str) -> String, bad: &mut Vec<String>) -> CoopDeta
     );
     let founded_on = keep(
         bad,
-        match opt("founded_on") {
-            t if t.is_empty() => Ok(None),
-            t => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| format!("founded_on \"{t}\" is not a date (YYYY-MM-DD)")),
-        },
+        optional_value(
+            "founded_on",
+            &opt("founded_on"),
+            |t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok(),
+            "a date (YYYY-MM-DD)",
+        ),
     );
     let member_count = keep(
         bad,
@@ -214,32 +221,23 @@ fn coop_details(opt: &dyn Fn(&str) -> String, bad: &mut Vec<String>) -> CoopDeta
         },
     );
     let commission_bp = keep(bad, parse_commission(&opt("commission_rate")));
-    let contact_email = keep(
-        bad,
-        match opt("contact_email") {
-            t if t.is_empty() => Ok(None),
-            t => crate::domain::input::email(&t)
-                .map(Some)
-                .ok_or_else(|| format!("contact_email \"{t}\" is not an e-mail address")),
-        },
+    let mut optional = |column: &str, parse: fn(&str) -> Option<String>, what: &str| {
+        keep(bad, optional_value(column, &opt(column), parse, what))
+    };
+    let contact_email = optional(
+        "contact_email",
+        crate::domain::input::email,
+        "an e-mail address",
     );
-    let contact_phone = keep(
-        bad,
-        match opt("contact_phone") {
-            t if t.is_empty() => Ok(None),
-            t => crate::domain::input::phone(&t)
-                .map(Some)
-                .ok_or_else(|| format!("contact_phone \"{t}\" is not a phone number")),
-        },
+    let contact_phone = optional(
+        "contact_phone",
+        crate::domain::input::phone,
+        "a phone number",
     );
-    let payout_account = keep(
-        bad,
-        match opt("payout_account") {
-            t if t.is_empty() => Ok(None),
-            t => crate::domain::cooperatives::parse_rib(&t)
-                .map(Some)
-                .map_err(|_| format!("payout_account \"{t}\" is not a RIB (24 digits)")),
-        },
+    let payout_account = optional(
+        "payout_account",
+        |t| crate::domain::cooperatives::parse_rib(t).ok(),
+        "a RIB (24 digits)",
     );
     CoopDetails {
         description: description.unwrap_or_default(),
@@ -325,21 +323,9 @@ pub async fn check_catalog(
     let mut seen_skus: HashSet<String> = HashSet::new();
     let mut already_there = 0;
     for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                problems.add(
-                    e.position().map_or(0, |p| p.line()),
-                    format!("unreadable row: {e}"),
-                );
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != width {
-            problems.add(line, format!("{} columns instead of {width}", record.len()));
+        let Some((line, record)) = problems.row(record, width) else {
             continue;
-        }
+        };
         let field = |i: usize| record.get(i).unwrap_or("").to_owned();
         let opt = |name: &str| {
             optional
@@ -417,16 +403,7 @@ pub async fn check_catalog(
                     province_id,
                     listed_since,
                     line,
-                    description: details.description,
-                    founded_on: details.founded_on,
-                    member_count: details.member_count,
-                    women_led: details.women_led,
-                    youth_led: details.youth_led,
-                    status: details.status,
-                    commission_bp: details.commission_bp,
-                    contact_email: details.contact_email,
-                    contact_phone: details.contact_phone,
-                    payout_account: details.payout_account,
+                    details,
                 });
             }
             kind
@@ -537,20 +514,20 @@ pub async fn write_catalog(
             slug: sea_orm::Set(c.slug.clone()),
             name: sea_orm::Set(c.name.clone()),
             search_text: sea_orm::Set(normalize(&c.name)),
-            description: sea_orm::Set(c.description.clone()),
+            description: sea_orm::Set(c.details.description.clone()),
             kind: sea_orm::Set(c.kind),
             region_code: sea_orm::Set(c.region.clone()),
             province_id: sea_orm::Set(c.province_id),
-            founded_on: sea_orm::Set(c.founded_on),
-            member_count: sea_orm::Set(c.member_count),
-            women_led: sea_orm::Set(c.women_led),
-            youth_led: sea_orm::Set(c.youth_led),
+            founded_on: sea_orm::Set(c.details.founded_on),
+            member_count: sea_orm::Set(c.details.member_count),
+            women_led: sea_orm::Set(c.details.women_led),
+            youth_led: sea_orm::Set(c.details.youth_led),
             listed_since: sea_orm::Set(c.listed_since),
-            status: sea_orm::Set(c.status),
-            contact_email: sea_orm::Set(c.contact_email.clone()),
-            contact_phone: sea_orm::Set(c.contact_phone.clone()),
-            commission_rate_bp: sea_orm::Set(c.commission_bp),
-            payout_account: sea_orm::Set(c.payout_account.clone()),
+            status: sea_orm::Set(c.details.status),
+            contact_email: sea_orm::Set(c.details.contact_email.clone()),
+            contact_phone: sea_orm::Set(c.details.contact_phone.clone()),
+            commission_rate_bp: sea_orm::Set(c.details.commission_bp),
+            payout_account: sea_orm::Set(c.details.payout_account.clone()),
             created_at: sea_orm::Set(now),
             updated_at: sea_orm::Set(now),
             ..Default::default()

@@ -64,26 +64,9 @@ pub async fn import_certifications(
     let mut seen: HashSet<(i32, String)> = HashSet::new();
     let mut new: Vec<NewCertification> = Vec::new();
     for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                problems.add(
-                    e.position().map_or(0, |p| p.line()),
-                    format!("unreadable row: {e}"),
-                );
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != CERTIFICATION_COLUMNS.len() {
-            let why = format!(
-                "{} columns instead of {}",
-                record.len(),
-                CERTIFICATION_COLUMNS.len()
-            );
-            problems.add(line, why);
+        let Some((line, record)) = problems.row(record, CERTIFICATION_COLUMNS.len()) else {
             continue;
-        }
+        };
         let field = |i: usize| record.get(i).unwrap_or("").to_owned();
         let mut bad: Vec<String> = Vec::new();
         let holder = coops.get(&field(0)).copied();

@@ -142,6 +142,29 @@ impl Problems {
         }
     }
 
+    /// A row of the file with its line, when it could be read and has `width` columns;
+    /// otherwise the problem is noted and the row skipped.
+    fn row(
+        &mut self,
+        record: Result<csv::StringRecord, csv::Error>,
+        width: usize,
+    ) -> Option<(u64, csv::StringRecord)> {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                self.add(line, format!("unreadable row: {e}"));
+                return None;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != width {
+            self.add(line, format!("{} columns instead of {width}", record.len()));
+            return None;
+        }
+        Some((line, record))
+    }
+
     fn check(self) -> Result<(), ImportError> {
         if self.errors.is_empty() {
             Ok(())

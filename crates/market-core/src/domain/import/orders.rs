@@ -34,12 +34,7 @@ pub struct ProductSnapshot {
 pub async fn product_snapshots(
     db: &impl ConnectionTrait,
 ) -> AppResult<HashMap<String, ProductSnapshot>> {
-    let coops: HashMap<i32, cooperative::Model> = cooperative::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let coops = crate::domain::reads::all_cooperatives_by_id(db).await?;
     let mut out = HashMap::new();
     for p in product::Entity::find().all(db).await? {
         let coop = coops
@@ -245,26 +240,9 @@ pub async fn import_orders_with(
     let mut by_ref: HashMap<String, usize> = HashMap::new();
     let mut rows: Vec<Vec<OrderRow>> = Vec::new();
     for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.add(line, format!("unreadable row: {e}"));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != ORDER_COLUMNS.len() {
-            problems.add(
-                line,
-                format!(
-                    "{} columns instead of {}",
-                    record.len(),
-                    ORDER_COLUMNS.len()
-                ),
-            );
+        let Some((line, record)) = problems.row(record, ORDER_COLUMNS.len()) else {
             continue;
-        }
+        };
         let field = |i: usize| record.get(i).unwrap_or("");
         let mut bad = Vec::new();
         let order_ref = field(0).to_owned();

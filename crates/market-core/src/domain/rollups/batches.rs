@@ -22,6 +22,18 @@ pub(super) struct Table {
     sums: &'static [&'static str],
 }
 
+/// The sums of `sales_cells` (a delta adds to each of them).
+pub(super) const SALES_CELLS_SUMS: &[&str] = &[
+    "revenue_cents",
+    "items",
+    "orders_total",
+    "orders_kind",
+    "orders_region",
+    "orders_segment",
+    "orders_cooperative",
+    "orders_cell",
+];
+
 pub(super) const TABLES: [Table; 3] = [
     Table {
         name: "sales_cells",
@@ -34,16 +46,7 @@ pub(super) const TABLES: [Table; 3] = [
             ("kind", KeyType::Text),
             ("region_code", KeyType::Text),
         ],
-        sums: &[
-            "revenue_cents",
-            "items",
-            "orders_total",
-            "orders_kind",
-            "orders_region",
-            "orders_segment",
-            "orders_cooperative",
-            "orders_cell",
-        ],
+        sums: SALES_CELLS_SUMS,
     },
     Table {
         name: "sales_products",

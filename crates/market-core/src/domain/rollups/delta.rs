@@ -313,19 +313,10 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
             " ON CONFLICT (grain, period_start, cooperative_id, segment_id, channel, kind, \
              region_code, batch_id) DO UPDATE SET ",
         );
-        let sets: Vec<String> = [
-            "revenue_cents",
-            "items",
-            "orders_total",
-            "orders_kind",
-            "orders_region",
-            "orders_segment",
-            "orders_cooperative",
-            "orders_cell",
-        ]
-        .iter()
-        .map(|c| format!("{c} = sales_cells.{c} + excluded.{c}"))
-        .collect();
+        let sets: Vec<String> = super::batches::SALES_CELLS_SUMS
+            .iter()
+            .map(|c| format!("{c} = sales_cells.{c} + excluded.{c}"))
+            .collect();
         sql.push_str(&sets.join(", "));
         db.execute_raw(statement(backend, &sql, values)).await?;
     }
