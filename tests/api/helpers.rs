@@ -233,25 +233,7 @@ impl TestApp {
 
     /// Sends an HTTP request through the router.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, header::HeaderMap, String) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        (
-            status,
-            headers,
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )
+        send_to(&self.router, request).await
     }
 
     /// Runs a GraphQL operation as `token` (or anonymously) and returns the whole
@@ -501,4 +483,29 @@ impl TableLock {
     pub async fn release(self) {
         self.txn.rollback().await.expect("rollback");
     }
+}
+
+/// Sends an HTTP request through `router`: the status, the headers and the body as text.
+pub async fn send_to(
+    router: &Router,
+    request: Request<Body>,
+) -> (StatusCode, header::HeaderMap, String) {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }

@@ -3,19 +3,17 @@
 //! date; `ETag`, `Cache-Control`, `304`, automatic persisted queries; `RESPONSE_CACHE=off`.
 
 use crate::fixtures::{self, NewCoop, NewProduct, ymd};
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, send_to as send};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::{TimeZone, Utc};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use solidarity_market::config::{Config, Switch};
 use solidarity_market::domain::enums::{CertificationType, CooperativeKind, Role};
 use solidarity_market::graphql::ids::{NodeType, encode};
 use solidarity_market::{AppState, db};
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
 
 const STOCK: &str = "{ products(first: 10) { nodes { sku stock { available } } } }";
 
@@ -28,23 +26,6 @@ fn cached(config: &mut Config) {
 
 fn gid(t: NodeType, id: i32) -> String {
     encode(t, id).to_string()
-}
-
-async fn send(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
-    let response = router.clone().oneshot(request).await.expect("answer");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
 }
 
 /// `POST /graphql` on any router, as `token`.
