@@ -18,6 +18,7 @@ mod inputs;
 mod introspection;
 mod layers;
 mod limits;
+mod member_order;
 mod operability;
 mod orders;
 mod outage;

@@ -13,6 +13,7 @@ pub mod enums;
 pub mod extensions;
 pub mod ids;
 pub mod loaders;
+pub mod member_order;
 pub mod money;
 pub mod node;
 pub mod orders;
@@ -74,6 +75,7 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .limit_directives(8)
     .disable_suggestions()
     .extension(extensions::execution_marker())
+    .extension(member_order::member_order())
     .data(config);
     if let Some(db) = db {
         builder = builder.data(db);

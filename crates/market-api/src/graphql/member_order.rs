@@ -1,0 +1,272 @@
+//! Response members in the order the query asks for them.
+//!
+//! The GraphQL spec serializes each object's fields in the order `CollectFields` gives
+//! them: the order of the selection set, fragments expanded in place. async-graphql 7
+//! resolves the fields of an object concurrently and writes each one when it completes
+//! (async-graphql issue #612), so a field that waited on a batch lands after its
+//! neighbours: the same query answers the same data in varying byte orders — which a
+//! client may not mind, but a strong `ETag`, a response cache or a CDN does. This
+//! extension puts every object's members back in the selection's order once execution
+//! ends, walking the response beside the operation and the schema. Most objects are
+//! already in order and are only checked; the others are rebuilt.
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+};
+use async_graphql::indexmap::{IndexMap, IndexSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::registry::{MetaTypeName, Registry};
+use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
+use std::sync::{Arc, Mutex};
+
+/// The extension: one per request, holding the request's document until it has run.
+pub fn member_order() -> impl ExtensionFactory {
+    MemberOrderFactory
+}
+
+struct MemberOrderFactory;
+
+impl ExtensionFactory for MemberOrderFactory {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(MemberOrder::default())
+    }
+}
+
+#[derive(Default)]
+struct MemberOrder {
+    document: Mutex<Option<(ExecutableDocument, Variables)>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for MemberOrder {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        *self.document.lock().expect("not poisoned") = Some((document.clone(), variables.clone()));
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let Some((document, variables)) = self.document.lock().expect("not poisoned").take() else {
+            return response;
+        };
+        let registry = &ctx.schema_env.registry;
+        let operation = match (&document.operations, operation_name) {
+            (DocumentOperations::Single(op), _) => Some(op),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+            (DocumentOperations::Multiple(ops), None) => ops.values().next(),
+        };
+        let Some(operation) = operation else {
+            return response;
+        };
+        let root = match operation.node.ty {
+            OperationType::Query => Some(registry.query_type.as_str()),
+            OperationType::Mutation => registry.mutation_type.as_deref(),
+            OperationType::Subscription => registry.subscription_type.as_deref(),
+        };
+        if let Some(root) = root {
+            let walker = Walker {
+                registry,
+                document: &document,
+                variables: &variables,
+            };
+            walker.order(
+                &mut response.data,
+                root,
+                &[&operation.node.selection_set.node],
+            );
+        }
+        response
+    }
+}
+
+struct Walker<'a> {
+    registry: &'a Registry,
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+}
+
+/// The fields of an object as `CollectFields` groups them: response key, then the field's
+/// name and the selection sets of every occurrence (merged in the answer).
+type Grouped<'a> = IndexMap<&'a Name, (&'a Name, Vec<&'a SelectionSet>)>;
+
+impl<'a> Walker<'a> {
+    /// Orders `value` (of named type `ty`, selected by `sets`) and everything under it.
+    fn order(&self, value: &mut Value, ty: &str, sets: &[&'a SelectionSet]) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.order(item, ty, sets);
+                }
+            }
+            Value::Object(members) => self.order_object(members, ty, sets),
+            _ => {}
+        }
+    }
+
+    fn order_object(
+        &self,
+        members: &mut IndexMap<Name, Value>,
+        ty: &str,
+        sets: &[&'a SelectionSet],
+    ) {
+        let Some(meta) = self.registry.types.get(ty) else {
+            return;
+        };
+        let concrete = if meta.is_abstract() {
+            self.concrete_type(meta.possible_types(), members, sets)
+        } else {
+            Some(ty)
+        };
+        let grouped = self.collect(sets, concrete);
+        let in_order = members
+            .keys()
+            .zip(grouped.keys())
+            .all(|(have, want)| have == *want)
+            && members.len() == grouped.len();
+        if !in_order {
+            let mut ordered = IndexMap::with_capacity(members.len());
+            for key in grouped.keys() {
+                if let Some((k, v)) = members.shift_remove_entry(key.as_str()) {
+                    ordered.insert(k, v);
+                }
+            }
+            // Anything the walk did not expect keeps its place after the rest.
+            ordered.extend(members.drain(..));
+            *members = ordered;
+        }
+        let Some(owner) = concrete.and_then(|name| self.registry.types.get(name)) else {
+            return;
+        };
+        for (key, (field, subsets)) in &grouped {
+            if subsets.iter().all(|s| s.items.is_empty()) {
+                continue;
+            }
+            let field_type = match field.as_str() {
+                "__schema" => "__Schema",
+                "__type" => "__Type",
+                name => match owner.field_by_name(name) {
+                    Some(meta) => MetaTypeName::concrete_typename(&meta.ty),
+                    None => continue,
+                },
+            };
+            if let Some(child) = members.get_mut(key.as_str()) {
+                self.order(child, field_type, subsets);
+            }
+        }
+    }
+
+    /// The concrete type of an object of an abstract type: the possible type whose
+    /// collected fields are exactly the object's members (the first such, if several).
+    fn concrete_type(
+        &self,
+        possible: Option<&'a IndexSet<String>>,
+        members: &IndexMap<Name, Value>,
+        sets: &[&'a SelectionSet],
+    ) -> Option<&'a str> {
+        possible?.iter().map(String::as_str).find(|candidate| {
+            let grouped = self.collect(sets, Some(candidate));
+            grouped.len() == members.len()
+                && grouped.keys().all(|key| members.contains_key(key.as_str()))
+        })
+    }
+
+    /// The fields of `sets` for an object of type `concrete` (every fragment applies when
+    /// it is unknown), in `CollectFields` order.
+    fn collect(&self, sets: &[&'a SelectionSet], concrete: Option<&str>) -> Grouped<'a> {
+        let mut grouped = Grouped::new();
+        for set in sets {
+            self.collect_into(&mut grouped, set, concrete);
+        }
+        grouped
+    }
+
+    fn collect_into(
+        &self,
+        grouped: &mut Grouped<'a>,
+        set: &'a SelectionSet,
+        concrete: Option<&str>,
+    ) {
+        for selection in &set.items {
+            if self.skipped(selection.node.directives()) {
+                continue;
+            }
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    let key = &field.response_key().node;
+                    grouped
+                        .entry(key)
+                        .or_insert_with(|| (&field.name.node, Vec::new()))
+                        .1
+                        .push(&field.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) =
+                        self.document.fragments.get(&spread.node.fragment_name.node)
+                        && self.applies(Some(&fragment.node.type_condition.node.on.node), concrete)
+                    {
+                        self.collect_into(grouped, &fragment.node.selection_set.node, concrete);
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    let condition = inline.node.type_condition.as_ref().map(|c| &c.node.on.node);
+                    if self.applies(condition, concrete) {
+                        self.collect_into(grouped, &inline.node.selection_set.node, concrete);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a fragment on `condition` applies to an object of type `concrete`.
+    fn applies(&self, condition: Option<&Name>, concrete: Option<&str>) -> bool {
+        match (condition, concrete) {
+            (None, _) | (_, None) => true,
+            (Some(condition), Some(concrete)) => {
+                condition.as_str() == concrete
+                    || self
+                        .registry
+                        .types
+                        .get(condition.as_str())
+                        .is_some_and(|t| t.is_possible_type(concrete))
+            }
+        }
+    }
+
+    /// Whether `@skip` or `@include` leaves a selection out.
+    fn skipped(&self, directives: &[Positioned<async_graphql::parser::types::Directive>]) -> bool {
+        directives.iter().any(|directive| {
+            let include = match directive.node.name.node.as_str() {
+                "skip" => false,
+                "include" => true,
+                _ => return false,
+            };
+            let condition = directive
+                .node
+                .get_argument("if")
+                .and_then(|value| {
+                    value
+                        .node
+                        .clone()
+                        .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+                        .ok()
+                })
+                .is_some_and(|value| value == Value::Boolean(true));
+            include != condition
+        })
+    }
+}
