@@ -392,6 +392,49 @@ async fn a_catalog_page_needs_the_same_number_of_statements_whatever_its_size() 
     );
 }
 
+/// The storefront's cooperatives page with each cooperative's region and first products
+/// costs two statements whatever its size: the cooperatives joined to their regions, then
+/// the first page of products of every cooperative at once. Counts are read only when asked.
+#[tokio::test]
+async fn cooperatives_with_their_products_need_two_statements_whatever_the_page_size() {
+    let app = TestApp::with_demo().await;
+    let query = r#"query($n: Int!) { cooperatives(first: $n) {
+        nodes { slug region { code name }
+          products(first: 5) { nodes { sku name price { amount } stock { available } } } } } }"#;
+    let (small, data) = app
+        .count_statements(app.data(query, json!({ "n": 2 })))
+        .await;
+    assert_eq!(data["cooperatives"]["nodes"].as_array().unwrap().len(), 2);
+    let (large, data) = app
+        .count_statements(app.data(query, json!({ "n": 20 })))
+        .await;
+    let nodes = data["cooperatives"]["nodes"].as_array().unwrap();
+    assert!(nodes.len() > 2, "the demo has more than two cooperatives");
+    assert!(
+        nodes
+            .iter()
+            .any(|c| !c["products"]["nodes"].as_array().unwrap().is_empty())
+    );
+    assert_eq!(
+        small,
+        large,
+        "statements for 2 cooperatives vs {}",
+        nodes.len()
+    );
+    assert_eq!(large, 2, "cooperatives with regions, then their products");
+
+    // Asking for the counts adds their statements, not one per cooperative.
+    let counted = r#"query($n: Int!) { cooperatives(first: $n) { totalCount
+        nodes { slug products(first: 5) { totalCount nodes { sku } } } } }"#;
+    let (small, _) = app
+        .count_statements(app.data(counted, json!({ "n": 2 })))
+        .await;
+    let (large, _) = app
+        .count_statements(app.data(counted, json!({ "n": 20 })))
+        .await;
+    assert_eq!(small, large, "counted: statements for 2 cooperatives vs 20");
+}
+
 #[tokio::test]
 async fn cooperatives_page_by_listing_date_with_cursors() {
     let app = TestApp::with_demo().await;

@@ -285,6 +285,9 @@ pub struct TotalCount(Count);
 enum Count {
     Query(Box<SelectStatement>),
     Known(i64),
+    /// A count whose query is only built if the count is asked for: building a list's
+    /// query (the sellability rules of a product list) costs more than most answers.
+    Deferred(Box<dyn Fn() -> TotalCount + Send + Sync>),
 }
 
 #[derive(FromQueryResult)]
@@ -308,11 +311,27 @@ impl TotalCount {
         Self(Count::Known(n))
     }
 
+    /// A count built by `build` when (and each time) it is asked for.
+    pub fn deferred(build: impl Fn() -> TotalCount + Send + Sync + 'static) -> Self {
+        Self(Count::Deferred(Box::new(build)))
+    }
+
     /// The number, counting now if it is not known yet.
     pub async fn get(&self, db: &impl ConnectionTrait) -> AppResult<i64> {
-        let query = match &self.0 {
+        let built;
+        let count = match &self.0 {
+            Count::Deferred(build) => {
+                built = build();
+                &built.0
+            }
+            count => count,
+        };
+        let query = match count {
             Count::Known(n) => return Ok(*n),
             Count::Query(query) => query,
+            Count::Deferred(_) => {
+                return Err(AppError::Internal("a deferred count deferred again".into()));
+            }
         };
         let stmt = db.get_database_backend().build(query.as_ref());
         let row = CountRow::find_by_statement(stmt).one(db).await?;
@@ -352,15 +371,18 @@ where
     C: ColumnTrait,
     E::Model: FromQueryResult + Send + Sync,
 {
-    list_with(select, ordering, args, |paged| paged.all(db)).await
+    let total = TotalCount::of(&select);
+    list_with(select, ordering, args, total, |paged| paged.all(db)).await
 }
 
 /// One page of `select` in `ordering` read by `run` (which may join relations to the
-/// paged query), and the count of the whole list.
+/// paged query), and `total`, the count of the whole list (the caller's, as the select
+/// may carry joins the count does not need).
 pub(crate) async fn list_with<E, C, R, Fut>(
     select: Select<E>,
     ordering: &Ordering<C>,
     args: PageArgs,
+    total: TotalCount,
     run: impl FnOnce(Select<E>) -> Fut,
 ) -> AppResult<Listing<R>>
 where
@@ -368,7 +390,6 @@ where
     C: ColumnTrait,
     Fut: Future<Output = Result<Vec<R>, DbErr>>,
 {
-    let total = TotalCount::of(&select);
     let page = fetch_page(select, ordering, args, run).await?;
     Ok(Listing { page, total })
 }

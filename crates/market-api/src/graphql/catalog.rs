@@ -10,9 +10,11 @@ use crate::graphql::cooperative::{
 };
 use crate::graphql::enums::{CooperativeKind, SortDirection};
 use crate::graphql::ids::{self, NodeType};
+use crate::graphql::loaders::RegionKey;
 use crate::graphql::pagination::{PageArgs, listing_connection};
 use crate::graphql::product::{
     Product, ProductConnection, ProductFilterInput, ProductSort, list_products,
+    prefetch_first_products,
 };
 use crate::graphql::region::Region;
 use crate::graphql::segment::Segment;
@@ -21,6 +23,7 @@ use market_core::domain::catalog::{self as dc, CooperativeFilter};
 use market_core::domain::input;
 use market_core::domain::lists::{self, CooperativeOrder, CooperativeSortKey};
 use market_core::domain::reads;
+use market_core::models::region;
 
 /// Catalog queries of the storefront.
 #[derive(Default)]
@@ -103,9 +106,24 @@ impl CatalogQuery {
             ascending: asc != newest,
         };
         let args = PageArgs::new(first, after, last, before);
-        let listing = lists::cooperatives(ctx.db(), &filter, order, args).await?;
+        // Planned from the selection: the regions joined to the page, then the first page
+        // of products of every cooperative in one statement.
+        let look = ctx.look_ahead();
+        let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
+        let with_region = edge_node.field("region").exists() || node.field("region").exists();
+        let page = lists::cooperatives_with(ctx.db(), &filter, order, args, with_region).await?;
+        let by_code = |r: region::Model| (RegionKey(r.code.clone()), r);
+        ctx.loaders()
+            .feed_many(page.regions.into_iter().map(by_code))
+            .await;
+        for selection in [edge_node, node] {
+            let products = selection.field("products");
+            if products.exists() {
+                prefetch_first_products(ctx, products, &page.listing.page.rows).await?;
+            }
+        }
         Ok(listing_connection(
-            listing,
+            page.listing,
             |c| order.cursor(c),
             Cooperative,
         ))

@@ -13,12 +13,15 @@
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
 };
-use async_graphql::indexmap::{IndexMap, IndexSet};
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::registry::{MetaTypeName, Registry};
 use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 /// The extension: one per request, holding the request's document until it has run.
@@ -78,11 +81,7 @@ impl Extension for MemberOrder {
             OperationType::Subscription => registry.subscription_type.as_deref(),
         };
         if let Some(root) = root {
-            let walker = Walker {
-                registry,
-                document: &document,
-                variables: &variables,
-            };
+            let walker = Walker::new(registry, &document, &variables);
             walker.order(
                 &mut response.data,
                 root,
@@ -97,15 +96,44 @@ struct Walker<'a> {
     registry: &'a Registry,
     document: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// The plan of each (selection sets, concrete type) met: the items of a list share
+    /// one, and so do the objects nested in them.
+    plans: RefCell<HashMap<PlanKey<'a>, Rc<Plan<'a>>>>,
 }
 
-/// The fields of an object as `CollectFields` groups them: response key, then the field's
-/// name and the selection sets of every occurrence (merged in the answer).
-type Grouped<'a> = IndexMap<&'a Name, (&'a Name, Vec<&'a SelectionSet>)>;
+/// Identifies a list of selection sets by its address and length (the root's list and
+/// the plans' lists all outlive the walk) and a concrete type by name.
+type PlanKey<'a> = (usize, usize, Option<&'a str>);
+
+/// The fields of an object as `CollectFields` groups them, in order: response key, the
+/// selection sets of every occurrence (merged in the answer) and the named type of the
+/// field's value when it has fields of its own.
+struct Plan<'a> {
+    fields: Vec<Planned<'a>>,
+}
+
+struct Planned<'a> {
+    key: &'a Name,
+    sets: Vec<&'a SelectionSet>,
+    ty: Option<&'a str>,
+}
 
 impl<'a> Walker<'a> {
+    fn new(
+        registry: &'a Registry,
+        document: &'a ExecutableDocument,
+        variables: &'a Variables,
+    ) -> Self {
+        Self {
+            registry,
+            document,
+            variables,
+            plans: RefCell::default(),
+        }
+    }
+
     /// Orders `value` (of named type `ty`, selected by `sets`) and everything under it.
-    fn order(&self, value: &mut Value, ty: &str, sets: &[&'a SelectionSet]) {
+    fn order(&self, value: &mut Value, ty: &'a str, sets: &[&'a SelectionSet]) {
         match value {
             Value::List(items) => {
                 for item in items {
@@ -120,27 +148,38 @@ impl<'a> Walker<'a> {
     fn order_object(
         &self,
         members: &mut IndexMap<Name, Value>,
-        ty: &str,
+        ty: &'a str,
         sets: &[&'a SelectionSet],
     ) {
-        let Some(meta) = self.registry.types.get(ty) else {
+        let Some((name, meta)) = self.registry.types.get_key_value(ty) else {
             return;
         };
-        let concrete = if meta.is_abstract() {
-            self.concrete_type(meta.possible_types(), members, sets)
+        let plan = if meta.is_abstract() {
+            // The possible type whose fields are exactly the object's members (the first
+            // such, if several); every fragment applies when none is.
+            let candidates = meta.possible_types().into_iter().flatten();
+            candidates
+                .map(|candidate| self.plan(sets, Some(candidate.as_str())))
+                .find(|plan| {
+                    plan.fields.len() == members.len()
+                        && plan
+                            .fields
+                            .iter()
+                            .all(|f| members.contains_key(f.key.as_str()))
+                })
+                .unwrap_or_else(|| self.plan(sets, None))
         } else {
-            Some(ty)
+            self.plan(sets, Some(name.as_str()))
         };
-        let grouped = self.collect(sets, concrete);
-        let in_order = members
-            .keys()
-            .zip(grouped.keys())
-            .all(|(have, want)| have == *want)
-            && members.len() == grouped.len();
+        let in_order = members.len() == plan.fields.len()
+            && members
+                .keys()
+                .zip(&plan.fields)
+                .all(|(have, want)| have == want.key);
         if !in_order {
             let mut ordered = IndexMap::with_capacity(members.len());
-            for key in grouped.keys() {
-                if let Some((k, v)) = members.shift_remove_entry(key.as_str()) {
+            for field in &plan.fields {
+                if let Some((k, v)) = members.shift_remove_entry(field.key.as_str()) {
                     ordered.insert(k, v);
                 }
             }
@@ -148,55 +187,50 @@ impl<'a> Walker<'a> {
             ordered.extend(members.drain(..));
             *members = ordered;
         }
-        let Some(owner) = concrete.and_then(|name| self.registry.types.get(name)) else {
-            return;
-        };
-        for (key, (field, subsets)) in &grouped {
-            if subsets.iter().all(|s| s.items.is_empty()) {
-                continue;
-            }
-            let field_type = match field.as_str() {
-                "__schema" => "__Schema",
-                "__type" => "__Type",
-                name => match owner.field_by_name(name) {
-                    Some(meta) => MetaTypeName::concrete_typename(&meta.ty),
-                    None => continue,
-                },
-            };
-            if let Some(child) = members.get_mut(key.as_str()) {
-                self.order(child, field_type, subsets);
+        for field in &plan.fields {
+            if let Some(ty) = field.ty
+                && let Some(child) = members.get_mut(field.key.as_str())
+            {
+                self.order(child, ty, &field.sets);
             }
         }
     }
 
-    /// The concrete type of an object of an abstract type: the possible type whose
-    /// collected fields are exactly the object's members (the first such, if several).
-    fn concrete_type(
-        &self,
-        possible: Option<&'a IndexSet<String>>,
-        members: &IndexMap<Name, Value>,
-        sets: &[&'a SelectionSet],
-    ) -> Option<&'a str> {
-        possible?.iter().map(String::as_str).find(|candidate| {
-            let grouped = self.collect(sets, Some(candidate));
-            grouped.len() == members.len()
-                && grouped.keys().all(|key| members.contains_key(key.as_str()))
-        })
-    }
-
-    /// The fields of `sets` for an object of type `concrete` (every fragment applies when
-    /// it is unknown), in `CollectFields` order.
-    fn collect(&self, sets: &[&'a SelectionSet], concrete: Option<&str>) -> Grouped<'a> {
-        let mut grouped = Grouped::new();
+    /// The plan of `sets` for an object of type `concrete` (every fragment applies when
+    /// it is unknown), made once per walk.
+    fn plan(&self, sets: &[&'a SelectionSet], concrete: Option<&'a str>) -> Rc<Plan<'a>> {
+        let key = (sets.as_ptr() as usize, sets.len(), concrete);
+        if let Some(plan) = self.plans.borrow().get(&key) {
+            return plan.clone();
+        }
+        let mut grouped: IndexMap<&'a Name, (&'a Name, Vec<&'a SelectionSet>)> = IndexMap::new();
         for set in sets {
             self.collect_into(&mut grouped, set, concrete);
         }
-        grouped
+        let owner = concrete.and_then(|name| self.registry.types.get(name));
+        let fields = grouped
+            .into_iter()
+            .map(|(key, (name, sets))| {
+                let composite = sets.iter().any(|s| !s.items.is_empty());
+                let ty = match name.as_str() {
+                    _ if !composite => None,
+                    "__schema" => Some("__Schema"),
+                    "__type" => Some("__Type"),
+                    field => owner
+                        .and_then(|owner| owner.field_by_name(field))
+                        .map(|meta| MetaTypeName::concrete_typename(&meta.ty)),
+                };
+                Planned { key, sets, ty }
+            })
+            .collect();
+        let plan = Rc::new(Plan { fields });
+        self.plans.borrow_mut().insert(key, plan.clone());
+        plan
     }
 
     fn collect_into(
         &self,
-        grouped: &mut Grouped<'a>,
+        grouped: &mut IndexMap<&'a Name, (&'a Name, Vec<&'a SelectionSet>)>,
         set: &'a SelectionSet,
         concrete: Option<&str>,
     ) {

@@ -38,13 +38,13 @@ impl From<TotalCount> for ConnectionFields {
 /// A list's first page read through the loaders with the first pages of the other
 /// parents of a list (`page` asks for `rows`, the page's size plus one), and its
 /// `totalCount` through the loaders too (`count`) when the query asks for it, else
-/// counted on demand by what `lazy` gives.
+/// counted on demand by what `lazy` gives (built only then).
 pub async fn loaded_first_page<T, P, C>(
     ctx: &Context<'_>,
     page: P,
     rows: u64,
     count: C,
-    lazy: impl FnOnce() -> TotalCount,
+    lazy: impl Fn() -> TotalCount + Send + Sync + 'static,
 ) -> Result<(Page<T>, ConnectionFields)>
 where
     T: Send + Sync + Clone + 'static,
@@ -59,7 +59,7 @@ where
     let fields = if ctx.look_ahead().field("totalCount").exists() {
         ConnectionFields::known(load_or_default(ctx, count).await?)
     } else {
-        lazy().into()
+        TotalCount::deferred(lazy).into()
     };
     let page = Page {
         rows: items,

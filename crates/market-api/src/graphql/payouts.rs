@@ -151,7 +151,10 @@ impl PayoutStatement {
             FirstLinesOfStatement(self.0.id, rows),
             rows,
             LineCountOfStatement(self.0.id),
-            || lists::count_lines_of_statement(self.0.id),
+            {
+                let id = self.0.id;
+                move || lists::count_lines_of_statement(id)
+            },
         )
         .await?;
         Ok(connection(page, fields, cursor, PayoutLine))

@@ -19,14 +19,15 @@ use crate::graphql::pagination::{
 };
 use crate::graphql::scalars::Decimal;
 use crate::graphql::segment::Segment;
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, InputType, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use market_core::domain::catalog::{self as dc, ProductFilter};
 use market_core::domain::compliance::{self, IssueCode};
 use market_core::domain::input;
 use market_core::domain::lists::{self, ProductOrder, ProductRelations};
-use market_core::domain::reads::{FirstProducts, ProductSortKey};
+use market_core::domain::reads::{self, FirstProducts, ProductSortKey};
 use market_core::models::{certification, cooperative, product, region, segment};
+use std::collections::HashMap;
 
 /// A product for sale: one format of one cooperative's product ("250 g jar").
 pub struct Product(pub product::Model);
@@ -177,7 +178,10 @@ impl Product {
             FirstStockMovementsOfProduct(self.0.id, rows),
             rows,
             StockMovementCountOfProduct(self.0.id),
-            || lists::count_stock_movements_of_product(self.0.id),
+            {
+                let id = self.0.id;
+                move || lists::count_stock_movements_of_product(id)
+            },
         )
         .await?;
         Ok(connection(page, fields, |m| Cursor::by_id(m.id), movement))
@@ -409,14 +413,7 @@ pub(crate) async fn first_products_page(
         return Err(AppError::Internal("a cooperative's page without cooperative".into()).into());
     };
     let today = ctx.today();
-    let page = FirstProducts {
-        include_unsellable: filter.include_unsellable,
-        low_stock: filter.low_stock,
-        sort: order.key,
-        ascending: order.ascending,
-        rows,
-        today,
-    };
+    let page = first_products_key(&filter, order, rows, today);
     let count = ProductCountOfCooperative(
         cooperative_id,
         filter.include_unsellable,
@@ -428,11 +425,98 @@ pub(crate) async fn first_products_page(
         FirstProductsOfCooperative(cooperative_id, page),
         rows,
         count,
-        || lists::count_products(&filter, today),
+        move || lists::count_products(&filter, today),
     )
     .await?;
     prefetch_product_relations(ctx, &page.rows).await?;
     Ok(connection(page, fields, |p| order.cursor(p), Product))
+}
+
+/// What identifies a cooperative's first page of products among the pages read together.
+fn first_products_key(
+    filter: &ProductFilter,
+    order: ProductOrder,
+    rows: u64,
+    today: chrono::NaiveDate,
+) -> FirstProducts {
+    FirstProducts {
+        include_unsellable: filter.include_unsellable,
+        low_stock: filter.low_stock,
+        sort: order.key,
+        ascending: order.ascending,
+        rows,
+        today,
+    }
+}
+
+/// Reads, before the cooperatives' fields run, the first page of products of each of
+/// `cooperatives` that the selection asks for under `products` (its arguments taken from
+/// the selection), in one statement per kind of page, and hands them to the loaders: a
+/// page of cooperatives with their products costs two statements, and no batch round.
+/// Anything else (a later page, the same field asked twice with different arguments) is
+/// left to the fields themselves.
+pub(crate) async fn prefetch_first_products(
+    ctx: &Context<'_>,
+    selection: async_graphql::Lookahead<'_>,
+    cooperatives: &[cooperative::Model],
+) -> Result<()> {
+    let fields = selection.selection_fields();
+    let [field] = fields.as_slice() else {
+        return Ok(());
+    };
+    let (mut first, mut after, mut last, mut before, mut sort) = (None, None, None, None, None);
+    // Arguments that do not parse are left for the field itself to report.
+    let Ok(arguments) = field.arguments() else {
+        return Ok(());
+    };
+    for (name, value) in arguments {
+        let int = |value| i32::parse(Some(value)).ok();
+        let text = |value| Option::<String>::parse(Some(value)).ok().flatten();
+        match name.as_str() {
+            "first" => first = int(value),
+            "last" => last = int(value),
+            "after" => after = text(value),
+            "before" => before = text(value),
+            "sort" => sort = Option::<ProductSort>::parse(Some(value)).ok().flatten(),
+            _ => return Ok(()),
+        }
+    }
+    let args = PageArgs::new(first, after, last, before);
+    let Ok(Some(rows)) = args.first_page_rows() else {
+        return Ok(());
+    };
+    let order = ProductOrder::from(sort.unwrap_or_default());
+    let today = ctx.today();
+    let viewer = ctx.viewer();
+    let mut pages: HashMap<FirstProducts, Vec<i32>> = HashMap::new();
+    for coop in cooperatives {
+        let filter = ProductFilter {
+            cooperative_id: Some(coop.id),
+            include_unsellable: viewer.sees_unsellable_products_of(coop.id),
+            ..Default::default()
+        };
+        let key = first_products_key(&filter, order, rows, today);
+        pages.entry(key).or_default().push(coop.id);
+    }
+    let loaders = ctx.loaders();
+    for (page, ids) in pages {
+        let mut found: HashMap<i32, Vec<product::Model>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        let read = reads::first_products_of_cooperatives(ctx.db(), ids, page)
+            .await
+            .map_err(AppError::from)?;
+        for row in read {
+            found.entry(row.cooperative_id).or_default().push(row);
+        }
+        loaders
+            .feed_many(
+                found
+                    .into_iter()
+                    .map(|(id, rows)| (FirstProductsOfCooperative(id, page), rows)),
+            )
+            .await;
+    }
+    Ok(())
 }
 
 /// The relations of a page of products that the selection asks for, directly or to judge

@@ -121,6 +121,64 @@ pub async fn cooperatives(
     page::list(db, catalog::cooperatives_query(filter), &ordering, args).await
 }
 
+/// A page of cooperatives and, when asked for, their regions (joined: one statement).
+pub struct CooperativePage {
+    pub listing: Listing<cooperative::Model>,
+    pub regions: Vec<region::Model>,
+}
+
+/// One page of the cooperatives matching `filter`, with their regions if `with_region`.
+pub async fn cooperatives_with(
+    db: &impl ConnectionTrait,
+    filter: &CooperativeFilter,
+    order: CooperativeOrder,
+    args: PageArgs,
+    with_region: bool,
+) -> AppResult<CooperativePage> {
+    if !with_region {
+        let listing = cooperatives(db, filter, order, args).await?;
+        return Ok(CooperativePage {
+            listing,
+            regions: Vec::new(),
+        });
+    }
+    let key = match order.key {
+        CooperativeSortKey::Name => (cooperative::Column::Name, KeyKind::Text),
+        CooperativeSortKey::ListedSince => (cooperative::Column::ListedSince, KeyKind::Date),
+    };
+    let ordering = Ordering {
+        key: Some(key),
+        id: cooperative::Column::Id,
+        ascending: order.ascending,
+    };
+    let select = catalog::cooperatives_query(filter);
+    let total = TotalCount::of(&select);
+    let select = also_select(
+        select.join(JoinType::InnerJoin, cooperative::Relation::Region.def()),
+        region::Entity,
+        REGION,
+    );
+    let mut listing = page::list_with(select, &ordering, args, total, |paged| async move {
+        let stmt = db.get_database_backend().build(&paged.into_query());
+        db.query_all_raw(stmt)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    cooperative::Model::from_query_result(row, "")?,
+                    region::Model::from_query_result(row, REGION)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, DbErr>>()
+    })
+    .await?;
+    let (rows, regions) = std::mem::take(&mut listing.page.rows).into_iter().unzip();
+    Ok(CooperativePage {
+        listing: listing.with_rows(rows),
+        regions,
+    })
+}
+
 /// One page of a product's stock ledger, newest first.
 pub async fn stock_movements_of_product(
     db: &impl ConnectionTrait,
@@ -294,11 +352,11 @@ impl ProductRow {
 }
 
 /// Adds the columns of `E`, each named `prefix` + its name, to `select`.
-fn also_select<E: EntityTrait>(
-    mut select: Select<product::Entity>,
+fn also_select<B: EntityTrait, E: EntityTrait>(
+    mut select: Select<B>,
     entity: E,
     prefix: &str,
-) -> Select<product::Entity> {
+) -> Select<B> {
     for column in E::Column::iter() {
         select = select.column_as(
             Expr::col((entity, column)),
@@ -318,7 +376,10 @@ pub async fn products_with(
     with: ProductRelations,
 ) -> AppResult<ProductPage> {
     let mut select = catalog::products_query(filter, today);
-    let total = TotalCount::of(&select);
+    let total = {
+        let filter = filter.clone();
+        TotalCount::deferred(move || count_products(&filter, today))
+    };
     if with.cooperative || with.region {
         select = select.join(JoinType::InnerJoin, product::Relation::Cooperative.def());
         select = also_select(select, cooperative::Entity, COOPERATIVE);
@@ -331,7 +392,7 @@ pub async fn products_with(
         select = select.join(JoinType::InnerJoin, product::Relation::Segment.def());
         select = also_select(select, segment::Entity, SEGMENT);
     }
-    let mut listing = page::list_with(select, &order.ordering(), args, |paged| async move {
+    let mut listing = page::list_with(select, &order.ordering(), args, total, |paged| async move {
         let stmt = db.get_database_backend().build(&paged.into_query());
         db.query_all_raw(stmt)
             .await?
@@ -340,7 +401,6 @@ pub async fn products_with(
             .collect::<Result<Vec<_>, DbErr>>()
     })
     .await?;
-    listing.total = total;
     let rows = std::mem::take(&mut listing.page.rows);
     let mut page = ProductPage {
         listing: listing.with_rows(Vec::with_capacity(rows.len())),
