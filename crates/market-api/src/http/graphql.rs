@@ -15,6 +15,7 @@ use crate::http::response_cache::{self, ViewerClass};
 use crate::http::telemetry;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, Variables};
+use market_core::domain::catalog_version;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -406,9 +407,12 @@ async fn run(
         .data(ExecutionStarted(started.clone()));
 
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let response = match tokio::time::timeout(timeout, idle.track(state.schema.execute(request)))
-        .await
-    {
+    let (response, written) = catalog_version::track(tokio::time::timeout(
+        timeout,
+        idle.track(state.schema.execute(request)),
+    ))
+    .await;
+    let response = match response {
         Ok(response) => response,
         Err(_) => {
             outcome.codes.push(codes::TIMEOUT.to_owned());
@@ -463,7 +467,7 @@ async fn run(
     {
         // This instance's next request sees its own writes at once (other instances
         // learn of them by notification or by their own check).
-        cache.after_write().await;
+        cache.after_write(written).await;
     }
     match class {
         Some(class) if shareable && !too_large && http.status() == StatusCode::OK => {
