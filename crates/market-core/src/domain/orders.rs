@@ -274,6 +274,7 @@ pub async fn place(
                         Ok(lines) => lines,
                         Err(e) => return refused(db, buyer.user_id, &prepared, e).await,
                     };
+                    let _turn = crate::db::sqlite_writer_turn(db).await;
                     let txn = crate::db::begin_write(db).await?;
                     // A write that did not place the order leaves nothing behind.
                     let result =
