@@ -18,10 +18,10 @@ use crate::entities::{
 use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, JoinType};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
     Statement,
 };
 use sha2::{Digest, Sha256};
@@ -247,9 +247,9 @@ fn order_number() -> String {
 /// all. The same key with the same content returns the first order and changes nothing;
 /// with other content it is refused (`IDEMPOTENCY_CONFLICT`).
 ///
-/// Three statements for a new order (BENCHMARKS.md, placeOrder after issue #20): two reads
-/// (the products with their cooperatives; the certifications that may cover them), then
-/// the write — on PostgreSQL one statement that is its own transaction, on SQLite one
+/// Two statements for a new order (BENCHMARKS.md, placeOrder after issue #20): one read
+/// (the products with their cooperatives and the certifications that may cover them),
+/// then the write — on PostgreSQL one statement that is its own transaction, on SQLite one
 /// `BEGIN IMMEDIATE` transaction of short statements.
 #[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
 pub async fn place(
@@ -363,7 +363,7 @@ struct Line {
     commission_rate_bp: i32,
 }
 
-/// Reads what an order needs in two statements and checks that every product exists and
+/// Reads what an order needs in one statement and checks that every product exists and
 /// is sellable on `today`; returns the lines in product id order, snapshots filled.
 async fn check(
     db: &impl ConnectionTrait,
@@ -372,50 +372,69 @@ async fn check(
 ) -> AppResult<Vec<Line>> {
     let merged = &prepared.merged;
     let ids: Vec<i32> = merged.keys().copied().collect();
-    let mut products: HashMap<i32, product::Model> = HashMap::with_capacity(ids.len());
-    let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
-    for (p, coop) in product::Entity::find()
+    // One statement: each product with its cooperative, the cooperative's certifications
+    // and whether each one lists the product (a certification that covers all products
+    // lists none) — one row per product and certification.
+    use sea_orm::sea_query::Alias;
+    use sea_orm::{IdenStatic, Iterable, QueryTrait};
+    let (c, cp) = (Alias::new("c"), Alias::new("cp"));
+    let mut query = product::Entity::find()
         .find_also_related(cooperative::Entity)
         .filter(product::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?
-    {
-        if let Some(coop) = coop {
-            coops.insert(coop.id, coop);
-        }
-        products.insert(p.id, p);
+        .into_query();
+    query
+        .join_as(
+            JoinType::LeftJoin,
+            certification::Entity,
+            c.clone(),
+            Expr::col((c.clone(), certification::Column::CooperativeId))
+                .equals((cooperative::Entity, cooperative::Column::Id)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            certification_product::Entity,
+            cp.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((cp.clone(), certification_product::Column::CertificationId))
+                        .equals((c.clone(), certification::Column::Id)),
+                )
+                .add(
+                    Expr::col((cp.clone(), certification_product::Column::ProductId))
+                        .equals((product::Entity, product::Column::Id)),
+                ),
+        );
+    for column in certification::Column::iter() {
+        query.expr_as(
+            Expr::col((c.clone(), column)),
+            Alias::new(format!("C_{}", column.as_str())),
+        );
     }
-    // The certifications of those cooperatives, each with the order's products it lists
-    // (a certification that covers all products lists none).
+    query.expr_as(
+        Expr::col((cp.clone(), certification_product::Column::ProductId)),
+        Alias::new("listed"),
+    );
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?;
+    let mut products: HashMap<i32, product::Model> = HashMap::with_capacity(ids.len());
+    let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
     let mut certs: Vec<certification::Model> = Vec::new();
     let mut listed: Vec<(i32, i32)> = Vec::new();
-    if !coops.is_empty() {
-        let coverage: sea_orm::RelationDef = certification_product::Entity::belongs_to(
-            certification::Entity,
-        )
-        .from(certification_product::Column::CertificationId)
-        .to(certification::Column::Id)
-        .into();
-        let wanted = ids.clone();
-        let coverage = coverage.rev().on_condition(move |_, right| {
-            Expr::col((right, certification_product::Column::ProductId))
-                .is_in(wanted.clone())
-                .into_condition()
-        });
-        let rows = certification::Entity::find()
-            .select_also(certification_product::Entity)
-            .join(JoinType::LeftJoin, coverage)
-            .filter(certification::Column::CooperativeId.is_in(coops.keys().copied()))
-            .all(db)
-            .await?;
-        for (cert, link) in rows {
-            if let Some(link) = link {
-                listed.push((link.certification_id, link.product_id));
+    for row in rows {
+        let product = product::Model::from_query_result(&row, "A_")?;
+        if let Some(coop) = cooperative::Model::from_query_result_optional(&row, "B_")? {
+            coops.entry(coop.id).or_insert(coop);
+        }
+        if let Some(cert) = certification::Model::from_query_result_optional(&row, "C_")? {
+            if row.try_get::<Option<i32>>("", "listed")?.is_some() {
+                listed.push((cert.id, product.id));
             }
-            if !certs.iter().any(|c| c.id == cert.id) {
+            if !certs.iter().any(|known| known.id == cert.id) {
                 certs.push(cert);
             }
         }
+        products.entry(product.id).or_insert(product);
     }
 
     let mut errors = Vec::new();
