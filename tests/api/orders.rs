@@ -885,3 +885,50 @@ async fn thirty_two_clients_on_six_hot_products_take_all_lines_or_none() {
         "one catalog version per placed order"
     );
 }
+
+/// A certification that lists some products makes only those sellable; one that expired
+/// covers nothing — both read in the one statement that checks an order.
+#[tokio::test]
+async fn only_the_products_a_valid_certification_lists_can_be_ordered() {
+    use solidarity_market::domain::enums::CertificationType as T;
+    let (app, p, _) = shop().await;
+    let coop = fixtures::coop(
+        &app.db,
+        NewCoop::new("Coopérative Atlas Safran", K::Terroir, "MA-09"),
+    )
+    .await;
+    let listed = fixtures::product(
+        &app.db,
+        &coop,
+        NewProduct::new("SAF-1", "Saffron 1 g", "honey", 6000, 10),
+    )
+    .await;
+    let unlisted = fixtures::product(
+        &app.db,
+        &coop,
+        NewProduct::new("SAF-5", "Saffron 5 g", "honey", 25000, 10),
+    )
+    .await;
+    let old = fixtures::product(
+        &app.db,
+        &coop,
+        NewProduct::new("SAF-10", "Saffron 10 g", "honey", 45000, 10),
+    )
+    .await;
+    let valid = fixtures::days_from_today(-30);
+    fixtures::certify(&app.db, &coop, T::OnssaAuthorization, valid, None, &[&listed]).await;
+    let expired = Some(fixtures::days_from_today(-1));
+    fixtures::certify(&app.db, &coop, T::OnssaApproval, valid, expired, &[&old]).await;
+    let order = |id: i32, key: &str| order_input(json!([{ "productId": pid(id), "quantity": 1 }]), key);
+    let customer = Some(p.actors.customer.as_str());
+    let ok = app.graphql_as(customer, PLACE, order(listed.id, "saf-1")).await;
+    assert_eq!(ok["data"]["placeOrder"]["userErrors"], json!([]), "{ok}");
+    for (product, key) in [(unlisted.id, "saf-5"), (old.id, "saf-10")] {
+        let out = app.graphql_as(customer, PLACE, order(product, key)).await;
+        assert_eq!(
+            out["data"]["placeOrder"]["userErrors"][0]["code"],
+            "NOT_SELLABLE",
+            "{out}"
+        );
+    }
+}
