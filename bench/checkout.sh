@@ -12,14 +12,17 @@
 #   bash bench/checkout.sh                         # PostgreSQL and SQLite, about 6 minutes
 #   BENCH_DATABASES=postgres BENCH_REPEAT=5 bash bench/checkout.sh
 #   BENCH_COMMIT_DELAY=1 bash bench/checkout.sh    # + a PostgreSQL pass with commit_delay
+#   BENCH_PERF=1 bash bench/checkout.sh            # + a server CPU profile per database
 #
 # Knobs (environment): BENCH_DATABASES ("postgres sqlite"), BENCH_CLIENTS (32),
 # BENCH_DURATION (10 s a run), BENCH_WARMUP (2 s before each order run), BENCH_REPEAT (3),
-# BENCH_CUSTOMERS (200), BENCH_PORT (18082), BENCH_SERVER_ARGS (extra server flags),
+# BENCH_CUSTOMERS (200), BENCH_PORT (18082), BENCH_SERVER_ARGS (extra server flags; the
+# per-client rate and concurrency limits are always lifted, see LIFTED),
 # BENCH_PGBENCH_SCALE (10: 1,000,000 accounts), BENCH_COMMIT_DELAY (0; 1 adds a pass with
 # `commit_delay = 100`, `commit_siblings = 5` set on both benchmark databases only —
 # documented tuning that trades a little latency for fewer WAL flushes, never a default of
-# this project), BENCH_BUILD (1; 0 uses the binaries in CARGO_TARGET_DIR), PG_URL
+# this project), BENCH_BUILD (1; 0 uses the binaries in CARGO_TARGET_DIR),
+# BENCH_SERVER_BIN (another server binary to measure, for a before/after), PG_URL
 # (postgres://postgres@127.0.0.1:5432; the databases sm_bench_checkout and
 # sm_bench_pgbench are dropped and recreated). Loopback only. Raw results go to
 # bench/results/checkout-<UTC time>/ (git-ignored).
@@ -35,7 +38,12 @@ WARMUP="${BENCH_WARMUP:-2}"
 REPEAT="${BENCH_REPEAT:-3}"
 CUSTOMERS="${BENCH_CUSTOMERS:-200}"
 PORT="${BENCH_PORT:-18082}"
-SERVER_ARGS="${BENCH_SERVER_ARGS:-}"
+# The whole load comes from one loopback address standing in for thousands of shoppers:
+# the per-client limits (bench/flood.sh measures them) are lifted, nothing else.
+LIFTED="--mutations-per-minute 100000000 --max-concurrent-expensive-per-client 100000 \
+  --registrations-per-minute 100000 --registrations-per-source-per-hour 100000 \
+  --sign-ins-per-minute 100000"
+SERVER_ARGS="$LIFTED ${BENCH_SERVER_ARGS:-}"
 SCALE="${BENCH_PGBENCH_SCALE:-10}"
 COMMIT_DELAY="${BENCH_COMMIT_DELAY:-0}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
@@ -73,6 +81,11 @@ if [[ "${BENCH_BUILD:-1}" == 1 ]]; then
   cargo build --release --quiet --bin solidarity-market --example order_load
 fi
 cp "$CARGO_TARGET_DIR/release/solidarity-market" "$CARGO_TARGET_DIR/release/examples/order_load" "$WORK/"
+# BENCH_SERVER_BIN: measure another server binary (e.g. an older build, for a before/after
+# on the same machine); the load generator stays this tree's.
+if [[ -n "${BENCH_SERVER_BIN:-}" ]]; then
+  cp "$BENCH_SERVER_BIN" "$WORK/solidarity-market"
+fi
 BIN="$WORK/solidarity-market"
 LOAD="$WORK/order_load"
 
@@ -157,13 +170,33 @@ tps = float(re.search(r"tps = ([\d.]+)", text).group(1))
 lat = re.search(r"latency average = ([\d.]+) ms", text)
 m0, m1 = [list(map(int, a.split())) for a in (sys.argv[2], sys.argv[3])]
 busy_ms, cap_ms = (m1[0] - m0[0]) * 10.0, (m1[1] - m0[1]) * 10.0
-tx = tps * float(sys.argv[8])
+tx = tps * float(sys.argv[7])
 print(json.dumps({"tps": tps, "latency_avg_ms": float(lat.group(1)) if lat else None,
-    "clients": int(sys.argv[7]), "machine_cpu_ms_per_tx": busy_ms / tx if tx else 0,
+    "clients": int(sys.argv[6]), "machine_cpu_ms_per_tx": busy_ms / tx if tx else 0,
     "walwriter_cpu_ms_per_tx": (int(sys.argv[5]) - int(sys.argv[4])) * 10.0 / tx if tx else 0,
     "machine_busy_share": busy_ms / cap_ms if cap_ms else 0}))
 PY
   echo "$pass pgbench r$run: before: $before; after: load $(cut -d' ' -f1 /proc/loadavg), $(busy) compilers" >>"$RESULTS/noise.txt"
+}
+
+# BENCH_PERF=1: one more spread run (not counted) with `perf record` on the server, and
+# the flat profile of where its CPU goes (perf-<pass>.txt).
+profile() {
+  local pass=$1
+  [[ "${BENCH_PERF:-0}" == 1 ]] || return 0
+  command -v perf >/dev/null || fail "BENCH_PERF=1 needs perf"
+  echo "  $pass spread under perf (not counted)" >&2
+  (sleep "$WARMUP" && perf record -q -F 499 -g -p "$SERVER_PID" -o "$RESULTS/perf-$pass.data" \
+    -- sleep "$DURATION" >/dev/null 2>&1) &
+  local perf_pid=$!
+  "$LOAD" run --state "$WORK/state-${pass%%-*}.json" --load spread --clients "$CLIENTS" \
+    --duration "$DURATION" --warmup "$WARMUP" >"$RESULTS/$pass-spread-perf.json" || true
+  wait "$perf_pid" || true
+  perf report -i "$RESULTS/perf-$pass.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+    grep -v '^$' | grep '%' | head -60 >"$RESULTS/perf-$pass.txt" || true
+  perf report -i "$RESULTS/perf-$pass.data" --no-children --sort dso --stdio 2>/dev/null |
+    grep '%' | head -20 >"$RESULTS/perf-$pass-dso.txt" || true
+  rm -f "$RESULTS/perf-$pass.data"
 }
 
 for db in $DATABASES; do
@@ -198,6 +231,7 @@ for db in $DATABASES; do
           orders "$pass" spread "$run"
           orders "$pass" hot "$run"
         done
+        profile "$pass"
       done
       stop_server
       psql "$url" -Atc "SELECT count(*) || ' orders, ' || (SELECT count(*) FROM order_lines) || ' lines, '
@@ -215,6 +249,7 @@ for db in $DATABASES; do
         orders sqlite spread "$run"
         orders sqlite hot "$run"
       done
+      profile sqlite
       stop_server
       ;;
     *) fail "unknown database $db (postgres or sqlite)" ;;
@@ -222,8 +257,9 @@ for db in $DATABASES; do
 done
 
 {
-  echo "command: BENCH_DATABASES=\"$DATABASES\" BENCH_CLIENTS=$CLIENTS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_REPEAT=$REPEAT BENCH_CUSTOMERS=$CUSTOMERS BENCH_PGBENCH_SCALE=$SCALE BENCH_COMMIT_DELAY=$COMMIT_DELAY BENCH_SERVER_ARGS=\"$SERVER_ARGS\" bash bench/checkout.sh"
+  echo "command: BENCH_DATABASES=\"$DATABASES\" BENCH_CLIENTS=$CLIENTS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_REPEAT=$REPEAT BENCH_CUSTOMERS=$CUSTOMERS BENCH_PGBENCH_SCALE=$SCALE BENCH_COMMIT_DELAY=$COMMIT_DELAY BENCH_SERVER_ARGS=\"${BENCH_SERVER_ARGS:-}\" bash bench/checkout.sh"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  echo "server binary: ${BENCH_SERVER_BIN:-this tree's release build}"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
   echo "memory: $(free -h | awk '/Mem:/ {print $2}')"
   echo "os: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
