@@ -259,7 +259,7 @@ done
 {
   echo "command: BENCH_DATABASES=\"$DATABASES\" BENCH_CLIENTS=$CLIENTS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_REPEAT=$REPEAT BENCH_CUSTOMERS=$CUSTOMERS BENCH_PGBENCH_SCALE=$SCALE BENCH_COMMIT_DELAY=$COMMIT_DELAY BENCH_SERVER_ARGS=\"${BENCH_SERVER_ARGS:-}\" bash bench/checkout.sh"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
-  echo "server binary: ${BENCH_SERVER_BIN:-this tree's release build}"
+  echo "server binary: ${BENCH_SERVER_BIN:-the release build of this tree}"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
   echo "memory: $(free -h | awk '/Mem:/ {print $2}')"
   echo "os: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"

@@ -525,6 +525,9 @@ fn totals(lines: &[Line]) -> (i64, i32) {
 /// refuses: the statement fails and nothing of it remains (under READ COMMITTED the
 /// check sees the level left by any concurrent order it waited for). The movements, lines,
 /// history and one catalog version (with its notification) come from the same statement.
+/// Products are found by `id = ANY (ARRAY(…))`, an index scan: the prepared statement's
+/// generic plan cannot know that the JSON holds a few lines and would otherwise join them
+/// by scanning every product.
 const PLACE_POSTGRES: &str = r#"WITH l AS (
     SELECT * FROM json_to_recordset($1::json) AS l(product_id int, quantity int, sku text,
         product_name text, unit_price_cents bigint, cooperative_id int, segment_id int,
@@ -538,12 +541,12 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
     RETURNING *
 ), locked AS (
     SELECT p.id FROM products p
-    WHERE p.id IN (SELECT product_id FROM l) AND EXISTS (SELECT 1 FROM o)
+    WHERE p.id = ANY (ARRAY(SELECT product_id FROM l)) AND EXISTS (SELECT 1 FROM o)
     ORDER BY p.id FOR UPDATE OF p
 ), taken AS (
     UPDATE products p SET stock = p.stock - l.quantity, updated_at = $13
-    FROM locked JOIN l ON l.product_id = locked.id
-    WHERE p.id = locked.id
+    FROM l
+    WHERE p.id = ANY (ARRAY(SELECT id FROM locked)) AND l.product_id = p.id
     RETURNING p.id, p.stock
 ), moved AS (
     INSERT INTO stock_movements (product_id, kind, delta, level_after, note, order_id,
