@@ -782,7 +782,8 @@ async fn thirty_two_clients_on_six_hot_products_take_all_lines_or_none() {
     )
     .await;
     products.push((bowl.id, "HOT-4", 25));
-    let versions_before = scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM catalog_changes").await;
+    let versions_before =
+        scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM catalog_changes").await;
 
     let server = app.serve().await;
     let client = reqwest::Client::new();
@@ -822,10 +823,7 @@ async fn thirty_two_clients_on_six_hot_products_take_all_lines_or_none() {
                     assert!(payload["order"].is_object(), "{out}");
                     placed.push(lines);
                 } else {
-                    assert!(
-                        errors.iter().all(|e| e["code"] == "OUT_OF_STOCK"),
-                        "{out}"
-                    );
+                    assert!(errors.iter().all(|e| e["code"] == "OUT_OF_STOCK"), "{out}");
                     assert!(payload["order"].is_null(), "{out}");
                     refused += 1;
                 }
@@ -850,7 +848,11 @@ async fn thirty_two_clients_on_six_hot_products_take_all_lines_or_none() {
             .map(|(_, q)| q)
             .sum();
         let (level, _) = stock_of(&app, &p.actors.manager, sku).await;
-        assert_eq!(level, i64::from(*initial) - sold, "{sku}: level after the placed orders");
+        assert_eq!(
+            level,
+            i64::from(*initial) - sold,
+            "{sku}: level after the placed orders"
+        );
         assert!(level >= 0);
     }
     let lines: i64 = placed.iter().map(|l| l.len() as i64).sum();
@@ -916,18 +918,28 @@ async fn only_the_products_a_valid_certification_lists_can_be_ordered() {
     )
     .await;
     let valid = fixtures::days_from_today(-30);
-    fixtures::certify(&app.db, &coop, T::OnssaAuthorization, valid, None, &[&listed]).await;
+    fixtures::certify(
+        &app.db,
+        &coop,
+        T::OnssaAuthorization,
+        valid,
+        None,
+        &[&listed],
+    )
+    .await;
     let expired = Some(fixtures::days_from_today(-1));
     fixtures::certify(&app.db, &coop, T::OnssaApproval, valid, expired, &[&old]).await;
-    let order = |id: i32, key: &str| order_input(json!([{ "productId": pid(id), "quantity": 1 }]), key);
+    let order =
+        |id: i32, key: &str| order_input(json!([{ "productId": pid(id), "quantity": 1 }]), key);
     let customer = Some(p.actors.customer.as_str());
-    let ok = app.graphql_as(customer, PLACE, order(listed.id, "saf-1")).await;
+    let ok = app
+        .graphql_as(customer, PLACE, order(listed.id, "saf-1"))
+        .await;
     assert_eq!(ok["data"]["placeOrder"]["userErrors"], json!([]), "{ok}");
     for (product, key) in [(unlisted.id, "saf-5"), (old.id, "saf-10")] {
         let out = app.graphql_as(customer, PLACE, order(product, key)).await;
         assert_eq!(
-            out["data"]["placeOrder"]["userErrors"][0]["code"],
-            "NOT_SELLABLE",
+            out["data"]["placeOrder"]["userErrors"][0]["code"], "NOT_SELLABLE",
             "{out}"
         );
     }

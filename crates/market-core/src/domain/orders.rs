@@ -21,8 +21,7 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set,
-    Statement,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
