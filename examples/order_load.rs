@@ -537,15 +537,18 @@ mod cpu {
         Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
     }
 
-    /// Ticks per process, of the processes whose command line contains `pattern`.
+    /// Ticks per process, of the processes whose command line contains `pattern`. This
+    /// generator is left out: its own command line holds every pattern (`--cpu`), and its
+    /// CPU is counted apart (`load_generator`).
     fn matching(pattern: &str) -> BTreeMap<String, u64> {
         let mut found = BTreeMap::new();
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return found;
         };
+        let own = std::process::id().to_string();
         for entry in entries.flatten() {
             let pid = entry.file_name().to_string_lossy().into_owned();
-            if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == own {
                 continue;
             }
             let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
