@@ -737,3 +737,210 @@ async fn concurrent_replays_of_one_key_create_one_order() {
     assert_eq!(ids.len(), 1, "one order for one key");
     assert_eq!(stock_of(&app, &p.actors.manager, "TAJ-30").await.0, 4);
 }
+
+/// One number from the database (`SELECT CAST(COUNT(*) AS BIGINT) …`).
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("a number")
+}
+
+/// 32 clients, each placing orders of one to three lines (in any order, one or two units
+/// each) over six products that run out: every order takes all its lines or nothing, the
+/// levels go down by exactly what the placed orders hold, never below zero, the ledger
+/// matches, and each placed order makes one catalog version (not one per line).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_clients_on_six_hot_products_take_all_lines_or_none() {
+    let (app, p, tajine) = shop().await;
+    let safi = fixtures::coop(
+        &app.db,
+        NewCoop::new("Poterie de Fès", K::Handicrafts, "MA-03"),
+    )
+    .await;
+    let mut products = vec![(p.product.id, "HON-BGZ-1", 10), (tajine, "TAJ-30", 5)];
+    for (sku, stock) in [("HOT-1", 30), ("HOT-2", 20), ("HOT-3", 15)] {
+        let made = fixtures::product(
+            &app.db,
+            &p.coop,
+            NewProduct::new(sku, "Hot jar", "honey", 1000, stock),
+        )
+        .await;
+        products.push((made.id, sku, stock));
+    }
+    let bowl = fixtures::product(
+        &app.db,
+        &safi,
+        NewProduct::new("HOT-4", "Hot bowl", "pottery", 500, 25),
+    )
+    .await;
+    products.push((bowl.id, "HOT-4", 25));
+    let versions_before =
+        scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM catalog_changes").await;
+
+    let server = app.serve().await;
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for worker in 0..32usize {
+        let (client, url, token) = (
+            client.clone(),
+            server.base_url.clone(),
+            p.actors.customer.clone(),
+        );
+        let ids: Vec<i32> = products.iter().map(|(id, _, _)| *id).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut placed: Vec<Vec<(i32, i64)>> = Vec::new();
+            let mut refused = 0;
+            for n in 0..6usize {
+                let seed = worker * 31 + n * 7;
+                let count = 1 + seed % 3;
+                let lines: Vec<(i32, i64)> = (0..count)
+                    .map(|k| (ids[(seed + k * 5) % ids.len()], 1 + ((seed + k) % 2) as i64))
+                    .collect();
+                let body: Vec<Value> = lines
+                    .iter()
+                    .map(|(id, q)| json!({ "productId": pid(*id), "quantity": q }))
+                    .collect();
+                let out = graphql_http(
+                    &client,
+                    &url,
+                    Some(&token),
+                    PLACE,
+                    order_input(json!(body), &format!("hot-{worker}-{n}")),
+                )
+                .await;
+                assert!(out.get("errors").is_none(), "{out}");
+                let payload = &out["data"]["placeOrder"];
+                let errors = payload["userErrors"].as_array().expect("userErrors");
+                if errors.is_empty() {
+                    assert!(payload["order"].is_object(), "{out}");
+                    placed.push(lines);
+                } else {
+                    assert!(errors.iter().all(|e| e["code"] == "OUT_OF_STOCK"), "{out}");
+                    assert!(payload["order"].is_null(), "{out}");
+                    refused += 1;
+                }
+            }
+            (placed, refused)
+        }));
+    }
+    let mut placed = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let (mut p, r) = task.await.unwrap();
+        placed.append(&mut p);
+        refused += r;
+    }
+    assert!(refused > 0, "the products ran out");
+    assert!(!placed.is_empty(), "some orders went through");
+    for (id, sku, initial) in &products {
+        let sold: i64 = placed
+            .iter()
+            .flatten()
+            .filter(|(product, _)| product == id)
+            .map(|(_, q)| q)
+            .sum();
+        let (level, _) = stock_of(&app, &p.actors.manager, sku).await;
+        assert_eq!(
+            level,
+            i64::from(*initial) - sold,
+            "{sku}: level after the placed orders"
+        );
+        assert!(level >= 0);
+    }
+    let lines: i64 = placed.iter().map(|l| l.len() as i64).sum();
+    assert_eq!(
+        scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM orders").await,
+        placed.len() as i64,
+        "refused orders leave no row"
+    );
+    assert_eq!(
+        scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM order_lines").await,
+        lines,
+        "every placed order has all its lines"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM stock_movements WHERE kind = 'SALE'"
+        )
+        .await,
+        lines,
+        "one movement per line"
+    );
+    assert_eq!(
+        scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM order_events").await,
+        placed.len() as i64,
+        "one history line per placed order"
+    );
+    assert_eq!(
+        scalar(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM catalog_changes").await
+            - versions_before,
+        placed.len() as i64,
+        "one catalog version per placed order"
+    );
+}
+
+/// A certification that lists some products makes only those sellable; one that expired
+/// covers nothing — both read in the one statement that checks an order.
+#[tokio::test]
+async fn only_the_products_a_valid_certification_lists_can_be_ordered() {
+    use solidarity_market::domain::enums::CertificationType as T;
+    let (app, p, _) = shop().await;
+    let coop = fixtures::coop(
+        &app.db,
+        NewCoop::new("Coopérative Atlas Safran", K::Terroir, "MA-09"),
+    )
+    .await;
+    let listed = fixtures::product(
+        &app.db,
+        &coop,
+        NewProduct::new("SAF-1", "Saffron 1 g", "honey", 6000, 10),
+    )
+    .await;
+    let unlisted = fixtures::product(
+        &app.db,
+        &coop,
+        NewProduct::new("SAF-5", "Saffron 5 g", "honey", 25000, 10),
+    )
+    .await;
+    let old = fixtures::product(
+        &app.db,
+        &coop,
+        NewProduct::new("SAF-10", "Saffron 10 g", "honey", 45000, 10),
+    )
+    .await;
+    let valid = fixtures::days_from_today(-30);
+    fixtures::certify(
+        &app.db,
+        &coop,
+        T::OnssaAuthorization,
+        valid,
+        None,
+        &[&listed],
+    )
+    .await;
+    let expired = Some(fixtures::days_from_today(-1));
+    fixtures::certify(&app.db, &coop, T::OnssaApproval, valid, expired, &[&old]).await;
+    let order =
+        |id: i32, key: &str| order_input(json!([{ "productId": pid(id), "quantity": 1 }]), key);
+    let customer = Some(p.actors.customer.as_str());
+    let ok = app
+        .graphql_as(customer, PLACE, order(listed.id, "saf-1"))
+        .await;
+    assert_eq!(ok["data"]["placeOrder"]["userErrors"], json!([]), "{ok}");
+    for (product, key) in [(unlisted.id, "saf-5"), (old.id, "saf-10")] {
+        let out = app.graphql_as(customer, PLACE, order(product, key)).await;
+        assert_eq!(
+            out["data"]["placeOrder"]["userErrors"][0]["code"], "NOT_SELLABLE",
+            "{out}"
+        );
+    }
+}

@@ -262,6 +262,36 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
     Ok(db.begin_with_options(options).await?)
 }
 
+/// SQLite runs one writer at a time. The writers of this process that call this first
+/// queue here, in arrival order, and begin their transaction only on their turn: waiting
+/// at the database lock instead means SQLite's busy handler, which sleeps 1 to 100 ms
+/// between tries and leaves the lock idle meanwhile (placeOrder at 32 clients,
+/// BENCHMARKS.md). Other processes still meet at the lock itself, so this is about speed
+/// only; `None` on PostgreSQL. Hold the turn until the transaction has ended.
+pub async fn sqlite_writer_turn(
+    db: &DatabaseConnection,
+) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static TURNS: LazyLock<Mutex<HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_owned();
+    let turn = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(file)
+        .or_default()
+        .clone();
+    Some(turn.lock_owned().await)
+}
+
 /// Ends a write transaction: commits on success, rolls back on any error (including user
 /// errors, so a refused input never leaves half a change behind).
 pub async fn finish<T>(txn: DatabaseTransaction, result: AppResult<T>) -> AppResult<T> {

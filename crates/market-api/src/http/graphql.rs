@@ -20,6 +20,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use http_body_util::BodyExt;
+use market_core::domain::catalog_version;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -406,9 +407,12 @@ async fn run(
         .data(ExecutionStarted(started.clone()));
 
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let response = match tokio::time::timeout(timeout, idle.track(state.schema.execute(request)))
-        .await
-    {
+    let (response, written) = catalog_version::track(tokio::time::timeout(
+        timeout,
+        idle.track(state.schema.execute(request)),
+    ))
+    .await;
+    let response = match response {
         Ok(response) => response,
         Err(_) => {
             outcome.codes.push(codes::TIMEOUT.to_owned());
@@ -463,7 +467,7 @@ async fn run(
     {
         // This instance's next request sees its own writes at once (other instances
         // learn of them by notification or by their own check).
-        cache.after_write().await;
+        cache.after_write(written).await;
     }
     match class {
         Some(class) if shareable && !too_large && http.status() == StatusCode::OK => {

@@ -156,8 +156,14 @@ impl ResponseCache {
     }
 
     /// After a write through this instance: learn the new version now, so this instance's
-    /// next request sees it without waiting for the notification.
-    pub async fn after_write(&self) {
+    /// next request sees it without waiting for the notification. `written` is the newest
+    /// version the request's own writes created (`catalog_version::track`); only when it
+    /// is unknown (0) is the version read back from the database.
+    pub async fn after_write(&self, written: i64) {
+        if written > 0 {
+            self.watcher.saw(written);
+            return;
+        }
         if let Err(err) = self.watcher.refresh().await {
             tracing::debug!(error = %err, "could not read the catalog version");
         }

@@ -27,18 +27,48 @@ pub const CHANNEL: &str = "catalog_changes";
 /// How many of the newest log rows [`prune`] keeps.
 const KEEP: i64 = 1_000;
 
-/// Records that this transaction changes what the catalog shows. Call it inside the
-/// transaction of the change: the new version exists if and only if the change commits.
-pub async fn touch(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let sql = match db.get_database_backend() {
+/// Records that this transaction changes what the catalog shows, and returns the new
+/// version. Call it inside the transaction of the change, once: the new version exists if
+/// and only if the change commits. Inside [`track`] the version is also noted for the
+/// request being served.
+pub async fn touch(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
         DbBackend::Postgres => {
             "WITH c AS (INSERT INTO catalog_changes DEFAULT VALUES RETURNING id) \
-             SELECT pg_notify('catalog_changes', id::text) FROM c"
+             SELECT id, pg_notify('catalog_changes', id::text) AS notified FROM c"
         }
-        _ => "INSERT INTO catalog_changes DEFAULT VALUES",
+        _ => "INSERT INTO catalog_changes DEFAULT VALUES RETURNING id",
     };
-    db.execute_unprepared(sql).await?;
-    Ok(())
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)?;
+    let version = row.try_get::<i64>("", "id")?;
+    wrote(version);
+    Ok(version)
+}
+
+tokio::task_local! {
+    /// The newest catalog version created by the writes of the request being served.
+    static WRITTEN: std::cell::Cell<i64>;
+}
+
+/// Runs `work` and returns, with its output, the newest catalog version its writes
+/// created (0 when none did): the server then knows what its own next request must see
+/// without reading the version back.
+pub async fn track<F: std::future::Future>(work: F) -> (F::Output, i64) {
+    WRITTEN
+        .scope(std::cell::Cell::new(0), async move {
+            let out = work.await;
+            (out, WRITTEN.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+/// Notes a version created by a write of the request being served (see [`track`]).
+pub(crate) fn wrote(version: i64) {
+    let _ = WRITTEN.try_with(|written| written.set(written.get().max(version)));
 }
 
 /// The catalog's version now: the log's largest id.
@@ -133,6 +163,11 @@ impl Watcher {
     /// Prunes the change log (see [`prune`]).
     pub async fn prune_log(&self) -> AppResult<u64> {
         prune(&self.db).await
+    }
+
+    /// Raises this instance's version to one its own write created (see [`track`]).
+    pub fn saw(&self, version: i64) {
+        self.raise(version);
     }
 
     fn raise(&self, version: i64) {

@@ -5,20 +5,23 @@
 
 use crate::domain::compliance;
 use crate::domain::cooperatives::commission_bp;
-use crate::domain::enums::{Channel, OrderStatus, PaymentMethod, StockMovementKind};
+use crate::domain::enums::{
+    Channel, CooperativeKind, OrderStatus, PaymentMethod, StockMovementKind,
+};
 use crate::domain::input;
 use crate::domain::policy::SignedIn;
 use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{
     certification, certification_product, cooperative, order, order_event, order_line, product,
+    stock_movement,
 };
 use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -239,9 +242,14 @@ fn order_number() -> String {
 }
 
 /// Places an order for `buyer`: validates it, refuses unsellable products, takes the
-/// stock of every line and records the order with its snapshots, all in one transaction.
-/// The same key with the same content returns the first order and changes nothing; with
-/// other content it is refused (`IDEMPOTENCY_CONFLICT`).
+/// stock of every line and records the order with its snapshots, all at once or not at
+/// all. The same key with the same content returns the first order and changes nothing;
+/// with other content it is refused (`IDEMPOTENCY_CONFLICT`).
+///
+/// Two statements for a new order (BENCHMARKS.md, placeOrder after issue #20): one read
+/// (the products with their cooperatives and the certifications that may cover them),
+/// then the write — on PostgreSQL one statement that is its own transaction, on SQLite one
+/// `BEGIN IMMEDIATE` transaction of short statements.
 #[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
 pub async fn place(
     db: &DatabaseConnection,
@@ -250,26 +258,40 @@ pub async fn place(
     today: chrono::NaiveDate,
 ) -> AppResult<order::Model> {
     let prepared = prepare(&mut request)?;
-    // A replay is found by the check at the start of the transaction, not by one before
-    // it: one pool checkout and round trip less for every new order (bench/orders.sh).
-    let txn = crate::db::begin_write(db).await?;
-    let result = place_in(&txn, buyer, &request, &prepared, today, Utc::now()).await;
-    let Prepared { key, hash, .. } = prepared;
-    let outcome = match crate::db::finish(txn, result).await {
-        // A concurrent request with the same key won the unique index: answer as a replay.
-        Err(AppError::Database(e))
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            match find_by_key(db, buyer.user_id, &key).await? {
-                Some(existing) => replay(existing, &hash),
-                None => Err(AppError::Database(e)),
+    let outcome = async {
+        // Up to three attempts: a shortage that is gone when its lines are read again
+        // (stock delivered meanwhile) is tried once more rather than refused.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let written = match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    place_in(db, buyer, &request, &prepared, today, Utc::now()).await
+                }
+                _ => {
+                    let checked = match check(db, &prepared, today).await {
+                        Ok(lines) => lines,
+                        Err(e) => return refused(db, buyer.user_id, &prepared, e).await,
+                    };
+                    let _turn = crate::db::sqlite_writer_turn(db).await;
+                    let txn = crate::db::begin_write(db).await?;
+                    // A write that did not place the order leaves nothing behind.
+                    let result =
+                        write_sqlite(&txn, buyer, &request, &prepared, &checked, Utc::now())
+                            .await
+                            .and_then(|placed| placed.ok_or_else(stock_moved));
+                    crate::db::finish(txn, result).await.map(Some)
+                }
+            };
+            match written {
+                Ok(None) if attempts < 3 => {}
+                Ok(None) => break Err(stock_moved()),
+                Ok(Some(order)) => break Ok(order),
+                Err(e) => break Err(e),
             }
         }
-        other => other,
-    };
+    }
+    .await;
     if let Ok(order) = &outcome {
         tracing::Span::current().record("order_id", order.id);
     }
@@ -279,8 +301,7 @@ pub async fn place(
 /// Places an order in the caller's transaction as at instant `at`, `today` being its
 /// market-local date (which decides what is sellable): the checks and effects of
 /// [`place`], for replaying past sales such as the demo's history. A key already used is
-/// answered as a replay or a conflict; a concurrent insert of the same key surfaces as a
-/// database error (only [`place`] turns it into a replay).
+/// answered as a replay or a conflict.
 #[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len()))]
 pub async fn place_at(
     txn: &impl ConnectionTrait,
@@ -290,58 +311,134 @@ pub async fn place_at(
     at: DateTime<Utc>,
 ) -> AppResult<order::Model> {
     let prepared = prepare(&mut request)?;
-    place_in(txn, buyer, &request, &prepared, today, at).await
+    let written = match txn.get_database_backend() {
+        DbBackend::Postgres => place_in(txn, buyer, &request, &prepared, today, at).await?,
+        _ => {
+            let checked = match check(txn, &prepared, today).await {
+                Ok(lines) => lines,
+                Err(e) => return refused(txn, buyer.user_id, &prepared, e).await,
+            };
+            write_sqlite(txn, buyer, &request, &prepared, &checked, at).await?
+        }
+    };
+    written.ok_or_else(stock_moved)
 }
 
+/// PostgreSQL: the checks, then the one-statement write.
 async fn place_in(
-    txn: &impl ConnectionTrait,
+    db: &impl ConnectionTrait,
     buyer: &SignedIn,
     request: &OrderRequest,
     prepared: &Prepared,
     today: chrono::NaiveDate,
     now: DateTime<Utc>,
-) -> AppResult<order::Model> {
-    let Prepared { merged, key, hash } = prepared;
-    // Under SQLite's single writer this sees any order committed before; on PostgreSQL a
-    // concurrent one with the same key is caught by the unique index (see `place`).
-    if let Some(existing) = find_by_key(txn, buyer.user_id, key).await? {
-        return replay(existing, hash);
-    }
-    // Every query is a round trip inside the transaction: products come with their
-    // cooperatives, and certification lists are read only when a certification needs one.
+) -> AppResult<Option<order::Model>> {
+    let checked = match check(db, prepared, today).await {
+        Ok(lines) => lines,
+        Err(e) => return refused(db, buyer.user_id, prepared, e).await.map(Some),
+    };
+    write_pg(db, buyer, request, prepared, &checked, now).await
+}
+
+/// A write refused for a shortage that a second look no longer finds, three times over.
+fn stock_moved() -> AppError {
+    AppError::internal("the stock kept changing while the order was placed")
+}
+
+/// One line as it is recorded: the product and its cooperative as the checks saw them.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Line {
+    product_id: i32,
+    quantity: i32,
+    #[serde(skip)]
+    index: usize,
+    sku: String,
+    product_name: String,
+    unit_price_cents: i64,
+    cooperative_id: i32,
+    segment_id: i32,
+    region_code: String,
+    kind: CooperativeKind,
+    commission_rate_bp: i32,
+}
+
+/// Reads what an order needs in one statement and checks that every product exists and
+/// is sellable on `today`; returns the lines in product id order, snapshots filled.
+async fn check(
+    db: &impl ConnectionTrait,
+    prepared: &Prepared,
+    today: chrono::NaiveDate,
+) -> AppResult<Vec<Line>> {
+    let merged = &prepared.merged;
     let ids: Vec<i32> = merged.keys().copied().collect();
-    let mut products: HashMap<i32, product::Model> = HashMap::with_capacity(ids.len());
-    let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
-    for (p, coop) in product::Entity::find()
+    // One statement: each product with its cooperative, the cooperative's certifications
+    // and whether each one lists the product (a certification that covers all products
+    // lists none) — one row per product and certification.
+    use sea_orm::sea_query::Alias;
+    use sea_orm::{IdenStatic, Iterable, QueryTrait};
+    let (c, cp) = (Alias::new("c"), Alias::new("cp"));
+    let mut query = product::Entity::find()
         .find_also_related(cooperative::Entity)
         .filter(product::Column::Id.is_in(ids.clone()))
-        .all(txn)
-        .await?
-    {
-        if let Some(coop) = coop {
-            coops.insert(coop.id, coop);
-        }
-        products.insert(p.id, p);
+        .into_query();
+    query
+        .join_as(
+            JoinType::LeftJoin,
+            certification::Entity,
+            c.clone(),
+            Expr::col((c.clone(), certification::Column::CooperativeId))
+                .equals((cooperative::Entity, cooperative::Column::Id)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            certification_product::Entity,
+            cp.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((cp.clone(), certification_product::Column::CertificationId))
+                        .equals((c.clone(), certification::Column::Id)),
+                )
+                .add(
+                    Expr::col((cp.clone(), certification_product::Column::ProductId))
+                        .equals((product::Entity, product::Column::Id)),
+                ),
+        );
+    for column in certification::Column::iter() {
+        query.expr_as(
+            Expr::col((c.clone(), column)),
+            Alias::new(format!("C_{}", column.as_str())),
+        );
     }
-    let coop_ids: Vec<i32> = coops.keys().copied().collect();
-    let certs = certification::Entity::find()
-        .filter(certification::Column::CooperativeId.is_in(coop_ids))
-        .all(txn)
+    query.expr_as(
+        Expr::col((cp.clone(), certification_product::Column::ProductId)),
+        Alias::new("listed"),
+    );
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
         .await?;
-    let listed: Vec<(i32, i32)> = if certs.iter().all(|c| c.covers_all_products) {
-        Vec::new()
-    } else {
-        certification_product::Entity::find()
-            .filter(certification_product::Column::ProductId.is_in(ids))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|cp| (cp.certification_id, cp.product_id))
-            .collect()
-    };
+    let mut products: HashMap<i32, product::Model> = HashMap::with_capacity(ids.len());
+    let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
+    let mut certs: Vec<certification::Model> = Vec::new();
+    let mut listed: Vec<(i32, i32)> = Vec::new();
+    for row in rows {
+        let product = product::Model::from_query_result(&row, "A_")?;
+        if let Some(coop) = cooperative::Model::from_query_result_optional(&row, "B_")? {
+            coops.entry(coop.id).or_insert(coop);
+        }
+        if let Some(cert) = certification::Model::from_query_result_optional(&row, "C_")? {
+            if row.try_get::<Option<i32>>("", "listed")?.is_some() {
+                listed.push((cert.id, product.id));
+            }
+            if !certs.iter().any(|known| known.id == cert.id) {
+                certs.push(cert);
+            }
+        }
+        products.entry(product.id).or_insert(product);
+    }
 
     let mut errors = Vec::new();
-    for (product_id, (_, index)) in merged {
+    let mut lines = Vec::with_capacity(merged.len());
+    for (product_id, (quantity, index)) in merged {
         let Some(product) = products.get(product_id) else {
             errors.push(line_error(
                 UserErrorCode::NotFound,
@@ -368,95 +465,306 @@ async fn place_in(
                 "productId",
                 format!("{} cannot be sold: {}", product.sku, reasons.join(" ")),
             ));
+            continue;
         }
+        lines.push(Line {
+            product_id: product.id,
+            quantity: *quantity,
+            index: *index,
+            sku: product.sku.clone(),
+            product_name: product.name.clone(),
+            unit_price_cents: product.price_cents,
+            cooperative_id: coop.id,
+            segment_id: product.segment_id,
+            region_code: coop.region_code.clone(),
+            kind: coop.kind,
+            commission_rate_bp: commission_bp(coop),
+        });
     }
-    if !errors.is_empty() {
-        return Err(AppError::User(errors));
+    if errors.is_empty() {
+        Ok(lines)
+    } else {
+        Err(AppError::User(errors))
     }
+}
 
-    let total: i64 = merged
+/// A refused request whose key was already used answers as that order's replay (or an
+/// `IDEMPOTENCY_CONFLICT`): the first order stands even if its products cannot be sold
+/// any more. Any other refusal stands.
+async fn refused(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    prepared: &Prepared,
+    error: AppError,
+) -> AppResult<order::Model> {
+    if !matches!(error, AppError::User(_)) {
+        return Err(error);
+    }
+    match find_by_key(db, user_id, &prepared.key).await? {
+        Some(existing) => replay(existing, &prepared.hash),
+        None => Err(error),
+    }
+}
+
+/// The order's total and its number of items.
+fn totals(lines: &[Line]) -> (i64, i32) {
+    let total = lines
         .iter()
-        .map(|(id, (q, _))| products[id].price_cents * i64::from(*q))
+        .map(|l| l.unit_price_cents * i64::from(l.quantity))
         .sum();
-    let items: i32 = merged.values().map(|(q, _)| q).sum();
-    let order = order::ActiveModel {
-        number: Set(order_number()),
-        user_id: Set(Some(buyer.user_id)),
-        channel: Set(request.channel),
-        status: Set(OrderStatus::Placed),
-        total_cents: Set(total),
-        item_count: Set(items),
-        contact_name: Set(request.contact.name.clone()),
-        contact_email: Set(request.contact.email.clone()),
-        contact_phone: Set(request.contact.phone.clone()),
-        note: Set(request.note.clone()),
-        idempotency_key: Set(Some(key.clone())),
-        request_hash: Set(Some(hash.clone())),
-        placed_at: Set(now),
-        updated_at: Set(now),
+    (total, lines.iter().map(|l| l.quantity).sum())
+}
+
+/// PostgreSQL: the whole order in one statement, which is its own transaction when no
+/// transaction is open. The order row is inserted unless its key exists (`ON CONFLICT DO
+/// NOTHING`: a concurrent request with the same key waits for this one and then finds
+/// nothing to do); only then are the products locked, in id order (`ORDER BY id FOR
+/// UPDATE`: concurrent orders over the same products cannot deadlock), and their stock
+/// taken. A line that is short takes the level below zero, which `CHECK (stock >= 0)`
+/// refuses: the statement fails and nothing of it remains (under READ COMMITTED the
+/// check sees the level left by any concurrent order it waited for). The movements, lines,
+/// history and one catalog version (with its notification) come from the same statement.
+/// Products are found by `id = ANY (ARRAY(…))`, an index scan: the prepared statement's
+/// generic plan cannot know that the JSON holds a few lines and would otherwise join them
+/// by scanning every product.
+const PLACE_POSTGRES: &str = r#"WITH l AS (
+    SELECT * FROM json_to_recordset($1::json) AS l(product_id int, quantity int, sku text,
+        product_name text, unit_price_cents bigint, cooperative_id int, segment_id int,
+        region_code text, kind text, commission_rate_bp int)
+), o AS (
+    INSERT INTO orders (number, user_id, channel, status, total_cents, item_count,
+        contact_name, contact_email, contact_phone, note, idempotency_key, request_hash,
+        placed_at, updated_at)
+    VALUES ($2, $3, $4, 'PLACED', $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING *
+), locked AS (
+    SELECT p.id FROM products p
+    WHERE p.id = ANY (ARRAY(SELECT product_id FROM l)) AND EXISTS (SELECT 1 FROM o)
+    ORDER BY p.id FOR UPDATE OF p
+), taken AS (
+    UPDATE products p SET stock = p.stock - l.quantity, updated_at = $13
+    FROM l
+    WHERE p.id = ANY (ARRAY(SELECT id FROM locked)) AND l.product_id = p.id
+    RETURNING p.id, p.stock
+), moved AS (
+    INSERT INTO stock_movements (product_id, kind, delta, level_after, note, order_id,
+        author_id, created_at)
+    SELECT taken.id, 'SALE', -l.quantity, taken.stock, $14, o.id, $3, $13
+    FROM taken JOIN l ON l.product_id = taken.id CROSS JOIN o
+), lined AS (
+    INSERT INTO order_lines (order_id, product_id, sku, product_name, quantity,
+        unit_price_cents, total_cents, cooperative_id, segment_id, region_code, kind,
+        commission_rate_bp)
+    SELECT o.id, l.product_id, l.sku, l.product_name, l.quantity, l.unit_price_cents,
+        l.unit_price_cents * l.quantity, l.cooperative_id, l.segment_id, l.region_code,
+        l.kind, l.commission_rate_bp
+    FROM o CROSS JOIN l ORDER BY l.product_id
+), evented AS (
+    INSERT INTO order_events (order_id, to_status, actor_id, created_at)
+    SELECT o.id, 'PLACED', $3, $13 FROM o
+), changed AS (
+    INSERT INTO catalog_changes (changed_at) SELECT $13 FROM o RETURNING id
+)
+SELECT o.*, changed.id AS catalog_version, (SELECT count(*) FROM taken) AS taken_lines,
+    pg_notify('catalog_changes', changed.id::text) AS notified
+FROM o CROSS JOIN changed"#;
+
+async fn write_pg(
+    db: &impl ConnectionTrait,
+    buyer: &SignedIn,
+    request: &OrderRequest,
+    prepared: &Prepared,
+    lines: &[Line],
+    now: DateTime<Utc>,
+) -> AppResult<Option<order::Model>> {
+    let (total, items) = totals(lines);
+    let number = order_number();
+    let json = serde_json::to_string(lines)
+        .map_err(|e| AppError::internal_caused("order lines as JSON", e))?;
+    let values: Vec<sea_orm::Value> = vec![
+        json.into(),
+        number.clone().into(),
+        buyer.user_id.into(),
+        request.channel.as_str().into(),
+        total.into(),
+        items.into(),
+        request.contact.name.clone().into(),
+        request.contact.email.clone().into(),
+        request.contact.phone.clone().into(),
+        request.note.clone().into(),
+        prepared.key.clone().into(),
+        prepared.hash.clone().into(),
+        now.into(),
+        format!("Order {number}").into(),
+    ];
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, PLACE_POSTGRES, values);
+    let row = match db.query_one_raw(statement).await {
+        Ok(row) => row,
+        Err(e) if is_check_violation(&e) => return shortage(db, lines).await,
+        Err(e) => return Err(e.into()),
+    };
+    let Some(row) = row else {
+        // The key exists: a replay, or a conflict.
+        return match find_by_key(db, buyer.user_id, &prepared.key).await? {
+            Some(existing) => replay(existing, &prepared.hash).map(Some),
+            None => Ok(None),
+        };
+    };
+    let taken: i64 = row.try_get("", "taken_lines")?;
+    if taken != lines.len() as i64 {
+        return Err(AppError::internal(format!(
+            "an order took the stock of {taken} of its {} lines",
+            lines.len()
+        )));
+    }
+    crate::domain::catalog_version::wrote(row.try_get("", "catalog_version")?);
+    Ok(Some(order::Model::from_query_result(&row, "")?))
+}
+
+/// Whether a statement failed on a `CHECK` constraint (a level below zero).
+fn is_check_violation(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(d) if d.is_check_violation())
+        }
+        _ => false,
+    }
+}
+
+/// Refuses with the `OUT_OF_STOCK` errors of the lines that are short now (after a write
+/// that failed for it), saying how many units are available; `None` (try again) if none
+/// is any more.
+async fn shortage(db: &impl ConnectionTrait, lines: &[Line]) -> AppResult<Option<order::Model>> {
+    let levels: HashMap<i32, i32> = product::Entity::find()
+        .filter(product::Column::Id.is_in(lines.iter().map(|l| l.product_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.stock))
+        .collect();
+    let errors: Vec<UserError> = lines
+        .iter()
+        .filter_map(|line| {
+            let available = levels.get(&line.product_id).copied().unwrap_or(0);
+            (available < line.quantity).then(|| {
+                line_error(
+                    UserErrorCode::OutOfStock,
+                    line.index,
+                    "quantity",
+                    format!("Only {available} units of {} are available.", line.sku),
+                )
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(None)
+    } else {
+        Err(AppError::User(errors))
+    }
+}
+
+/// SQLite: the order in the caller's write transaction (SQLite runs one writer at a time,
+/// so nothing changes between these statements): the order row unless its key exists,
+/// every line's stock in one conditional `UPDATE` (all lines or the order fails), then
+/// the movements and lines in one multi-row `INSERT` each, the history line and one
+/// catalog version.
+async fn write_sqlite(
+    txn: &impl ConnectionTrait,
+    buyer: &SignedIn,
+    request: &OrderRequest,
+    prepared: &Prepared,
+    lines: &[Line],
+    now: DateTime<Utc>,
+) -> AppResult<Option<order::Model>> {
+    let (total, items) = totals(lines);
+    let number = order_number();
+    let insert = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "INSERT INTO orders (number, user_id, channel, status, total_cents, item_count, \
+         contact_name, contact_email, contact_phone, note, idempotency_key, request_hash, \
+         placed_at, updated_at) VALUES (?, ?, ?, 'PLACED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING *",
+        [
+            number.clone().into(),
+            buyer.user_id.into(),
+            request.channel.as_str().into(),
+            total.into(),
+            items.into(),
+            request.contact.name.clone().into(),
+            request.contact.email.clone().into(),
+            request.contact.phone.clone().into(),
+            request.note.clone().into(),
+            prepared.key.clone().into(),
+            prepared.hash.clone().into(),
+            now.into(),
+            now.into(),
+        ],
+    );
+    let Some(row) = txn.query_one_raw(insert).await? else {
+        return match find_by_key(txn, buyer.user_id, &prepared.key).await? {
+            Some(existing) => replay(existing, &prepared.hash).map(Some),
+            None => Err(AppError::internal("an order key vanished")),
+        };
+    };
+    let order = order::Model::from_query_result(&row, "")?;
+
+    let wanted: Vec<[i32; 2]> = lines.iter().map(|l| [l.product_id, l.quantity]).collect();
+    let take = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "UPDATE products SET stock = stock - w.quantity, updated_at = ? \
+         FROM (SELECT value ->> 0 AS product_id, value ->> 1 AS quantity FROM json_each(?)) AS w \
+         WHERE products.id = w.product_id AND products.stock >= w.quantity \
+         RETURNING products.id AS id, products.stock AS stock",
+        [
+            now.into(),
+            serde_json::to_string(&wanted)
+                .map_err(|e| AppError::internal_caused("order lines as JSON", e))?
+                .into(),
+        ],
+    );
+    let mut levels: HashMap<i32, i32> = HashMap::with_capacity(lines.len());
+    for row in txn.query_all_raw(take).await? {
+        levels.insert(row.try_get("", "id")?, row.try_get("", "stock")?);
+    }
+    if levels.len() != lines.len() {
+        return shortage(txn, lines).await;
+    }
+
+    let note = format!("Order {}", order.number);
+    stock_movement::Entity::insert_many(lines.iter().map(|l| stock_movement::ActiveModel {
+        product_id: Set(l.product_id),
+        kind: Set(StockMovementKind::Sale),
+        delta: Set(-l.quantity),
+        level_after: Set(levels[&l.product_id]),
+        reason: Set(None),
+        note: Set(Some(note.clone())),
+        order_id: Set(Some(order.id)),
+        author_id: Set(Some(buyer.user_id)),
+        created_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
+    }))
+    .exec_without_returning(txn)
     .await?;
-
-    // Stock is taken product by product in id order, so concurrent orders over the same
-    // products always lock them in the same order and cannot deadlock.
-    let mut errors = Vec::new();
-    for (product_id, (quantity, index)) in merged {
-        let field = vec![
-            "input".into(),
-            "lines".into(),
-            index.to_string(),
-            "quantity".into(),
-        ];
-        let taken = stock::apply_at(
-            txn,
-            Movement {
-                product_id: *product_id,
-                kind: StockMovementKind::Sale,
-                delta: -quantity,
-                reason: None,
-                note: Some(format!("Order {}", order.number)),
-                order_id: Some(order.id),
-                author_id: Some(buyer.user_id),
-            },
-            Shortage::OrderLine(field),
-            now,
-        )
-        .await;
-        match taken {
-            Ok(_) => {}
-            Err(AppError::User(mut e)) => errors.append(&mut e),
-            Err(e) => return Err(e),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::User(errors));
-    }
-
-    let lines = merged.iter().map(|(product_id, (quantity, _))| {
-        let p = &products[product_id];
-        let coop = &coops[&p.cooperative_id];
-        order_line::ActiveModel {
-            order_id: Set(order.id),
-            product_id: Set(p.id),
-            sku: Set(p.sku.clone()),
-            product_name: Set(p.name.clone()),
-            quantity: Set(*quantity),
-            unit_price_cents: Set(p.price_cents),
-            total_cents: Set(p.price_cents * i64::from(*quantity)),
-            cooperative_id: Set(coop.id),
-            segment_id: Set(p.segment_id),
-            region_code: Set(coop.region_code.clone()),
-            kind: Set(coop.kind),
-            commission_rate_bp: Set(commission_bp(coop)),
-            payout_statement_id: Set(None),
-            ..Default::default()
-        }
-    });
-    order_line::Entity::insert_many(lines)
-        .exec_without_returning(txn)
-        .await?;
+    order_line::Entity::insert_many(lines.iter().map(|l| order_line::ActiveModel {
+        order_id: Set(order.id),
+        product_id: Set(l.product_id),
+        sku: Set(l.sku.clone()),
+        product_name: Set(l.product_name.clone()),
+        quantity: Set(l.quantity),
+        unit_price_cents: Set(l.unit_price_cents),
+        total_cents: Set(l.unit_price_cents * i64::from(l.quantity)),
+        cooperative_id: Set(l.cooperative_id),
+        segment_id: Set(l.segment_id),
+        region_code: Set(l.region_code.clone()),
+        kind: Set(l.kind),
+        commission_rate_bp: Set(l.commission_rate_bp),
+        payout_statement_id: Set(None),
+        ..Default::default()
+    }))
+    .exec_without_returning(txn)
+    .await?;
     record_event(
         txn,
         order.id,
@@ -466,7 +774,8 @@ async fn place_in(
         now,
     )
     .await?;
-    Ok(order)
+    crate::domain::catalog_version::touch(txn).await?;
+    Ok(Some(order))
 }
 
 async fn record_event(
@@ -653,8 +962,9 @@ pub async fn transition_at(
             .order_by_asc(order_line::Column::ProductId)
             .all(txn)
             .await?;
+        let moved = !lines.is_empty();
         for line in lines {
-            stock::apply_at(
+            stock::apply_untouched(
                 txn,
                 Movement {
                     product_id: line.product_id,
@@ -669,6 +979,10 @@ pub async fn transition_at(
                 now,
             )
             .await?;
+        }
+        if moved {
+            // One new catalog version for every product the order gave back.
+            crate::domain::catalog_version::touch(txn).await?;
         }
     }
     crate::domain::rollups::on_status_change(txn, order_id, current.status, to).await?;

@@ -68,6 +68,20 @@ pub async fn apply_at(
     shortage: Shortage,
     now: DateTime<Utc>,
 ) -> AppResult<stock_movement::Model> {
+    let recorded = apply_untouched(db, movement, shortage, now).await?;
+    // The level is public (`Product.stock`, `inStock`): a new catalog version.
+    crate::domain::catalog_version::touch(db).await?;
+    Ok(recorded)
+}
+
+/// [`apply_at`] without the new catalog version, for a transaction that moves several
+/// products and records one version for all of them (`catalog_version::touch` once).
+pub(crate) async fn apply_untouched(
+    db: &impl ConnectionTrait,
+    movement: Movement,
+    shortage: Shortage,
+    now: DateTime<Utc>,
+) -> AppResult<stock_movement::Model> {
     let field = units_field(movement.kind);
     let mut errors = Vec::new();
     // `unsigned_abs`: `i32::MIN.abs()` does not exist.
@@ -105,10 +119,6 @@ pub async fn apply_at(
         update = update.filter(Expr::col(product::Column::Stock).lte(MAX_LEVEL - movement.delta));
     }
     let updated = update.exec_with_returning(db).await?;
-    if !updated.is_empty() {
-        // The level is public (`Product.stock`, `inStock`): a new catalog version.
-        crate::domain::catalog_version::touch(db).await?;
-    }
     let Some(row) = updated.into_iter().next() else {
         let current = product::Entity::find_by_id(movement.product_id)
             .one(db)
