@@ -11,6 +11,7 @@ pub mod cooperative;
 pub mod cost;
 pub mod enums;
 pub mod extensions;
+pub mod i18n;
 pub mod ids;
 pub mod loaders;
 pub mod money;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     catalog::CatalogQuery,
+    i18n::I18nQuery,
     node::NodeQuery,
     accounts::AccountsQuery,
     portal::PortalQuery,
@@ -48,6 +50,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     accounts::AccountsMutation,
     portal::PortalMutation,
+    i18n::I18nMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
     certifications::CertificationsMutation,
@@ -73,8 +76,10 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .limit_recursive_depth(MAX_RECURSION)
     .limit_directives(8)
     .disable_suggestions()
+    .directive(i18n::InContext)
     .extension(extensions::execution_marker())
-    .data(config);
+    .data(config)
+    .data(Arc::new(market_core::domain::search::SearchIndex::new()));
     if let Some(db) = db {
         builder = builder.data(db);
     }

@@ -41,6 +41,35 @@ pub async fn touch(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Like [`touch`], for a change of the catalog's *texts* (names, descriptions,
+/// translations, products or cooperatives added): the search index rebuilds on it.
+pub async fn touch_texts(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "WITH c AS (INSERT INTO catalog_changes (texts) VALUES (TRUE) RETURNING id) \
+             SELECT pg_notify('catalog_changes', id::text) FROM c"
+        }
+        _ => "INSERT INTO catalog_changes (texts) VALUES (TRUE)",
+    };
+    db.execute_unprepared(sql).await?;
+    Ok(())
+}
+
+/// The version of the catalog's texts: the largest id of a text change in the log
+/// (`None` once pruned away, which only costs the search index one more rebuild).
+pub async fn text_version(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(id) AS v FROM catalog_changes WHERE texts = TRUE",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<Option<i64>>("", "v")?,
+        None => None,
+    })
+}
+
 /// The catalog's version now: the log's largest id.
 pub async fn current(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let row = db

@@ -91,7 +91,7 @@ pub async fn seed_market_catalog(
     progress: bool,
 ) -> Result<MarketSummary, DbErr> {
     seed_reference_data(db).await?;
-    crate::domain::catalog_version::touch(db).await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
     let plan = plan_market(today)?;
     let products_planned: usize = plan.iter().map(|c| c.products.len()).sum();
     let in_stock = plan
