@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Names and descriptions of one thing in French and Arabic.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Texts {
     pub name_fr: String,
     pub name_ar: String,
@@ -163,6 +163,31 @@ pub static PROVINCES: LazyLock<HashMap<(String, String), Texts>> = LazyLock::new
         })
         .collect()
 });
+
+/// A market word in French and Arabic, and its variant (`adjective`, `complement`…).
+type MarketWord = (String, String, String);
+
+/// The pieces of the market-scale cooperatives' names and descriptions
+/// (`market_words.csv`): `(fr, ar, variant)` by kind and source text.
+pub static MARKET_WORDS: LazyLock<HashMap<(String, String), Vec<MarketWord>>> =
+    LazyLock::new(|| {
+        let (f, t) = data!("market_words.csv");
+        let mut map: HashMap<(String, String), Vec<MarketWord>> = HashMap::new();
+        for r in rows(f, t) {
+            map.entry((r["kind"].clone(), r["source"].clone()))
+                .or_default()
+                .push((r["fr"].clone(), r["ar"].clone(), r["variant"].clone()));
+        }
+        map
+    });
+
+/// The Arabic of a market word (`kind`, `source`) and its variant.
+pub fn market_word(kind: &str, source: &str) -> Option<(&'static str, &'static str)> {
+    MARKET_WORDS
+        .get(&(kind.to_owned(), source.to_owned()))
+        .and_then(|v| v.first())
+        .map(|(_, ar, variant)| (ar.as_str(), variant.as_str()))
+}
 
 /// Tamazight (Tifinagh) names of regions and segments, by kind and key.
 pub static TAMAZIGHT: LazyLock<HashMap<(String, String), String>> = LazyLock::new(|| {
