@@ -245,3 +245,28 @@ async fn the_index_follows_every_change_of_the_catalogs_texts() {
     assert_eq!(response["data"]["createProduct"]["userErrors"], json!([]));
     assert_eq!(top(&app, "carob", 5).await, ["HON-BGZ-2"]);
 }
+
+#[tokio::test]
+async fn a_page_of_search_results_costs_the_same_whatever_its_size() {
+    let app = TestApp::with_demo().await;
+    let query = r#"query($n: Int!) { products(first: $n, filter: { search: "huile" }) {
+        nodes { sku name isSellable segment { name } cooperative { name region { name } } } } }"#;
+    // Warm the index (its build reads the catalog once per change of texts).
+    app.data(query, json!({ "n": 1 })).await;
+    let mut counts = Vec::new();
+    for n in [5, 20] {
+        let (statements, response) = app
+            .count_statements(app.graphql(query, json!({ "n": n })))
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        assert_eq!(
+            response["data"]["products"]["nodes"]
+                .as_array()
+                .unwrap()
+                .len(),
+            n
+        );
+        counts.push(statements);
+    }
+    assert_eq!(counts[0], counts[1], "a search page of 5 vs 20");
+}
