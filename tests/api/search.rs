@@ -270,3 +270,49 @@ async fn a_page_of_search_results_costs_the_same_whatever_its_size() {
     }
     assert_eq!(counts[0], counts[1], "a search page of 5 vs 20");
 }
+
+/// On PostgreSQL a transaction draws its change-log id before it commits, so a text change
+/// may commit after one with a larger id was seen: the index still sees it.
+#[tokio::test]
+async fn the_index_sees_a_text_change_that_commits_after_a_later_one() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    let last_id = || async {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT MAX(id) AS v FROM catalog_changes",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "v").unwrap()
+    };
+    // Transaction A draws an id and has not committed yet (the id stays free)...
+    app.execute_sql("INSERT INTO catalog_changes (texts) VALUES (FALSE)")
+        .await;
+    let drawn_by_a = last_id().await;
+    app.execute_sql(&format!(
+        "DELETE FROM catalog_changes WHERE id = {drawn_by_a}"
+    ))
+    .await;
+    // ... transaction B, with a larger id, commits first and the index follows it...
+    app.execute_sql("INSERT INTO catalog_changes (texts) VALUES (TRUE)")
+        .await;
+    assert!(last_id().await > drawn_by_a);
+    assert_eq!(top(&app, "honey", 5).await, ["HON-BGZ-1"]);
+    assert!(top(&app, "carob", 5).await.is_empty());
+    // ... then A commits its rename, with its smaller id.
+    app.execute_sql(&format!(
+        "UPDATE products SET name = 'Carob molasses' WHERE id = {}",
+        p.product.id
+    ))
+    .await;
+    app.execute_sql(&format!(
+        "INSERT INTO catalog_changes (id, texts) VALUES ({drawn_by_a}, TRUE)"
+    ))
+    .await;
+    assert_eq!(top(&app, "carob", 5).await, ["HON-BGZ-1"]);
+}

@@ -183,7 +183,7 @@ struct Doc {
 
 /// The index at one text version of the catalog.
 struct Built {
-    text_version: Option<i64>,
+    text_version: catalog_version::TextVersion,
     docs: Vec<Doc>,
     /// Each word's documents and the weight of the word in each.
     postings: HashMap<String, Vec<(u32, f32)>>,
@@ -206,7 +206,7 @@ struct Fields<'a> {
 }
 
 impl Built {
-    fn empty(text_version: Option<i64>) -> Self {
+    fn empty(text_version: catalog_version::TextVersion) -> Self {
         Self {
             text_version,
             docs: Vec::new(),
@@ -420,7 +420,10 @@ impl SearchIndex {
 }
 
 /// Reads the catalog's texts and indexes every product.
-async fn build(db: &impl ConnectionTrait, text_version: Option<i64>) -> AppResult<Built> {
+async fn build(
+    db: &impl ConnectionTrait,
+    text_version: catalog_version::TextVersion,
+) -> AppResult<Built> {
     let products = product::Entity::find()
         .order_by_asc(product::Column::Id)
         .all(db)
@@ -552,7 +555,10 @@ mod tests {
     }
 
     fn index(products: &[(i32, &str, &str)]) -> Built {
-        let mut built = Built::empty(None);
+        let mut built = Built::empty(catalog_version::TextVersion {
+            last: None,
+            count: 0,
+        });
         for (id, name, description) in products {
             let fields = Fields {
                 names: vec![name],
