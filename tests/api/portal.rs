@@ -227,6 +227,59 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
             Box::new(|_| json!({})),
         ),
         (
+            // `Viewer::require_translation_editor`
+            "setTranslation of a product",
+            PORTAL,
+            "mutation($i: SetTranslationInput!) { setTranslation(input: $i) { translation { name } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |n| json!({ "i": { "id": product, "language": "fr", "name": format!("Miel de thym {n}") } })
+            }),
+        ),
+        (
+            "removeTranslation of a product",
+            PORTAL,
+            "mutation($i: RemoveTranslationInput!) { removeTranslation(input: $i) { removed userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |_| json!({ "i": { "id": product, "language": "fr" } })
+            }),
+        ),
+        (
+            "setTranslation of a cooperative",
+            PORTAL,
+            "mutation($i: SetTranslationInput!) { setTranslation(input: $i) { translation { name } userErrors { code } } }",
+            Box::new({
+                let coop = coop.clone();
+                move |_| json!({ "i": { "id": coop, "language": "ar", "name": "تعاونية أيت بوكماز" } })
+            }),
+        ),
+        (
+            "setTranslation of a segment",
+            BACKOFFICE,
+            "mutation($i: SetTranslationInput!) { setTranslation(input: $i) { translation { name } userErrors { code } } }",
+            Box::new({
+                let segment = gid(NodeType::Segment, p.product.segment_id);
+                move |_| json!({ "i": { "id": segment, "language": "fr", "name": "Miel" } })
+            }),
+        ),
+        (
+            "removeTranslation of a region",
+            BACKOFFICE,
+            "mutation($i: RemoveTranslationInput!) { removeTranslation(input: $i) { removed userErrors { code } } }",
+            Box::new(
+                |_| json!({ "i": { "id": encode(NodeType::Region, "MA-05").to_string(), "language": "ar" } }),
+            ),
+        ),
+        (
+            "setTranslation of an unknown product",
+            [Unauthenticated, Forbidden, Forbidden, Forbidden, NotFound],
+            "mutation($i: SetTranslationInput!) { setTranslation(input: $i) { translation { name } userErrors { code } } }",
+            Box::new(
+                |_| json!({ "i": { "id": gid(NodeType::Product, 999_999), "language": "fr", "name": "Rien" } }),
+            ),
+        ),
+        (
             "logout",
             [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
             "mutation { logout { revoked } }",

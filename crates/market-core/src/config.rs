@@ -89,6 +89,19 @@ pub struct Config {
     )]
     pub market_timezone: Tz,
 
+    /// The languages of the catalog, the first being the one of its own columns (names
+    /// and descriptions as entered; English in the demo). `ar:fr` makes Arabic fall back
+    /// to French, then to the first language, when a text has no Arabic translation. Any
+    /// BCP 47 language tag and any script work (e.g. `zgh`, Tamazight in Tifinagh).
+    #[arg(
+        long,
+        env = "LANGUAGES",
+        default_value = "en,fr,ar:fr",
+        value_parser = crate::domain::i18n::Languages::parse,
+        global = true
+    )]
+    pub languages: crate::domain::i18n::Languages,
+
     /// Fill an empty database with the demo catalog when the server starts.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub seed_demo: bool,
@@ -481,6 +494,10 @@ mod tests {
         assert_eq!(config.metrics_allow.len(), 2);
         assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.now_override, None);
+        assert_eq!(
+            config.languages.find("ar").unwrap().chain,
+            ["ar", "fr", "en"]
+        );
 
         let tools = Config::for_database("sqlite::memory:");
         assert_eq!(tools.database_url, "sqlite::memory:");

@@ -87,6 +87,11 @@ pub mod stock_movement {
     pub use crate::entities::stock_movement::Model;
 }
 
+/// Rows of the `translation` table.
+pub mod translation {
+    pub use crate::entities::translation::Model;
+}
+
 /// Rows of the `user` table.
 pub mod user {
     pub use crate::entities::user::Model;

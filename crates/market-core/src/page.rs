@@ -278,6 +278,50 @@ where
     }
 }
 
+/// One page of a list sorted in memory (by relevance): `compare` places an item against
+/// a cursor in the list's order (`Greater`: the item comes after it).
+pub(crate) fn page_in_memory<T>(
+    items: Vec<T>,
+    args: PageArgs,
+    compare: impl Fn(&T, &Cursor) -> std::cmp::Ordering,
+) -> AppResult<Page<T>> {
+    use std::cmp::Ordering::{Greater, Less};
+    let request = args.validate()?;
+    let limit = request.limit as usize;
+    let mut items: Vec<T> = items
+        .into_iter()
+        .filter(|i| {
+            request
+                .after
+                .as_ref()
+                .is_none_or(|c| compare(i, c) == Greater)
+        })
+        .filter(|i| {
+            request
+                .before
+                .as_ref()
+                .is_none_or(|c| compare(i, c) == Less)
+        })
+        .collect();
+    if request.backward {
+        let more = items.len() > limit;
+        let rows = items.split_off(items.len().saturating_sub(limit));
+        Ok(Page {
+            rows,
+            has_previous: more,
+            has_next: request.before.is_some(),
+        })
+    } else {
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok(Page {
+            rows: items,
+            has_previous: request.after.is_some(),
+            has_next: more,
+        })
+    }
+}
+
 /// How many rows a whole list holds, across its pages: a `COUNT(*)` over the list's query,
 /// run only when asked for, or a number already counted in a batch.
 pub struct TotalCount(Count);

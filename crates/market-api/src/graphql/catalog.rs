@@ -23,6 +23,7 @@ use market_core::domain::catalog::{self as dc, CooperativeFilter};
 use market_core::domain::input;
 use market_core::domain::lists::{self, CooperativeOrder, CooperativeSortKey};
 use market_core::domain::reads;
+use market_core::domain::translations::{Subject, SubjectKind};
 use market_core::models::region;
 
 /// Catalog queries of the storefront.
@@ -116,6 +117,17 @@ impl CatalogQuery {
         ctx.loaders()
             .feed_many(page.regions.into_iter().map(by_code))
             .await;
+        // The page's names and their regions' in the request's language, in one batch.
+        crate::graphql::i18n::prefetch(
+            ctx,
+            page.listing.page.rows.iter().flat_map(|c| {
+                [
+                    Subject::new(SubjectKind::Cooperative, c.id),
+                    Subject::new(SubjectKind::Region, &c.region_code),
+                ]
+            }),
+        )
+        .await?;
         for selection in [edge_node, node] {
             let products = selection.field("products");
             if products.exists() {
@@ -127,6 +139,38 @@ impl CatalogQuery {
             |c| order.cursor(c),
             Cooperative,
         ))
+    }
+
+    /// Completions for the storefront's search box: the names, in the request's
+    /// language, of the sellable products that what the shopper typed so far finds (its
+    /// last word as a prefix), best first, each name once. `first`: 1 to 50.
+    async fn search_suggestions(
+        &self,
+        ctx: &Context<'_>,
+        prefix: String,
+        #[graphql(default = 10)] first: i32,
+    ) -> Result<Vec<String>> {
+        input::argument("prefix", &prefix, input::SEARCH)?;
+        if !(1..=50).contains(&first) {
+            return Err(AppError::bad_input(format!("`first` is 1 to 50, not {first}")).into());
+        }
+        if prefix.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let index = ctx.search_index();
+        let ranked = index.search(ctx.db(), &prefix).await?;
+        let filter = dc::ProductFilter {
+            search_ids: Some(ranked.iter().map(|r| r.product_id).collect()),
+            ..Default::default()
+        };
+        let kept = lists::product_ids(ctx.db(), &filter, ctx.today()).await?;
+        let ids: Vec<i32> = ranked
+            .iter()
+            .map(|r| r.product_id)
+            .filter(|id| kept.contains(id))
+            .collect();
+        let chain = &crate::graphql::i18n::language(ctx).chain;
+        Ok(index.names(ctx.db(), &ids, chain, first as usize).await?)
     }
 
     /// One cooperative by global ID or by slug (exactly one of them).

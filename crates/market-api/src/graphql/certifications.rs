@@ -262,6 +262,7 @@ impl CertificationsQuery {
                     .map(|c| (CooperativeKey(c.cooperative.id), c.cooperative.clone())),
             )
             .await;
+        let chain = &crate::graphql::i18n::language(ctx).chain;
         Ok(report
             .into_iter()
             .map(|c| CooperativeCompliance {
@@ -271,7 +272,10 @@ impl CertificationsQuery {
                     .into_iter()
                     .map(|(p, issues)| ProductCompliance {
                         product: Product(p),
-                        issues: issues.into_iter().map(ComplianceIssue::from).collect(),
+                        issues: issues
+                            .into_iter()
+                            .map(|i| ComplianceIssue::new(i, chain))
+                            .collect(),
                     })
                     .collect(),
             })

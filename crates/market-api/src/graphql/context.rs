@@ -6,6 +6,7 @@ use async_graphql::Context;
 use market_core::config::Config;
 use market_core::db::DatabaseConnection;
 use market_core::domain::policy::Viewer;
+use market_core::domain::search::SearchIndex;
 use std::sync::Arc;
 
 /// Reads the shared state and per-request data out of a resolver's context.
@@ -14,6 +15,8 @@ pub trait ContextExt {
     fn loaders(&self) -> &Loaders;
     fn viewer(&self) -> &Viewer;
     fn config(&self) -> &Config;
+    /// The catalog's search index (shared by the instance's requests).
+    fn search_index(&self) -> &SearchIndex;
     /// Today's date in the market's time zone.
     fn today(&self) -> chrono::NaiveDate {
         self.config().market_today()
@@ -35,6 +38,10 @@ impl ContextExt for Context<'_> {
 
     fn config(&self) -> &Config {
         self.data_unchecked::<Arc<Config>>()
+    }
+
+    fn search_index(&self) -> &SearchIndex {
+        self.data_unchecked::<Arc<SearchIndex>>()
     }
 }
 

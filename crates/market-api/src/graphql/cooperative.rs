@@ -1,11 +1,12 @@
 //! The `Cooperative` type: a producers' cooperative with its products and certifications,
 //! and the cooperative list's filter and sort.
 
-use crate::error::AppError;
 use crate::error::Result;
+use crate::error::{AppError, AppResult};
 use crate::graphql::certifications::Certification;
 use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::enums::{CooperativeKind, CooperativeStatus, SortDirection};
+use crate::graphql::i18n::{self, Localized, Translation};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{CertificationsOfCooperative, ProvinceKey, RegionKey};
 use crate::graphql::pagination::PageArgs;
@@ -17,10 +18,21 @@ use crate::graphql::scalars::{Date, Decimal};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use market_core::domain::catalog::ProductFilter;
 use market_core::domain::compliance::{self};
+use market_core::domain::translations::{Subject, SubjectKind};
 use market_core::models::cooperative;
 
 /// A producers' cooperative listed by the market.
 pub struct Cooperative(pub cooperative::Model);
+
+impl Cooperative {
+    fn subject(&self) -> Subject {
+        Subject::new(SubjectKind::Cooperative, self.0.id)
+    }
+
+    async fn localized(&self, ctx: &Context<'_>) -> AppResult<Localized> {
+        i18n::localize(ctx, self.subject(), &self.0.name, &self.0.description).await
+    }
+}
 
 /// A producers' cooperative listed by the market.
 #[Object]
@@ -33,13 +45,22 @@ impl Cooperative {
     async fn slug(&self) -> &str {
         &self.0.slug
     }
-    /// Name of the cooperative.
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// Name of the cooperative, in the request's language (falling back along its
+    /// chain; the registered name is the base-language one).
+    async fn name(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.localized(ctx).await?.name)
     }
-    /// Presentation of the cooperative.
-    async fn description(&self) -> &str {
-        &self.0.description
+    /// Presentation of the cooperative, in the request's language.
+    async fn description(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.localized(ctx).await?.description)
+    }
+    /// The language `name` is in.
+    async fn language(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.localized(ctx).await?.language)
+    }
+    /// The cooperative's name and description in each language other than the base one.
+    async fn translations(&self, ctx: &Context<'_>) -> Result<Vec<Translation>> {
+        Ok(i18n::translations(ctx, self.subject()).await?)
     }
     /// Terroir, cosmetics or handicrafts.
     async fn kind(&self) -> CooperativeKind {
@@ -61,7 +82,11 @@ impl Cooperative {
             .load_one(ProvinceKey(id))
             .await
             .map_err(AppError::from)?;
-        Ok(row.map(|p| p.name))
+        let Some(p) = row else {
+            return Ok(None);
+        };
+        let subject = Subject::new(SubjectKind::Province, p.id);
+        Ok(Some(i18n::localize(ctx, subject, &p.name, "").await?.name))
     }
     /// When the cooperative was founded.
     async fn founded_on(&self) -> Option<Date> {

@@ -21,7 +21,7 @@ pub enum NodeType {
 }
 
 impl NodeType {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Product => "Product",
             Self::Cooperative => "Cooperative",

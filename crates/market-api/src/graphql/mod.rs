@@ -11,6 +11,7 @@ pub mod cooperative;
 pub mod cost;
 pub mod enums;
 pub mod extensions;
+pub mod i18n;
 pub mod ids;
 pub mod loaders;
 pub mod member_order;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     catalog::CatalogQuery,
+    i18n::I18nQuery,
     node::NodeQuery,
     accounts::AccountsQuery,
     portal::PortalQuery,
@@ -49,6 +51,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     accounts::AccountsMutation,
     portal::PortalMutation,
+    i18n::I18nMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
     certifications::CertificationsMutation,
@@ -74,9 +77,11 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .limit_recursive_depth(MAX_RECURSION)
     .limit_directives(8)
     .disable_suggestions()
+    .directive(i18n::InContext)
     .extension(extensions::execution_marker())
     .extension(member_order::member_order())
-    .data(config);
+    .data(config)
+    .data(Arc::new(market_core::domain::search::SearchIndex::new()));
     if let Some(db) = db {
         builder = builder.data(db);
     }

@@ -7,6 +7,7 @@ use crate::graphql::certifications::Certification;
 use crate::graphql::context::{ContextExt, load_required};
 use crate::graphql::cooperative::Cooperative;
 use crate::graphql::enums::{CertificationType, CooperativeKind, SortDirection};
+use crate::graphql::i18n::{self, Localized, Translation};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
     CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey,
@@ -26,6 +27,7 @@ use market_core::domain::compliance::{self, IssueCode};
 use market_core::domain::input;
 use market_core::domain::lists::{self, ProductOrder, ProductRelations};
 use market_core::domain::reads::{self, FirstProducts, ProductSortKey};
+use market_core::domain::translations::{Subject, SubjectKind};
 use market_core::models::{certification, cooperative, product, region, segment};
 use std::collections::HashMap;
 
@@ -33,6 +35,14 @@ use std::collections::HashMap;
 pub struct Product(pub product::Model);
 
 impl Product {
+    fn subject(&self) -> Subject {
+        Subject::new(SubjectKind::Product, self.0.id)
+    }
+
+    async fn localized(&self, ctx: &Context<'_>) -> AppResult<Localized> {
+        i18n::localize(ctx, self.subject(), &self.0.name, &self.0.description).await
+    }
+
     async fn cooperative_model(&self, ctx: &Context<'_>) -> AppResult<cooperative::Model> {
         load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await
     }
@@ -71,13 +81,24 @@ impl Product {
     async fn sku(&self) -> &str {
         &self.0.sku
     }
-    /// Name shown to shoppers.
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// Name shown to shoppers, in the request's language (falling back along its
+    /// chain; see `language`).
+    async fn name(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.localized(ctx).await?.name)
     }
-    /// Longer description.
-    async fn description(&self) -> &str {
-        &self.0.description
+    /// Longer description, in the request's language (falling back along its chain).
+    async fn description(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.localized(ctx).await?.description)
+    }
+    /// The language `name` is in: the request's, or the one its chain fell back to when
+    /// the product has no text in it.
+    async fn language(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.localized(ctx).await?.language)
+    }
+    /// The product's name and description in each language other than the base one
+    /// (whose text is `name` and `description` in a base-language request).
+    async fn translations(&self, ctx: &Context<'_>) -> Result<Vec<Translation>> {
+        Ok(i18n::translations(ctx, self.subject()).await?)
     }
     /// The format sold, e.g. "250 g jar" or "1 L bottle".
     async fn format(&self) -> &str {
@@ -128,13 +149,15 @@ impl Product {
     async fn is_sellable(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(self.issues(ctx).await?.is_empty())
     }
-    /// Why the product cannot be sold today; empty when it can.
+    /// Why the product cannot be sold today (in the request's language); empty when it
+    /// can.
     async fn compliance_issues(&self, ctx: &Context<'_>) -> Result<Vec<ComplianceIssue>> {
+        let chain = &i18n::language(ctx).chain;
         Ok(self
             .issues(ctx)
             .await?
             .into_iter()
-            .map(ComplianceIssue::from)
+            .map(|issue| ComplianceIssue::new(issue, chain))
             .collect())
     }
     /// Stock level at or below which the product is reported as low; `null` unless the
@@ -230,15 +253,21 @@ pub enum ComplianceIssueCode {
 pub struct ComplianceIssue {
     /// Machine-readable reason.
     pub code: ComplianceIssueCode,
-    /// Human-readable explanation.
+    /// Human-readable explanation, in the request's language (English when the chain
+    /// has no other).
     pub message: String,
+    /// The language of `message`.
+    pub language: String,
 }
 
-impl From<compliance::ComplianceIssue> for ComplianceIssue {
-    fn from(issue: compliance::ComplianceIssue) -> Self {
+impl ComplianceIssue {
+    pub(crate) fn new(issue: compliance::ComplianceIssue, chain: &[String]) -> Self {
+        let (message, language) = issue.message_in(chain);
+        let language = language.to_owned();
         Self {
             code: issue.code.into(),
-            message: issue.message,
+            message,
+            language,
         }
     }
 }
@@ -246,8 +275,13 @@ impl From<compliance::ComplianceIssue> for ComplianceIssue {
 /// Filters of the product list; all given conditions must hold.
 #[derive(InputObject, Default)]
 pub struct ProductFilterInput {
-    /// Words to find in the product's name, format or description or its cooperative's
-    /// name; case- and accent-insensitive ("fes" finds "Fès"). At most 200 characters.
+    /// Words to find, in any language of the catalog, in the product's name, description
+    /// or format, its segment, its cooperative (name and presentation), region or
+    /// province. Case, accents, French elisions (`d'argan`) and plurals, Arabic
+    /// diacritics, hamza forms and the article `ال` do not matter; a word of 5+ letters
+    /// may have one typo; the last word may be a prefix (search as you type). Products
+    /// matching the most words come first (`RELEVANCE`, the default order when
+    /// searching). At most 200 characters.
     pub search: Option<String>,
     /// Only products of this cooperative (an unknown one is `BAD_USER_INPUT`).
     pub cooperative_id: Option<ID>,
@@ -308,6 +342,7 @@ impl ProductFilterInput {
         .await?;
         Ok(ProductFilter {
             search: self.search,
+            search_ids: None,
             cooperative_id,
             kind: self.kind.map(Into::into),
             segment_slug: self.segment,
@@ -325,7 +360,10 @@ impl ProductFilterInput {
 /// What products can be sorted by.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ProductSortField {
-    /// Alphabetically by name.
+    /// Best match of `filter.search` first (the default when searching; by name
+    /// without a search). `direction` does not apply.
+    Relevance,
+    /// Alphabetically by name (the default without a search).
     #[default]
     Name,
     /// By unit price.
@@ -350,7 +388,7 @@ impl From<ProductSort> for ProductOrder {
         let asc = sort.direction == SortDirection::Asc;
         // Newest first is `created_at` descending.
         let (key, newest) = match sort.field {
-            ProductSortField::Name => (ProductSortKey::Name, false),
+            ProductSortField::Name | ProductSortField::Relevance => (ProductSortKey::Name, false),
             ProductSortField::Price => (ProductSortKey::Price, false),
             ProductSortField::Newest => (ProductSortKey::CreatedAt, true),
         };
@@ -361,16 +399,56 @@ impl From<ProductSort> for ProductOrder {
     }
 }
 
-/// One page of products matching `filter`.
+/// One page of products matching `filter`: by relevance when searching (unless another
+/// sort is asked for), else in `sort`'s order.
 pub async fn list_products(
     ctx: &Context<'_>,
-    filter: ProductFilter,
+    mut filter: ProductFilter,
     sort: Option<ProductSort>,
     args: PageArgs,
 ) -> Result<ProductConnection> {
     let order = ProductOrder::from(sort.unwrap_or_default());
     let (with, _) = planned_relations(ctx);
-    let page = lists::products_with(ctx.db(), &filter, ctx.today(), order, args, with).await?;
+    let mut ranked = None;
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        let found = ctx.search_index().search(ctx.db(), search).await?;
+        filter.search_ids = Some(found.iter().map(|r| r.product_id).collect());
+        if sort.is_none_or(|s| s.field == ProductSortField::Relevance) {
+            ranked = Some(found);
+        }
+    }
+    let page = match &ranked {
+        Some(ranked) => {
+            lists::products_by_relevance(ctx.db(), &filter, ctx.today(), ranked, args, with).await?
+        }
+        None => lists::products_with(ctx.db(), &filter, ctx.today(), order, args, with).await?,
+    };
+    let scores = page.scores.clone();
+    // The page's texts in the request's language, in one statement with those of its
+    // cooperatives, regions and segments.
+    let subjects: Vec<Subject> = page
+        .listing
+        .page
+        .rows
+        .iter()
+        .map(|p| Subject::new(SubjectKind::Product, p.id))
+        .chain(
+            page.cooperatives
+                .iter()
+                .map(|c| Subject::new(SubjectKind::Cooperative, c.id)),
+        )
+        .chain(
+            page.regions
+                .iter()
+                .map(|r| Subject::new(SubjectKind::Region, &r.code)),
+        )
+        .chain(
+            page.segments
+                .iter()
+                .map(|s| Subject::new(SubjectKind::Segment, s.id)),
+        )
+        .collect();
+    i18n::prefetch(ctx, subjects.into_iter()).await?;
     let loaders = ctx.loaders();
     let by_id = |c: cooperative::Model| (CooperativeKey(c.id), c);
     loaders
@@ -392,6 +470,13 @@ pub async fn list_products(
     loaders
         .feed_many(listing.map(|(p, ids)| (CertificationIdsListingProduct(p), ids)))
         .await;
+    if ranked.is_some() {
+        return Ok(listing_connection(
+            page.listing,
+            |p| lists::relevance_cursor(p.id, scores.get(&p.id).copied().unwrap_or(0)),
+            Product,
+        ));
+    }
     Ok(listing_connection(
         page.listing,
         |p| order.cursor(p),
@@ -499,12 +584,17 @@ pub(crate) async fn prefetch_first_products(
         pages.entry(key).or_default().push(coop.id);
     }
     let loaders = ctx.loaders();
+    let mut texts = Vec::new();
     for (page, ids) in pages {
         let mut found: HashMap<i32, Vec<product::Model>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
         let read = reads::first_products_of_cooperatives(ctx.db(), ids, page)
             .await
             .map_err(AppError::from)?;
+        texts.extend(
+            read.iter()
+                .map(|p| Subject::new(SubjectKind::Product, p.id)),
+        );
         for row in read {
             found.entry(row.cooperative_id).or_default().push(row);
         }
@@ -515,6 +605,10 @@ pub(crate) async fn prefetch_first_products(
                     .map(|(id, rows)| (FirstProductsOfCooperative(id, page), rows)),
             )
             .await;
+    }
+    // Their names in the request's language, in one statement.
+    if !i18n::in_base_language(ctx) && !texts.is_empty() {
+        i18n::prefetch(ctx, texts.into_iter()).await?;
     }
     Ok(())
 }
@@ -586,6 +680,29 @@ pub(crate) async fn prefetch_product_relations(
         Ok(())
     };
     futures::try_join!(coops, segments, certifications)?;
+    // The texts of the page and of the relations just read, in one statement.
+    if !i18n::in_base_language(ctx) {
+        let mut subjects: Vec<Subject> = rows
+            .iter()
+            .map(|p| Subject::new(SubjectKind::Product, p.id))
+            .collect();
+        if wants.segment {
+            subjects.extend(
+                rows.iter()
+                    .map(|p| Subject::new(SubjectKind::Segment, p.segment_id)),
+            );
+        }
+        if wants.cooperative {
+            let coops = loaders.load_many(coop_ids()).await?;
+            subjects.extend(coops.values().flat_map(|c| {
+                [
+                    Subject::new(SubjectKind::Cooperative, c.id),
+                    Subject::new(SubjectKind::Region, &c.region_code),
+                ]
+            }));
+        }
+        i18n::prefetch(ctx, subjects.into_iter()).await?;
+    }
     Ok(())
 }
 

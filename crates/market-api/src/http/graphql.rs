@@ -8,6 +8,7 @@ use crate::error::{AppError, codes};
 use crate::graphql::cacheability;
 use crate::graphql::cost::QueryCost;
 use crate::graphql::extensions::ExecutionStarted;
+use crate::graphql::i18n::{self, RequestLanguage};
 use crate::graphql::loaders;
 use crate::http::auth::{ClientAddr, viewer_from_headers};
 use crate::http::fairness::Limited;
@@ -153,6 +154,8 @@ struct Outcome {
     /// `hit` or `miss` when the response cache was asked, empty otherwise.
     cache: &'static str,
     codes: Vec<String>,
+    /// The language the operation was answered in (`Content-Language`).
+    language: Option<String>,
 }
 
 /// Runs one GraphQL request, then writes its log line (operation name, kind, cost,
@@ -171,7 +174,16 @@ async fn execute(
         kind: "unknown",
         ..Default::default()
     };
-    let response = run(state, headers, media, params, method, client, &mut outcome).await;
+    let mut response = run(state, headers, media, params, method, client, &mut outcome).await;
+    if let Some(value) = outcome
+        .language
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LANGUAGE, value);
+    }
     let elapsed = started.elapsed();
     outcome.codes.sort();
     outcome.codes.dedup();
@@ -301,7 +313,27 @@ async fn run(
         state.persisted_queries.register(hash, &request.query);
     }
     let mut catalog_only = false;
+    // The language: `Accept-Language`, unless the operation says `@inContext(language:)`.
+    let languages = &state.config.languages;
+    let mut language = languages.negotiate(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     if let Ok(mut doc) = async_graphql::parser::parse_query(&request.query) {
+        match i18n::operation_language(
+            &doc,
+            request.operation_name.as_deref(),
+            &request.variables,
+            languages,
+        ) {
+            Ok(Some(asked)) => language = asked,
+            Ok(None) => {}
+            Err(message) => {
+                outcome.codes.push(codes::BAD_USER_INPUT.to_owned());
+                return request_error(media, StatusCode::BAD_REQUEST, &message);
+            }
+        }
         catalog_only = cacheability::reads_only_catalog(&doc, request.operation_name.as_deref());
         if method == Method::GET && !only_queries(&doc, request.operation_name.as_deref()) {
             return (
@@ -364,11 +396,7 @@ async fn run(
     };
     // The response cache: public catalog queries of anonymous and customer viewers.
     let class = ViewerClass::of(&viewer).filter(|_| catalog_only);
-    let language = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    outcome.language = Some(language.tag.clone());
     let mut cache_key = None;
     if let (Some(cache), Some(class)) = (&state.response_cache, class) {
         let parts = response_cache::KeyParts {
@@ -376,7 +404,7 @@ async fn run(
             operation_name: request.operation_name.as_deref(),
             variables: &variables_json,
             media: media.name(),
-            language: &language,
+            language: &language.tag,
             class,
         };
         match cache.key(&parts, state.config.market_today()).await {
@@ -398,6 +426,7 @@ async fn run(
     let request = request
         .data(uncacheable.clone())
         .data(viewer)
+        .data(RequestLanguage(language.clone()))
         .data(client)
         .data(loaders::loaders(
             state.db.clone(),

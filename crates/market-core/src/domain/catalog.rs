@@ -19,6 +19,9 @@ use sea_orm::{
 #[derive(Debug, Default, Clone)]
 pub struct ProductFilter {
     pub search: Option<String>,
+    /// The products the search index found for `search` (then `search` itself is not
+    /// matched again in SQL).
+    pub search_ids: Option<Vec<i32>>,
     pub cooperative_id: Option<i32>,
     pub kind: Option<CooperativeKind>,
     pub segment_slug: Option<String>,
@@ -46,7 +49,9 @@ pub fn contains_pattern(text: &str) -> LikeExpr {
 /// The products matching `filter`, unsorted.
 pub fn products_query(filter: &ProductFilter, today: NaiveDate) -> Select<product::Entity> {
     let mut cond = Condition::all();
-    if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(ids) = &filter.search_ids {
+        cond = cond.add(product::Column::Id.is_in(ids.iter().copied()));
+    } else if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
         let pattern = contains_pattern(search);
         cond = cond.add(
             Condition::any()
@@ -411,6 +416,6 @@ pub async fn save_product(
         )]),
         _ => AppError::Database(e),
     })?;
-    crate::domain::catalog_version::touch(db).await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
     Ok(saved.try_into_model()?)
 }

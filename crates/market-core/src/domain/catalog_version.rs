@@ -71,6 +71,54 @@ pub(crate) fn wrote(version: i64) {
     let _ = WRITTEN.try_with(|written| written.set(written.get().max(version)));
 }
 
+/// Like [`touch`], for a change of the catalog's *texts* (names, descriptions,
+/// translations, products or cooperatives added): the search index rebuilds on it.
+pub async fn touch_texts(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "WITH c AS (INSERT INTO catalog_changes (texts) VALUES (TRUE) RETURNING id) \
+             SELECT pg_notify('catalog_changes', id::text) FROM c"
+        }
+        _ => "INSERT INTO catalog_changes (texts) VALUES (TRUE)",
+    };
+    db.execute_unprepared(sql).await?;
+    Ok(())
+}
+
+/// The version of the catalog's texts: the largest id of a text change in the log and
+/// how many text changes it holds. The count matters on PostgreSQL, where ids are drawn
+/// before commit: a transaction that drew a smaller id may commit after a larger one was
+/// seen, leaving the largest id unchanged but not the count. Pruning changes it too, which
+/// only costs the search index one more rebuild. One read of a partial index
+/// (`ix_catalog_changes_texts`), however many stock movements the log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextVersion {
+    /// The largest id of a text change (`None` once pruned away).
+    pub last: Option<i64>,
+    /// How many text changes the log holds.
+    pub count: i64,
+}
+
+/// The catalog's [`TextVersion`] now.
+pub async fn text_version(db: &impl ConnectionTrait) -> Result<TextVersion, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(id) AS v, COUNT(*) AS n FROM catalog_changes WHERE texts = TRUE",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => TextVersion {
+            last: row.try_get::<Option<i64>>("", "v")?,
+            count: row.try_get::<i64>("", "n")?,
+        },
+        None => TextVersion {
+            last: None,
+            count: 0,
+        },
+    })
+}
+
 /// The catalog's version now: the log's largest id.
 pub async fn current(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let row = db

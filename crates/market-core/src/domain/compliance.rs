@@ -64,7 +64,104 @@ pub enum IssueCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplianceIssue {
     pub code: IssueCode,
+    /// In English (the API's base messages).
     pub message: String,
+    /// What the message says, to write it in another language ([`ComplianceIssue::message_in`]).
+    pub args: IssueArgs,
+}
+
+/// The values a compliance message is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IssueArgs {
+    /// The certification concerned: its type and number.
+    pub certification: Option<(CertificationType, String)>,
+    /// The date of an expiry or of a start of validity.
+    pub date: Option<NaiveDate>,
+    /// The kind whose requirement is not met.
+    pub kind: Option<CooperativeKind>,
+    /// The suspended cooperative's name.
+    pub cooperative: Option<String>,
+}
+
+impl IssueCode {
+    /// The SCREAMING_SNAKE_CASE spelling, as in the schema and the message templates.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingOnssaAuthorization => "MISSING_ONSSA_AUTHORIZATION",
+            Self::MissingDmpAuthorization => "MISSING_DMP_AUTHORIZATION",
+            Self::CertificationExpired => "CERTIFICATION_EXPIRED",
+            Self::CertificationRevoked => "CERTIFICATION_REVOKED",
+            Self::CertificationNotYetValid => "CERTIFICATION_NOT_YET_VALID",
+            Self::CooperativeSuspended => "COOPERATIVE_SUSPENDED",
+            Self::ProductInactive => "PRODUCT_INACTIVE",
+        }
+    }
+}
+
+/// The messages in French and Arabic (`seed/data/i18n/compliance_messages.csv`): by key
+/// (an issue code, `requirement:KIND` or `certification_type:TYPE`) and language.
+fn templates() -> &'static std::collections::HashMap<(String, String), String> {
+    static TEMPLATES: std::sync::OnceLock<std::collections::HashMap<(String, String), String>> =
+        std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut map = std::collections::HashMap::new();
+        let csv = include_str!("../seed/data/i18n/compliance_messages.csv");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let headers = reader.headers().cloned().unwrap_or_default();
+        for record in reader.records().flatten() {
+            let key = record.get(0).unwrap_or_default().to_owned();
+            for (i, header) in headers.iter().enumerate().skip(1) {
+                if let (Some(language), Some(text)) =
+                    (header.strip_prefix("message_"), record.get(i))
+                    && language != "en"
+                {
+                    map.insert((key.clone(), language.to_owned()), text.to_owned());
+                }
+            }
+        }
+        map
+    })
+}
+
+impl ComplianceIssue {
+    /// The message in the first language of `chain` that has one (English, the built-in
+    /// messages, is always there), and that language.
+    pub fn message_in<'a>(&'a self, chain: &'a [String]) -> (String, &'a str) {
+        for language in chain {
+            if language == "en" {
+                break;
+            }
+            if let Some(text) = self.localized(language) {
+                return (text, language);
+            }
+        }
+        (self.message.clone(), "en")
+    }
+
+    fn localized(&self, language: &str) -> Option<String> {
+        let t = templates();
+        let get = |key: String| t.get(&(key, language.to_owned()));
+        let mut text = get(self.code.as_str().to_owned())?.clone();
+        let a = &self.args;
+        if let Some((kind, number)) = &a.certification {
+            text = text.replace(
+                "{certification_type}",
+                get(format!("certification_type:{kind}"))?,
+            );
+            text = text.replace("{number}", number);
+        }
+        if let Some(date) = a.date {
+            text = text.replace("{date}", &date.to_string());
+        }
+        if let Some(kind) = a.kind {
+            text = text.replace("{requirement}", get(format!("requirement:{kind}"))?);
+        }
+        if let Some(name) = &a.cooperative {
+            text = text.replace("{cooperative}", name);
+        }
+        // A template whose value is missing is not used half-filled.
+        (!text.contains('{')).then_some(text)
+    }
 }
 
 /// Whether `cert` is in force on `today`.
@@ -87,12 +184,17 @@ pub fn assess(
         issues.push(ComplianceIssue {
             code: IssueCode::ProductInactive,
             message: "The product is not active.".into(),
+            args: IssueArgs::default(),
         });
     }
     if cooperative.status == CooperativeStatus::Suspended {
         issues.push(ComplianceIssue {
             code: IssueCode::CooperativeSuspended,
             message: format!("The cooperative {} is suspended.", cooperative.name),
+            args: IssueArgs {
+                cooperative: Some(cooperative.name.clone()),
+                ..Default::default()
+            },
         });
     }
     if let Some(req) = requirement_for(cooperative.kind) {
@@ -106,6 +208,11 @@ pub fn assess(
                 ComplianceIssue {
                     code: IssueCode::CertificationRevoked,
                     message: format!("{} {} was revoked; {needs}.", c.r#type, c.number),
+                    args: IssueArgs {
+                        certification: Some((c.r#type, c.number.clone())),
+                        kind: Some(req.kind),
+                        ..Default::default()
+                    },
                 }
             } else if let Some(c) = candidates
                 .iter()
@@ -120,6 +227,12 @@ pub fn assess(
                         c.number,
                         c.expires_on.unwrap_or(today)
                     ),
+                    args: IssueArgs {
+                        certification: Some((c.r#type, c.number.clone())),
+                        date: Some(c.expires_on.unwrap_or(today)),
+                        kind: Some(req.kind),
+                        ..Default::default()
+                    },
                 }
             } else if let Some(c) = candidates.iter().find(|c| c.issued_on > today) {
                 ComplianceIssue {
@@ -128,11 +241,21 @@ pub fn assess(
                         "{} {} is only valid from {}; {needs}.",
                         c.r#type, c.number, c.issued_on
                     ),
+                    args: IssueArgs {
+                        certification: Some((c.r#type, c.number.clone())),
+                        date: Some(c.issued_on),
+                        kind: Some(req.kind),
+                        ..Default::default()
+                    },
                 }
             } else {
                 ComplianceIssue {
                     code: req.missing,
                     message: format!("No certification covers this product: {needs}."),
+                    args: IssueArgs {
+                        kind: Some(req.kind),
+                        ..Default::default()
+                    },
                 }
             };
             issues.push(issue);

@@ -271,6 +271,6 @@ pub async fn save(
     model.payout_account = Set(payout_account);
     model.updated_at = Set(now);
     let saved = model.save(db).await?;
-    crate::domain::catalog_version::touch(db).await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
     Ok(saved.try_into_model()?)
 }

@@ -318,6 +318,8 @@ pub struct ProductPage {
     /// The certifications listing each product of the page in their coverage (empty when
     /// none); empty when not asked for.
     pub coverage: HashMap<i32, Vec<i32>>,
+    /// The relevance of each product of a page by relevance (empty otherwise).
+    pub scores: HashMap<i32, i64>,
 }
 
 /// A product with the relations joined to it.
@@ -409,6 +411,7 @@ pub async fn products_with(
         segments: Vec::new(),
         certifications: HashMap::new(),
         coverage: HashMap::new(),
+        scores: HashMap::new(),
     };
     for row in rows {
         page.cooperatives.extend(row.cooperative);
@@ -420,6 +423,92 @@ pub async fn products_with(
         certifications_of_page(db, &mut page).await?;
     }
     Ok(page)
+}
+
+/// One page of the products matching `filter` in the order of relevance of `ranked`
+/// (the search index's answer, best first): the products the filter keeps (one
+/// statement), paged in memory, then the page with its relations as [`products_with`]
+/// reads them. Cursors carry the relevance (`ProductPage::scores`).
+pub async fn products_by_relevance(
+    db: &impl ConnectionTrait,
+    filter: &ProductFilter,
+    today: NaiveDate,
+    ranked: &[crate::domain::search::Ranked],
+    args: PageArgs,
+    with: ProductRelations,
+) -> AppResult<ProductPage> {
+    let kept = product_ids(db, filter, today).await?;
+    let list: Vec<(i32, i64)> = ranked
+        .iter()
+        .filter(|r| kept.contains(&r.product_id))
+        .map(|r| (r.product_id, r.score))
+        .collect();
+    let total = list.len() as i64;
+    // Best first, ties by id: an item comes after a cursor with a higher score, or the
+    // same score and a lower id.
+    let page = page::page_in_memory(list, args, |(id, score), c| {
+        let key = match c.key {
+            SortValue::Int(k) => k,
+            _ => i64::MAX,
+        };
+        key.cmp(score).then(i64::from(*id).cmp(&c.id))
+    })?;
+    let ids: Vec<i32> = page.rows.iter().map(|(id, _)| *id).collect();
+    let scores: HashMap<i32, i64> = page.rows.iter().copied().collect();
+    let of_page = ProductFilter {
+        search_ids: Some(ids.clone()),
+        include_unsellable: true,
+        ..Default::default()
+    };
+    let order = ProductOrder {
+        key: ProductSortKey::Name,
+        ascending: true,
+    };
+    let mut read = products_with(
+        db,
+        &of_page,
+        today,
+        order,
+        PageArgs::new(Some(page::MAX_PAGE_SIZE), None, None, None),
+        with,
+    )
+    .await?;
+    let mut rows: HashMap<i32, product::Model> = std::mem::take(&mut read.listing.page.rows)
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    read.listing.page = page::Page {
+        rows: ids.iter().filter_map(|id| rows.remove(id)).collect(),
+        has_previous: page.has_previous,
+        has_next: page.has_next,
+    };
+    read.listing.total = TotalCount::known(total);
+    read.scores = scores;
+    Ok(read)
+}
+
+/// The ids of the products matching `filter`, in one statement.
+pub async fn product_ids(
+    db: &impl ConnectionTrait,
+    filter: &ProductFilter,
+    today: NaiveDate,
+) -> AppResult<BTreeSet<i32>> {
+    Ok(catalog::products_query(filter, today)
+        .select_only()
+        .column(product::Column::Id)
+        .into_tuple::<i32>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The cursor of a product in a list by relevance.
+pub fn relevance_cursor(product_id: i32, score: i64) -> Cursor {
+    Cursor {
+        key: SortValue::Int(score),
+        id: product_id.into(),
+    }
 }
 
 /// Reads, in one statement, every certification of the page's cooperatives with the

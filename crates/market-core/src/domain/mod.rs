@@ -9,6 +9,7 @@ pub mod certifications;
 pub mod compliance;
 pub mod cooperatives;
 pub mod enums;
+pub mod i18n;
 pub mod import;
 pub mod input;
 pub mod lists;
@@ -21,6 +22,7 @@ pub mod rollups;
 pub mod search;
 pub mod signin_limits;
 pub mod stock;
+pub mod translations;
 
 /// Sets a field of an update only when the client gave a value for it: an omitted field
 /// keeps what is stored (or the new row's default).

@@ -237,6 +237,25 @@ impl Viewer {
         .map(|_| user)
     }
 
+    /// Who may set or remove a translation of a thing: managers for everything; members
+    /// for their own cooperative and its products (`owner` is the cooperative of the
+    /// thing, `None` for segments, regions and provinces, which are the market's). Like
+    /// [`Viewer::require_product_editor`], a member cannot tell a thing that does not
+    /// exist from one it may not touch.
+    pub fn require_translation_editor(&self, owner: Option<i32>) -> AppResult<&SignedIn> {
+        let user = self.require_user()?;
+        match owner {
+            _ if self.is_manager() => Ok(user),
+            Some(id) if self.is_member_of(id) => Ok(user),
+            Some(_) => Err(forbidden(
+                "a cooperative member translates only its own cooperative and products",
+            )),
+            None => Err(forbidden(
+                "only market managers may translate segments, regions, provinces and things that do not exist",
+            )),
+        }
+    }
+
     /// Refusal for what is kept for managers and cooperative members (payout statements,
     /// sales analytics): customers are `FORBIDDEN`, anonymous viewers `UNAUTHENTICATED`.
     pub fn refuse_customer(&self, what: &str) -> AppError {

@@ -18,4 +18,5 @@ pub mod region;
 pub mod segment;
 pub mod sign_in_source;
 pub mod stock_movement;
+pub mod translation;
 pub mod user;

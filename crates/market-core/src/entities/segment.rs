@@ -8,6 +8,8 @@ pub struct Model {
     pub id: i32,
     pub slug: String,
     pub name: String,
+    /// In the base language, like the name (empty when not written).
+    pub description: String,
     pub kind: CooperativeKind,
     pub position: i32,
 }

@@ -78,7 +78,7 @@ pub async fn seed_demo_catalog(
     today: NaiveDate,
 ) -> Result<DemoSummary, DbErr> {
     seed_reference_data(db).await?;
-    crate::domain::catalog_version::touch(db).await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
     let demo = tables::demo()?;
     let coops = plan_cooperatives(demo, today)?;
     let planned = plan_products(demo, &coops, today)?;
@@ -210,17 +210,45 @@ fn plan_products(
 
 /// The demo's cooperatives and products as a catalog file of `import catalog`, with
 /// the optional columns filled.
+/// The translation columns of the demo's catalog file (`seed/data/i18n`).
+const TRANSLATION_COLUMNS: [&str; 8] = [
+    "name_fr",
+    "name_ar",
+    "description_fr",
+    "description_ar",
+    "cooperative_name_fr",
+    "cooperative_name_ar",
+    "cooperative_description_fr",
+    "cooperative_description_ar",
+];
+
 fn catalog_file(coops: &[PlannedCoop], products: &[PlannedProduct]) -> csv::Result<Vec<u8>> {
     let mut file = csv::Writer::from_writer(Vec::new());
     let header = import::CATALOG_COLUMNS
         .iter()
-        .chain(&import::CATALOG_OPTIONAL_COLUMNS);
+        .chain(&import::CATALOG_OPTIONAL_COLUMNS)
+        .chain(&TRANSLATION_COLUMNS);
     file.write_record(header)?;
     for p in products {
         let coop = &coops[p.coop];
         let c = coop.row;
         let mailbox = c.slug.strip_prefix("cooperative-").unwrap_or(&c.slug);
-        file.write_record([
+        let pt = super::i18n::PRODUCTS
+            .get(&p.row.sku)
+            .cloned()
+            .unwrap_or_default();
+        let ct = super::i18n::COOPERATIVES
+            .get(&c.slug)
+            .cloned()
+            .unwrap_or_default();
+        let dash = |t: &str| {
+            if t == "-" {
+                String::new()
+            } else {
+                t.to_owned()
+            }
+        };
+        let mut record: Vec<String> = [
             c.slug.as_str(),
             &c.name,
             c.kind.as_str(),
@@ -246,7 +274,20 @@ fn catalog_file(coops: &[PlannedCoop], products: &[PlannedProduct]) -> csv::Resu
             &p.row.active.to_string(),
             &p.low_stock_threshold.to_string(),
             &p.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        ])?;
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        record.extend([
+            dash(&pt.name_fr),
+            dash(&pt.name_ar),
+            dash(&pt.description_fr),
+            dash(&pt.description_ar),
+            dash(&ct.name_fr),
+            dash(&ct.name_ar),
+            dash(&ct.description_fr),
+            dash(&ct.description_ar),
+        ]);
+        file.write_record(&record)?;
     }
     file.into_inner().map_err(|e| e.into_error().into())
 }

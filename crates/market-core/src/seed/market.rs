@@ -91,7 +91,7 @@ pub async fn seed_market_catalog(
     progress: bool,
 ) -> Result<MarketSummary, DbErr> {
     seed_reference_data(db).await?;
-    crate::domain::catalog_version::touch(db).await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
     let plan = plan_market(today)?;
     let products_planned: usize = plan.iter().map(|c| c.products.len()).sum();
     let in_stock = plan
@@ -220,6 +220,10 @@ pub async fn seed_market_catalog(
     }
     bar.set_message("coverage");
     insert_reporting(db, links, &bar).await?;
+    bar.set_message("translations");
+    crate::domain::translations::upsert(db, market_texts(&plan, &coop_ids, &product_ids))
+        .await
+        .map_err(|e| DbErr::Custom(format!("{e:?}")))?;
     bar.finish_with_message("done");
 
     Ok(MarketSummary {
@@ -326,6 +330,8 @@ struct PlannedCoop {
     compliance: Compliance,
     products: Vec<PlannedProduct>,
     certifications: Vec<PlannedCert>,
+    /// Name and description in French and Arabic (`seed/data/i18n/market_words.csv`).
+    texts: super::i18n::Texts,
 }
 
 impl PlannedCoop {
@@ -404,8 +410,17 @@ fn plan_market(today: NaiveDate) -> Result<Vec<PlannedCoop>, DbErr> {
     for coop in &mut coops {
         coop.certifications = plan_certifications(coop, today, &mut numbers)?;
         coop.description = describe(coop, reference);
-        coop.name = cooperative_name(coop, &mut names);
+        let (name, name_ar) = cooperative_name(coop, &mut names);
+        coop.name = name;
         coop.slug = slugify(&coop.name);
+        let (description_fr, description_ar) = describe_translated(coop);
+        coop.texts = super::i18n::Texts {
+            // The registered name is French already.
+            name_fr: coop.name.clone(),
+            name_ar,
+            description_fr,
+            description_ar,
+        };
     }
     Ok(coops)
 }
@@ -485,6 +500,7 @@ fn plan_cooperatives(today: NaiveDate) -> Result<Vec<PlannedCoop>, DbErr> {
                     compliance,
                     products: Vec::new(),
                     certifications: Vec::new(),
+                    texts: Default::default(),
                 });
             }
         }
@@ -538,8 +554,9 @@ const NAME_WORDS: &[&str] = &[
 ];
 
 /// A unique cooperative name, "Coopérative Féminine Apicole Tifawin de Taza": the
-/// activity follows its first product line.
-fn cooperative_name(coop: &PlannedCoop, taken: &mut HashSet<String>) -> String {
+/// activity follows its first product line. With its Arabic form, "تعاونية تيفاوين
+/// النسوية لتربية النحل بتازة" (README of `seed/data/i18n`, `market_words.csv`).
+fn cooperative_name(coop: &PlannedCoop, taken: &mut HashSet<String>) -> (String, String) {
     let mut dice = Dice::new(&format!("market/{}/name", coop.code));
     let generic: &[&str] = match coop.kind {
         Terroir => &["Agricole", "Agricole", "Agro-alimentaire", ""],
@@ -576,15 +593,42 @@ fn cooperative_name(coop: &PlannedCoop, taken: &mut HashSet<String>) -> String {
         format!(" {activity}")
     };
     let start = dice.below(NAME_WORDS.len());
-    let name = (0..NAME_WORDS.len())
+    let named = (0..NAME_WORDS.len())
         .map(|i| {
             let word = NAME_WORDS[(start + i) % NAME_WORDS.len()];
-            format!("Coopérative{feminine}{activity} {word} {of_place}")
+            (
+                format!("Coopérative{feminine}{activity} {word} {of_place}"),
+                Some(word),
+            )
         })
-        .find(|n| !taken.contains(n))
-        .unwrap_or_else(|| format!("Coopérative {} {of_place}", coop.code));
-    taken.insert(name.clone());
-    name
+        .find(|(n, _)| !taken.contains(n))
+        .unwrap_or_else(|| (format!("Coopérative {} {of_place}", coop.code), None));
+    taken.insert(named.0.clone());
+    // Arabic: the name word first, then an adjectival activity, "feminine", a
+    // prepositional activity, and ب joined to the province.
+    let province_ar = super::i18n::PROVINCES
+        .get(&(coop.region.to_owned(), province.to_owned()))
+        .map_or(province, |t| t.name_ar.as_str());
+    let (activity_ar, adjective) = super::i18n::market_word("activity", activity.trim())
+        .map_or(("", false), |(ar, variant)| (ar, variant == "adjective"));
+    let mut arabic = match named
+        .1
+        .and_then(|w| super::i18n::market_word("name_word", w))
+    {
+        Some((word, _)) => format!("تعاونية {word}"),
+        None => format!("تعاونية {}", coop.code),
+    };
+    if adjective {
+        arabic = format!("{arabic} {activity_ar}");
+    }
+    if !feminine.is_empty() {
+        arabic.push_str(" النسوية");
+    }
+    if !adjective && !activity_ar.is_empty() {
+        arabic = format!("{arabic} {activity_ar}");
+    }
+    arabic = format!("{arabic} ب{province_ar}");
+    (named.0, arabic)
 }
 
 /// How many products each cooperative offers: drawn per cooperative, then evened out so
@@ -912,6 +956,94 @@ fn describe(coop: &PlannedCoop, reference: &tables::Reference) -> String {
     )
 }
 
+/// The description of `describe` in French and Arabic (`market_words.csv`):
+/// "86 adhérentes, province de Taza (Fès–Meknès), fondée en 2009 ; produits : miel."
+fn describe_translated(coop: &PlannedCoop) -> (String, String) {
+    use super::i18n::{PROVINCES, REGIONS, SEGMENTS};
+    let mut fr: Vec<String> = Vec::new();
+    let mut ar: Vec<String> = Vec::new();
+    for p in &coop.products {
+        if let Some((t, _)) = SEGMENTS.get(p.segment) {
+            let name_fr = t.name_fr.to_lowercase();
+            if !fr.contains(&name_fr) {
+                fr.push(name_fr);
+                ar.push(t.name_ar.clone());
+            }
+        }
+    }
+    let region = REGIONS.get(coop.region).cloned().unwrap_or_default();
+    let province = PROVINCES
+        .get(&(coop.region.to_owned(), coop.province.to_owned()))
+        .cloned()
+        .unwrap_or_default();
+    let n = coop.members;
+    let (who_fr, who_ar) = match (coop.women_led, n % 100) {
+        (false, _) if n >= 100 && n % 100 <= 2 => ("adhérents", "عضو"),
+        (true, _) if n >= 100 && n % 100 <= 2 => ("adhérentes", "امرأة"),
+        (false, 3..=10) => ("adhérents", "أعضاء"),
+        (true, 3..=10) => ("adhérentes", "نساء"),
+        (false, _) => ("adhérents", "عضوا"),
+        (true, _) => ("adhérentes", "امرأة"),
+    };
+    let year = coop.founded.year();
+    (
+        format!(
+            "{n} {who_fr}, province de {} ({}), fondée en {year} ; produits : {}.",
+            province.name_fr,
+            region.name_fr,
+            fr.join(", ")
+        ),
+        format!(
+            "{n} {who_ar} من {} (جهة {})، تأسست سنة {year}، منتجاتها: {}.",
+            province.name_ar,
+            region.name_ar,
+            ar.join("، ")
+        ),
+    )
+}
+
+/// The French and Arabic texts of the market's cooperatives and products (the latter by
+/// their demo product line, `product_lines.csv`).
+fn market_texts(
+    plan: &[PlannedCoop],
+    coop_ids: &HashMap<String, i32>,
+    product_ids: &HashMap<&str, i32>,
+) -> Vec<(
+    crate::domain::translations::Subject,
+    String,
+    crate::domain::translations::Text,
+)> {
+    use crate::domain::translations::{Subject, SubjectKind};
+    let mut rows = Vec::new();
+    for coop in plan {
+        if let Some(id) = coop_ids.get(&coop.slug) {
+            for (language, text) in coop.texts.by_language() {
+                rows.push((
+                    Subject::new(SubjectKind::Cooperative, id),
+                    language.to_owned(),
+                    text,
+                ));
+            }
+        }
+        for p in &coop.products {
+            let line = (p.name.to_owned(), p.description.to_owned());
+            if let (Some(id), Some(texts)) = (
+                product_ids.get(p.sku.as_str()),
+                super::i18n::PRODUCT_LINES.get(&line),
+            ) {
+                for (language, text) in texts.by_language() {
+                    rows.push((
+                        Subject::new(SubjectKind::Product, id),
+                        language.to_owned(),
+                        text,
+                    ));
+                }
+            }
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -919,6 +1051,42 @@ mod tests {
     use chrono::TimeDelta;
 
     const TODAY: NaiveDate = date(2026, 11, 23);
+
+    #[test]
+    fn every_cooperative_and_product_has_french_and_arabic_text() {
+        let plan = plan_market(TODAY).expect("plan");
+        let arabic = |t: &str| t.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c));
+        let mut names = HashSet::new();
+        for coop in &plan {
+            let t = &coop.texts;
+            assert!(
+                t.name_ar.starts_with("تعاونية "),
+                "{}: {}",
+                coop.name,
+                t.name_ar
+            );
+            assert!(t.name_ar.contains(" ب"), "{}: {}", coop.name, t.name_ar);
+            assert!(!t.name_ar.contains("  "), "{}", t.name_ar);
+            assert!(
+                names.insert(t.name_ar.clone()),
+                "two cooperatives named {}",
+                t.name_ar
+            );
+            assert!(arabic(&t.description_ar) && !t.description_ar.contains('{'));
+            assert!(
+                t.description_fr.contains("fondée en"),
+                "{}",
+                t.description_fr
+            );
+            for p in &coop.products {
+                let line = (p.name.to_owned(), p.description.to_owned());
+                let texts = super::super::i18n::PRODUCT_LINES
+                    .get(&line)
+                    .unwrap_or_else(|| panic!("no translation of {line:?}"));
+                assert!(arabic(&texts.name_ar) && !texts.name_fr.is_empty());
+            }
+        }
+    }
 
     /// The region totals of DESIGN.md, "The market in figures".
     const DESIGN_REGIONS: [(&str, usize); 12] = [

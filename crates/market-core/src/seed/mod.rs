@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod demo_history;
 pub mod history;
+pub mod i18n;
 pub mod market;
 mod plan;
 mod tables;
@@ -70,10 +71,18 @@ pub async fn seed_reference_data(db: &impl ConnectionTrait) -> Result<(), DbErr>
             id: Default::default(),
             slug: Set(s.slug.clone()),
             name: Set(s.name.clone()),
+            description: Set(i18n::SEGMENTS
+                .get(&s.slug)
+                .map(|(_, english)| english.clone())
+                .unwrap_or_default()),
             kind: Set(s.kind),
             position: Set(position),
         });
     insert_chunked(db, segments).await?;
+    // Their names in the other languages (and the segments' descriptions).
+    if i18n::seed_reference_texts(db).await? {
+        crate::domain::catalog_version::touch_texts(db).await?;
+    }
     Ok(())
 }
 

@@ -2,6 +2,9 @@
 //! checked whole, then written in one transaction.
 
 use super::*;
+use crate::domain::translations::{Subject, SubjectKind, Text};
+use sea_orm::{ColumnTrait, QueryFilter};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a catalog import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,6 +38,106 @@ pub const CATALOG_OPTIONAL_COLUMNS: [&str; 14] = [
 /// Longest description of a cooperative or a product.
 const MAX_DESCRIPTION: usize = 4000;
 
+/// What a translation column of a catalog file holds: `name_fr`, `description_ar`
+/// (the product's) or `cooperative_name_fr`, `cooperative_description_ar`. Any language
+/// tag may follow the last `_` (`name_zgh`); only the configured languages are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TranslatedField {
+    ProductName,
+    ProductDescription,
+    CoopName,
+    CoopDescription,
+}
+
+/// The translation column `name` stands for, if it is one.
+fn translation_column(name: &str) -> Option<(TranslatedField, String)> {
+    let (field, language) = name.rsplit_once('_')?;
+    let field = match field {
+        "name" => TranslatedField::ProductName,
+        "description" => TranslatedField::ProductDescription,
+        "cooperative_name" => TranslatedField::CoopName,
+        "cooperative_description" => TranslatedField::CoopDescription,
+        _ => return None,
+    };
+    crate::domain::i18n::is_language_tag(language).then(|| (field, language.to_owned()))
+}
+
+/// The columns of the file, by what they hold.
+#[derive(Default)]
+struct Header {
+    /// Position of each optional column present.
+    optional: HashMap<&'static str, usize>,
+    /// Translation columns: what, in which language, where.
+    translated: Vec<(TranslatedField, String, usize)>,
+}
+
+/// The texts in other languages of one row's product (`product`) or cooperative, by
+/// language; a description needs the name in the same language.
+fn row_texts(
+    header: &Header,
+    record: &csv::StringRecord,
+    product: bool,
+    bad: &mut Vec<String>,
+) -> BTreeMap<String, Text> {
+    let (name_field, description_field, prefix) = if product {
+        (
+            TranslatedField::ProductName,
+            TranslatedField::ProductDescription,
+            "",
+        )
+    } else {
+        (
+            TranslatedField::CoopName,
+            TranslatedField::CoopDescription,
+            "cooperative_",
+        )
+    };
+    let cell = |field: TranslatedField, language: &str| {
+        header
+            .translated
+            .iter()
+            .find(|(f, l, _)| *f == field && l == language)
+            .and_then(|(_, _, i)| record.get(*i))
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
+    let mut texts = BTreeMap::new();
+    let languages: BTreeSet<&str> = header
+        .translated
+        .iter()
+        .filter(|(f, _, _)| *f == name_field || *f == description_field)
+        .map(|(_, l, _)| l.as_str())
+        .collect();
+    for language in languages {
+        let name = cell(name_field, language);
+        let description = cell(description_field, language);
+        if name.is_empty() {
+            if !description.is_empty() {
+                bad.push(format!(
+                    "{prefix}description_{language} needs {prefix}name_{language}"
+                ));
+            }
+            continue;
+        }
+        if name.chars().count() > 200 || name.chars().any(char::is_control) {
+            bad.push(format!(
+                "{prefix}name_{language} must have 1 to 200 characters and no control characters"
+            ));
+            continue;
+        }
+        let description = match description {
+            d if d.is_empty() => None,
+            d => keep(
+                bad,
+                parse_description(&format!("{prefix}description_{language}"), &d),
+            ),
+        };
+        texts.insert(language.to_owned(), Text { name, description });
+    }
+    texts
+}
+
 struct NewCoop {
     slug: String,
     name: String,
@@ -44,6 +147,8 @@ struct NewCoop {
     listed_since: NaiveDate,
     line: u64,
     details: CoopDetails,
+    /// Name and description in other languages.
+    texts: BTreeMap<String, Text>,
 }
 
 struct NewProduct {
@@ -57,6 +162,8 @@ struct NewProduct {
     active: bool,
     low_stock_threshold: i32,
     added_at: Option<DateTime<Utc>>,
+    /// Name and description in other languages.
+    texts: BTreeMap<String, Text>,
 }
 
 /// A catalog file checked against the database, ready to write (see [`import_catalog`]).
@@ -66,11 +173,9 @@ pub struct CheckedCatalog {
     already_there: usize,
 }
 
-/// Reads a catalog header: [`CATALOG_COLUMNS`] in order, then optional columns. Returns
-/// the position of each optional column present.
-fn catalog_header<R: Read>(
-    reader: &mut csv::Reader<R>,
-) -> Result<HashMap<&'static str, usize>, ImportError> {
+/// Reads a catalog header: [`CATALOG_COLUMNS`] in order, then optional columns
+/// (including translation columns, `name_fr`…). Returns where each one is.
+fn catalog_header<R: Read>(reader: &mut csv::Reader<R>) -> Result<Header, ImportError> {
     let refuse = |reason: String| ImportError::Rejected {
         errors: vec![RowError { line: 1, reason }],
         more: 0,
@@ -80,6 +185,7 @@ fn catalog_header<R: Read>(
         .map_err(|e| refuse(format!("unreadable header: {e}")))?;
     let found: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
     let mut optional = HashMap::new();
+    let mut translated = Vec::new();
     let required_ok = found.len() >= CATALOG_COLUMNS.len()
         && found.iter().zip(CATALOG_COLUMNS).all(|(f, c)| f == c);
     let extra_ok = found
@@ -87,16 +193,28 @@ fn catalog_header<R: Read>(
         .enumerate()
         .skip(CATALOG_COLUMNS.len())
         .all(|(i, name)| {
+            if let Some((field, language)) = translation_column(name) {
+                let fresh = !translated
+                    .iter()
+                    .any(|(f, l, _)| *f == field && *l == language);
+                translated.push((field, language, i));
+                return fresh;
+            }
             CATALOG_OPTIONAL_COLUMNS
                 .iter()
                 .find(|c| **c == name.as_str())
                 .is_some_and(|c| optional.insert(*c, i).is_none())
         });
     if required_ok && extra_ok {
-        Ok(optional)
+        Ok(Header {
+            optional,
+            translated,
+        })
     } else {
         Err(refuse(format!(
-            "the header must be `{}`, optionally followed by some of `{}` (each once), not `{}`",
+            "the header must be `{}`, optionally followed by some of `{}` and of the translation \
+             columns `name_LANG`, `description_LANG`, `cooperative_name_LANG`, \
+             `cooperative_description_LANG` (LANG a language tag such as fr or ar; each once), not `{}`",
             CATALOG_COLUMNS.join(","),
             CATALOG_OPTIONAL_COLUMNS.join(","),
             found.join(",")
@@ -285,8 +403,9 @@ pub async fn check_catalog(
     input: impl Read,
 ) -> Result<CheckedCatalog, ImportError> {
     let mut reader = csv_reader(input);
-    let optional = catalog_header(&mut reader)?;
-    let width = CATALOG_COLUMNS.len() + optional.len();
+    let header = catalog_header(&mut reader)?;
+    let optional = &header.optional;
+    let width = CATALOG_COLUMNS.len() + optional.len() + header.translated.len();
     let coops: HashMap<String, cooperative::Model> = cooperative::Entity::find()
         .all(db)
         .await?
@@ -394,6 +513,7 @@ pub async fn check_catalog(
                 })
                 .ok();
             let details = coop_details(&opt, &mut bad);
+            let texts = row_texts(&header, &record, false, &mut bad);
             if let (Some(kind), Some(listed_since), true) = (kind, listed_since, bad.is_empty()) {
                 new_coops.push(NewCoop {
                     slug: slug.clone(),
@@ -404,6 +524,7 @@ pub async fn check_catalog(
                     listed_since,
                     line,
                     details,
+                    texts,
                 });
             }
             kind
@@ -467,6 +588,7 @@ pub async fn check_catalog(
                             }),
                     },
                 );
+                let texts = row_texts(&header, &record, true, &mut bad);
                 if let (Some(s), Some(price), true) = (segment, price, bad.is_empty()) {
                     new_products.push(NewProduct {
                         sku,
@@ -479,6 +601,7 @@ pub async fn check_catalog(
                         active: active.unwrap_or(true),
                         low_stock_threshold: threshold.flatten().unwrap_or(5),
                         added_at: added_at.flatten(),
+                        texts,
                     });
                 }
             }
@@ -507,7 +630,7 @@ pub async fn write_catalog(
         already_there,
     } = checked;
     let total = (coops.len() + products.len()) as u64;
-    crate::domain::catalog_version::touch(txn).await?;
+    crate::domain::catalog_version::touch_texts(txn).await?;
     let now = Utc::now();
     for chunk in coops.chunks(50) {
         let rows = chunk.iter().map(|c| cooperative::ActiveModel {
@@ -574,6 +697,39 @@ pub async fn write_catalog(
         done += chunk.len() as u64;
         progress(done, total);
     }
+    // The texts in other languages of what was created.
+    let mut texts = Vec::new();
+    for c in coops {
+        if let Some(id) = ids.get(&c.slug) {
+            for (language, text) in &c.texts {
+                let subject = Subject::new(SubjectKind::Cooperative, id);
+                texts.push((subject, language.clone(), text.clone()));
+            }
+        }
+    }
+    let translated: Vec<&NewProduct> = products.iter().filter(|p| !p.texts.is_empty()).collect();
+    if !translated.is_empty() {
+        let mut product_ids = HashMap::new();
+        for chunk in translated.chunks(500) {
+            let skus = chunk.iter().map(|p| p.sku.clone());
+            for row in product::Entity::find()
+                .filter(product::Column::Sku.is_in(skus))
+                .all(txn)
+                .await?
+            {
+                product_ids.insert(row.sku, row.id);
+            }
+        }
+        for p in translated {
+            if let Some(id) = product_ids.get(&p.sku) {
+                for (language, text) in &p.texts {
+                    let subject = Subject::new(SubjectKind::Product, id);
+                    texts.push((subject, language.clone(), text.clone()));
+                }
+            }
+        }
+    }
+    crate::domain::translations::upsert(txn, texts).await?;
     Ok(CatalogReport {
         cooperatives: coops.len(),
         products: products.len(),

@@ -1,6 +1,16 @@
-//! Search text normalization: the one place that decides what "fes" matches. Stored
-//! `search_text` columns and user queries both go through [`normalize`], so matching is a
-//! portable `LIKE` on both databases, case- and accent-insensitive.
+//! Catalog search: the one place that decides what a shopper's words match.
+//!
+//! - [`normalize`] and the stored `search_text` columns: a portable, accent-insensitive
+//!   `LIKE` (cooperative lists, and products when no index is at hand).
+//! - [`tokens`]: words folded per script — French and English (case, accents, elisions
+//!   `d'`/`l'`, plurals and a light stemmer, stop words) and Arabic (tashkeel, tatweel,
+//!   alef/hamza variants, alef maqsura, taa marbuta, the article `ال`).
+//! - [`SearchIndex`]: an in-process inverted index over those words for every product, in
+//!   every language (name, description, format, segment, cooperative, region, province),
+//!   ranked by field weights, with prefix matching and one typo on words of 5+ letters.
+//!   It behaves the same on SQLite and PostgreSQL, and is rebuilt when the catalog's
+//!   *texts* change (`catalog_version::touch_texts`), which every instance sees by one
+//!   cheap read before each search. BENCHMARKS.md explains the choice.
 
 /// Lower-cases and strips accents ("Fès–Meknès" → "fes-meknes"), folding runs of
 /// whitespace into one space.
@@ -26,6 +36,9 @@ pub fn slugify(name: &str) -> String {
 pub fn product_search_text(name: &str, description: &str, format: &str) -> String {
     normalize(&format!("{name} {format} {description}"))
 }
+
+mod index;
+pub use index::{Ranked, SearchIndex, tokens};
 
 #[cfg(test)]
 mod tests {
