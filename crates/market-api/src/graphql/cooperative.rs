@@ -7,7 +7,11 @@ use crate::graphql::certifications::Certification;
 use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::enums::{CooperativeKind, CooperativeStatus, SortDirection};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{CertificationsOfCooperative, ProvinceKey, RegionKey};
+use crate::graphql::image::Image;
+use crate::graphql::loaders::{
+    CertificationsOfCooperative, PicturesOfCooperative, ProvinceKey, RegionKey,
+};
+use market_core::domain::enums::CooperativeImageRole as ImageRole;
 use crate::graphql::pagination::PageArgs;
 use crate::graphql::product::{
     ProductConnection, ProductSort, ProductSortField, first_products_page, list_products,
@@ -21,6 +25,16 @@ use market_core::models::cooperative;
 
 /// A producers' cooperative listed by the market.
 pub struct Cooperative(pub cooperative::Model);
+
+impl Cooperative {
+    async fn picture(&self, ctx: &Context<'_>, role: ImageRole) -> Result<Option<Image>> {
+        let pictures: Vec<_> = load_or_default(ctx, PicturesOfCooperative(self.0.id)).await?;
+        Ok(pictures
+            .into_iter()
+            .find(|p| p.record.role == role)
+            .map(Image))
+    }
+}
 
 /// A producers' cooperative listed by the market.
 #[Object]
@@ -40,6 +54,14 @@ impl Cooperative {
     /// Presentation of the cooperative.
     async fn description(&self) -> &str {
         &self.0.description
+    }
+    /// The cooperative's logo; `null` when it has none.
+    async fn logo(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        self.picture(ctx, ImageRole::Logo).await
+    }
+    /// A wide picture for the top of the cooperative's page; `null` when it has none.
+    async fn cover(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        self.picture(ctx, ImageRole::Cover).await
     }
     /// Terroir, cosmetics or handicrafts.
     async fn kind(&self) -> CooperativeKind {

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod enums;
 pub mod extensions;
 pub mod ids;
+pub mod image;
 pub mod loaders;
 pub mod money;
 pub mod node;
@@ -48,6 +49,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     accounts::AccountsMutation,
     portal::PortalMutation,
+    image::ImagesMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
     certifications::CertificationsMutation,

@@ -9,6 +9,7 @@ pub mod certifications;
 pub mod compliance;
 pub mod cooperatives;
 pub mod enums;
+pub mod images;
 pub mod import;
 pub mod input;
 pub mod lists;
