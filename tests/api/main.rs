@@ -13,6 +13,7 @@ mod fixtures;
 mod graphiql;
 mod helpers;
 mod http;
+mod images;
 mod import;
 mod inputs;
 mod introspection;

@@ -533,6 +533,7 @@ impl ImageStore {
     async fn upload<T>(
         &self,
         db: &DatabaseConnection,
+        owner: Owner,
         prepared: &Prepared,
         record: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, stored_image::Model) -> AppResult<T>,
     ) -> AppResult<T> {
@@ -540,6 +541,7 @@ impl ImageStore {
         let txn = db::begin_write(db).await?;
         let mut wrote = false;
         let result = async {
+            lock_owner(&txn, owner).await?;
             claim_row(&txn, prepared).await?;
             let file = locked_row(&txn, &prepared.hash).await?;
             let value = record(&txn, file).await?;
@@ -569,7 +571,7 @@ impl ImageStore {
         alt: Option<String>,
     ) -> AppResult<ProductPhoto> {
         let alt = checked_alt(alt)?;
-        self.upload(db, prepared, async |txn, file| {
+        self.upload(db, Owner::Product(product_id), prepared, async |txn, file| {
             let count = product_image::Entity::find()
                 .filter(product_image::Column::ProductId.eq(product_id))
                 .count(txn)
@@ -608,7 +610,7 @@ impl ImageStore {
         let alt = checked_alt(alt)?;
         let mut replaced = None;
         let picture = self
-            .upload(db, prepared, async |txn, file| {
+            .upload(db, Owner::Cooperative(cooperative_id), prepared, async |txn, file| {
                 let current = cooperative_image::Entity::find()
                     .filter(cooperative_image::Column::CooperativeId.eq(cooperative_id))
                     .filter(cooperative_image::Column::Role.eq(role))
@@ -658,6 +660,7 @@ impl ImageStore {
     ) -> AppResult<bool> {
         let txn = db::begin_write(db).await?;
         let result = async {
+            lock_owner(&txn, Owner::Cooperative(cooperative_id)).await?;
             let Some(current) = cooperative_image::Entity::find()
                 .filter(cooperative_image::Column::CooperativeId.eq(cooperative_id))
                 .filter(cooperative_image::Column::Role.eq(role))
@@ -690,6 +693,7 @@ impl ImageStore {
     ) -> AppResult<()> {
         let txn = db::begin_write(db).await?;
         let result = async {
+            lock_owner(&txn, Owner::Product(photo.product_id)).await?;
             product_image::Entity::delete_by_id(photo.id)
                 .exec(&txn)
                 .await?;
@@ -789,6 +793,38 @@ async fn release_row(db: &impl ConnectionTrait, id: i32) -> AppResult<Option<Str
     Ok(Some(row.hash))
 }
 
+/// Whose pictures a change is about.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Product(i32),
+    Cooperative(i32),
+}
+
+/// Holds the owner's row until the transaction ends, so that changes to its pictures
+/// (which number them, or replace one) run one after the other; taken first, before any
+/// file's row, so two changes never wait on each other in opposite orders. PostgreSQL
+/// only: a SQLite write transaction holds the whole database already.
+async fn lock_owner(db: &impl ConnectionTrait, owner: Owner) -> AppResult<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    match owner {
+        Owner::Product(id) => {
+            crate::entities::product::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(db)
+                .await?;
+        }
+        Owner::Cooperative(id) => {
+            crate::entities::cooperative::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// A product's photos in their order.
 async fn photos_in_order(
     db: &impl ConnectionTrait,
@@ -850,6 +886,7 @@ pub async fn update_product_photo(
         return Err(AppError::User(errors));
     }
     let (id, product_id) = (photo.id, photo.product_id);
+    lock_owner(db, Owner::Product(product_id)).await?;
     if let Some(alt) = alt {
         let mut model: product_image::ActiveModel = photo.into();
         model.alt = Set(alt);
@@ -874,6 +911,7 @@ pub async fn reorder_product_photos(
     product_id: i32,
     ids: &[i32],
 ) -> AppResult<()> {
+    lock_owner(db, Owner::Product(product_id)).await?;
     let photos = photos_in_order(db, product_id).await?;
     let mut given = ids.to_vec();
     given.sort_unstable();
