@@ -494,3 +494,27 @@ async fn concurrent_uploads_get_distinct_places_and_identical_pictures_share_one
     assert_eq!(positions, (0..8).collect::<Vec<i64>>());
     assert_eq!(std::fs::read_dir(app.images.path().join("originals")).unwrap().count(), 7);
 }
+
+#[tokio::test]
+async fn the_demo_catalog_shows_a_picture_on_every_product_offline() {
+    let app = TestApp::with_demo().await;
+    let data = app
+        .data(
+            "{ products(first: 100, filter: { includeUnsellable: false }) { nodes { sku segment { slug } featuredImage { url(width: 480, format: WEBP) alt width height } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = data["products"]["nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty());
+    for node in nodes {
+        let image = &node["featuredImage"];
+        assert!(image.is_object(), "{} has no picture", node["sku"]);
+        assert_eq!((image["width"].as_i64(), image["height"].as_i64()), (Some(480), Some(360)));
+    }
+    let url = nodes[0]["featuredImage"]["url"].as_str().unwrap();
+    let (status, headers, body) = get(&app, url, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/webp");
+    assert_eq!(image::load_from_memory(&body).unwrap().width(), 480);
+    assert!(body.len() < 20_000, "a small picture: {} bytes", body.len());
+}

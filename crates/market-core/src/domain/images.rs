@@ -598,6 +598,58 @@ impl ImageStore {
         .await
     }
 
+    /// Gives `prepared` as first photo to those of `products` that have none (the demo
+    /// catalog's pictures), in one transaction; returns how many got it.
+    pub async fn add_to_products_without_photos(
+        &self,
+        db: &DatabaseConnection,
+        prepared: &Prepared,
+        products: &[i32],
+        alt: &str,
+    ) -> AppResult<usize> {
+        let txn = db::begin_write(db).await?;
+        let result = async {
+            claim_row(&txn, prepared).await?;
+            let file = locked_row(&txn, &prepared.hash).await?;
+            let with_photos: std::collections::HashSet<i32> = product_image::Entity::find()
+                .filter(product_image::Column::ProductId.is_in(products.to_vec()))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|p| p.product_id)
+                .collect();
+            let now = Utc::now();
+            let records: Vec<_> = products
+                .iter()
+                .filter(|id| !with_photos.contains(id))
+                .map(|&product_id| product_image::ActiveModel {
+                    product_id: Set(product_id),
+                    stored_image_id: Set(file.id),
+                    alt: Set(alt.to_owned()),
+                    position: Set(0),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .collect();
+            let added = records.len();
+            if added > 0 {
+                product_image::Entity::insert_many(records).exec(&txn).await?;
+            }
+            self.put_original(prepared).await?;
+            crate::domain::catalog_version::touch(&txn).await?;
+            Ok(added)
+        }
+        .await;
+        let failed = result.is_err();
+        let outcome = db::finish(txn, result).await;
+        if (failed || outcome.is_err())
+            && let Err(err) = self.delete_if_unused(db, &prepared.hash).await
+        {
+            err.log();
+        }
+        outcome
+    }
+
     /// Sets a cooperative's logo or cover (replacing the one it had).
     pub async fn set_cooperative_picture(
         &self,
