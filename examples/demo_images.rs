@@ -43,15 +43,35 @@ const SEGMENTS: &[(&str, [u8; 3], [u8; 3], Shape)] = &[
     ("honey", [252, 236, 180], [214, 150, 20], Shape::Jar),
     ("spices", [250, 222, 196], [200, 80, 30], Shape::Round),
     ("argan", [238, 224, 196], [170, 110, 40], Shape::Bottle),
-    ("couscous-semolina", [246, 238, 214], [200, 160, 90], Shape::Bowl),
+    (
+        "couscous-semolina",
+        [246, 238, 214],
+        [200, 160, 90],
+        Shape::Bowl,
+    ),
     ("dates", [236, 218, 200], [110, 60, 30], Shape::Round),
     ("herbs-teas", [214, 236, 214], [40, 130, 70], Shape::Leaf),
     ("amlou-spreads", [240, 226, 206], [150, 90, 50], Shape::Jar),
-    ("seeds-grains", [244, 236, 212], [180, 150, 90], Shape::Round),
+    (
+        "seeds-grains",
+        [244, 236, 212],
+        [180, 150, 90],
+        Shape::Round,
+    ),
     ("seafood", [208, 228, 240], [40, 100, 150], Shape::Jar),
-    ("camel-milk", [246, 242, 232], [190, 170, 140], Shape::Bottle),
+    (
+        "camel-milk",
+        [246, 242, 232],
+        [190, 170, 140],
+        Shape::Bottle,
+    ),
     ("cosmetics", [240, 226, 236], [170, 90, 140], Shape::Jar),
-    ("argan-cosmetics", [246, 232, 206], [190, 130, 50], Shape::Bottle),
+    (
+        "argan-cosmetics",
+        [246, 232, 206],
+        [190, 130, 50],
+        Shape::Bottle,
+    ),
     ("soaps-hammam", [220, 234, 226], [90, 130, 100], Shape::Bar),
     ("rose-water", [250, 222, 230], [210, 80, 120], Shape::Bottle),
     ("gift-sets", [238, 226, 244], [120, 70, 150], Shape::Gift),
@@ -88,25 +108,61 @@ fn draw(background: [u8; 3], ink: [u8; 3], shape: Shape) -> RgbImage {
     let light = Rgb(background.map(|c| c.saturating_add(12)));
     let (cx, cy) = (WIDTH as f32 / 2.0, HEIGHT as f32 / 2.0);
     // A ground line under the goods.
-    fill(&mut img, light, rect(0.0, cy + 110.0, WIDTH as f32, HEIGHT as f32));
+    fill(
+        &mut img,
+        light,
+        rect(0.0, cy + 110.0, WIDTH as f32, HEIGHT as f32),
+    );
     match shape {
         Shape::Round => {
             for (dx, dy, r) in [(-70.0, 40.0, 55.0), (60.0, 50.0, 50.0), (0.0, -20.0, 62.0)] {
                 fill(&mut img, ink, ellipse(cx + dx, cy + dy, r, r * 0.85));
-                fill(&mut img, light, ellipse(cx + dx - r * 0.35, cy + dy - r * 0.3, r * 0.18, r * 0.12));
+                fill(
+                    &mut img,
+                    light,
+                    ellipse(cx + dx - r * 0.35, cy + dy - r * 0.3, r * 0.18, r * 0.12),
+                );
             }
         }
         Shape::Jar => {
-            fill(&mut img, ink, rect(cx - 80.0, cy - 60.0, cx + 80.0, cy + 110.0));
-            fill(&mut img, dark, rect(cx - 90.0, cy - 95.0, cx + 90.0, cy - 60.0));
-            fill(&mut img, light, rect(cx - 55.0, cy - 10.0, cx + 55.0, cy + 50.0));
+            fill(
+                &mut img,
+                ink,
+                rect(cx - 80.0, cy - 60.0, cx + 80.0, cy + 110.0),
+            );
+            fill(
+                &mut img,
+                dark,
+                rect(cx - 90.0, cy - 95.0, cx + 90.0, cy - 60.0),
+            );
+            fill(
+                &mut img,
+                light,
+                rect(cx - 55.0, cy - 10.0, cx + 55.0, cy + 50.0),
+            );
         }
         Shape::Bottle => {
-            fill(&mut img, ink, rect(cx - 55.0, cy - 40.0, cx + 55.0, cy + 110.0));
+            fill(
+                &mut img,
+                ink,
+                rect(cx - 55.0, cy - 40.0, cx + 55.0, cy + 110.0),
+            );
             fill(&mut img, ink, ellipse(cx, cy - 40.0, 55.0, 30.0));
-            fill(&mut img, ink, rect(cx - 18.0, cy - 120.0, cx + 18.0, cy - 40.0));
-            fill(&mut img, dark, rect(cx - 22.0, cy - 140.0, cx + 22.0, cy - 115.0));
-            fill(&mut img, light, rect(cx - 40.0, cy + 10.0, cx + 40.0, cy + 60.0));
+            fill(
+                &mut img,
+                ink,
+                rect(cx - 18.0, cy - 120.0, cx + 18.0, cy - 40.0),
+            );
+            fill(
+                &mut img,
+                dark,
+                rect(cx - 22.0, cy - 140.0, cx + 22.0, cy - 115.0),
+            );
+            fill(
+                &mut img,
+                light,
+                rect(cx - 40.0, cy + 10.0, cx + 40.0, cy + 60.0),
+            );
         }
         Shape::Bowl => {
             let bowl = ellipse(cx, cy + 10.0, 150.0, 100.0);
@@ -126,12 +182,28 @@ fn draw(background: [u8; 3], ink: [u8; 3], shape: Shape) -> RgbImage {
             }
         }
         Shape::Bar => {
-            fill(&mut img, ink, rect(cx - 130.0, cy - 40.0, cx + 130.0, cy + 90.0));
-            fill(&mut img, dark, rect(cx - 130.0, cy + 70.0, cx + 130.0, cy + 90.0));
-            fill(&mut img, light, rect(cx - 90.0, cy - 10.0, cx + 90.0, cy + 30.0));
+            fill(
+                &mut img,
+                ink,
+                rect(cx - 130.0, cy - 40.0, cx + 130.0, cy + 90.0),
+            );
+            fill(
+                &mut img,
+                dark,
+                rect(cx - 130.0, cy + 70.0, cx + 130.0, cy + 90.0),
+            );
+            fill(
+                &mut img,
+                light,
+                rect(cx - 90.0, cy - 10.0, cx + 90.0, cy + 30.0),
+            );
         }
         Shape::Stripes => {
-            fill(&mut img, ink, rect(cx - 160.0, cy - 110.0, cx + 160.0, cy + 110.0));
+            fill(
+                &mut img,
+                ink,
+                rect(cx - 160.0, cy - 110.0, cx + 160.0, cy + 110.0),
+            );
             for i in 0..5 {
                 let y0 = cy - 90.0 + i as f32 * 40.0;
                 fill(&mut img, light, rect(cx - 160.0, y0, cx + 160.0, y0 + 12.0));
@@ -150,9 +222,21 @@ fn draw(background: [u8; 3], ink: [u8; 3], shape: Shape) -> RgbImage {
             });
         }
         Shape::Gift => {
-            fill(&mut img, ink, rect(cx - 120.0, cy - 60.0, cx + 120.0, cy + 110.0));
-            fill(&mut img, light, rect(cx - 15.0, cy - 60.0, cx + 15.0, cy + 110.0));
-            fill(&mut img, light, rect(cx - 120.0, cy + 10.0, cx + 120.0, cy + 35.0));
+            fill(
+                &mut img,
+                ink,
+                rect(cx - 120.0, cy - 60.0, cx + 120.0, cy + 110.0),
+            );
+            fill(
+                &mut img,
+                light,
+                rect(cx - 15.0, cy - 60.0, cx + 15.0, cy + 110.0),
+            );
+            fill(
+                &mut img,
+                light,
+                rect(cx - 120.0, cy + 10.0, cx + 120.0, cy + 35.0),
+            );
             fill(&mut img, dark, ellipse(cx - 35.0, cy - 80.0, 35.0, 20.0));
             fill(&mut img, dark, ellipse(cx + 35.0, cy - 80.0, 35.0, 20.0));
         }
@@ -161,11 +245,15 @@ fn draw(background: [u8; 3], ink: [u8; 3], shape: Shape) -> RgbImage {
             fill(&mut img, ink, move |x, y| y >= cy - 10.0 && body(x, y));
             for i in 0..6 {
                 let y0 = cy + i as f32 * 18.0;
-                fill(&mut img, dark, move |x, y| y >= y0 && y < y0 + 5.0 && body(x, y));
+                fill(&mut img, dark, move |x, y| {
+                    y >= y0 && y < y0 + 5.0 && body(x, y)
+                });
             }
             let handle = ellipse(cx, cy - 10.0, 110.0, 100.0);
             let inner = ellipse(cx, cy - 10.0, 95.0, 85.0);
-            fill(&mut img, dark, move |x, y| y < cy - 10.0 && handle(x, y) && !inner(x, y));
+            fill(&mut img, dark, move |x, y| {
+                y < cy - 10.0 && handle(x, y) && !inner(x, y)
+            });
         }
     }
     img

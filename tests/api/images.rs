@@ -109,18 +109,29 @@ async fn add_photo(app: &TestApp, token: &str, product: i32, file: &[u8], alt: &
 }
 
 /// GETs a path; status, headers and body.
-async fn get(app: &TestApp, path: &str, etag: Option<&str>) -> (StatusCode, header::HeaderMap, Vec<u8>) {
+async fn get(
+    app: &TestApp,
+    path: &str,
+    etag: Option<&str>,
+) -> (StatusCode, header::HeaderMap, Vec<u8>) {
     use http_body_util::BodyExt;
     let mut request = Request::get(path);
     if let Some(tag) = etag {
         request = request.header(header::IF_NONE_MATCH, tag);
     }
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request.body(Body::empty()).unwrap())
-        .await
-        .expect("router answers");
+    let response =
+        tower::ServiceExt::oneshot(app.router.clone(), request.body(Body::empty()).unwrap())
+            .await
+            .expect("router answers");
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, headers, body)
 }
 
@@ -132,16 +143,31 @@ fn hash_of(url: &str) -> String {
 #[tokio::test]
 async fn a_member_uploads_a_photo_of_its_own_product_through_the_multipart_spec() {
     let app = TestApp::spawn().await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
-    let out = add_photo(&app, &actors.own_member, product.id, &jpeg(600, 300), "A jar of thyme honey").await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
+    let out = add_photo(
+        &app,
+        &actors.own_member,
+        product.id,
+        &jpeg(600, 300),
+        "A jar of thyme honey",
+    )
+    .await;
     let payload = &out["data"]["addProductImage"];
     assert_eq!(payload["userErrors"], json!([]), "{out}");
     let image = &payload["image"];
     assert_eq!(image["alt"], "A jar of thyme honey");
-    assert_eq!((image["width"].as_i64(), image["height"].as_i64()), (Some(600), Some(300)));
+    assert_eq!(
+        (image["width"].as_i64(), image["height"].as_i64()),
+        (Some(600), Some(300))
+    );
     assert_eq!(image["position"], 0);
     let url = image["url"].as_str().unwrap();
-    assert!(url.starts_with("/images/") && url.ends_with("/480.jpg"), "{url}");
+    assert!(
+        url.starts_with("/images/") && url.ends_with("/480.jpg"),
+        "{url}"
+    );
     assert!(image["webp"].as_str().unwrap().ends_with("/480.webp"));
     assert!(image["big"].as_str().unwrap().ends_with("/1080.jpg"));
 
@@ -158,7 +184,9 @@ async fn a_member_uploads_a_photo_of_its_own_product_through_the_multipart_spec(
 #[tokio::test]
 async fn a_member_cannot_upload_a_photo_of_another_cooperatives_product() {
     let app = TestApp::spawn().await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
     let out = add_photo(&app, &actors.other_member, product.id, &jpeg(64, 64), "").await;
     assert_eq!(error_code(&out), "FORBIDDEN", "{out}");
     let anonymous = app
@@ -182,7 +210,9 @@ async fn a_member_cannot_upload_a_photo_of_another_cooperatives_product() {
 #[tokio::test]
 async fn a_multipart_request_without_a_preflight_header_is_refused() {
     let app = TestApp::spawn().await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
     let request = multipart_request(
         Some(&actors.own_member),
         ADD,
@@ -205,15 +235,41 @@ async fn files_that_are_not_accepted_images_are_refused_with_codes() {
         c.max_image_pixels = 100_000;
     })
     .await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
     let token = &actors.own_member;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("text named photo.jpg", b"this is not a picture at all".to_vec(), "NOT_AN_IMAGE"),
-        ("a GIF", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec(), "NOT_AN_IMAGE"),
-        ("a truncated JPEG", jpeg(200, 200)[..300].to_vec(), "NOT_AN_IMAGE"),
-        ("a file over the size limit", noise_png(150, 150), "IMAGE_TOO_LARGE"),
-        ("an image over the pixel limit", jpeg(400, 300), "IMAGE_TOO_MANY_PIXELS"),
-        ("a decompression bomb", png_claiming(50_000, 50_000), "IMAGE_TOO_MANY_PIXELS"),
+        (
+            "text named photo.jpg",
+            b"this is not a picture at all".to_vec(),
+            "NOT_AN_IMAGE",
+        ),
+        (
+            "a GIF",
+            b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec(),
+            "NOT_AN_IMAGE",
+        ),
+        (
+            "a truncated JPEG",
+            jpeg(200, 200)[..300].to_vec(),
+            "NOT_AN_IMAGE",
+        ),
+        (
+            "a file over the size limit",
+            noise_png(150, 150),
+            "IMAGE_TOO_LARGE",
+        ),
+        (
+            "an image over the pixel limit",
+            jpeg(400, 300),
+            "IMAGE_TOO_MANY_PIXELS",
+        ),
+        (
+            "a decompression bomb",
+            png_claiming(50_000, 50_000),
+            "IMAGE_TOO_MANY_PIXELS",
+        ),
     ];
     for (what, file, code) in cases {
         let out = add_photo(&app, token, product.id, &file, "").await;
@@ -238,7 +294,9 @@ async fn a_body_far_over_the_upload_limit_is_refused_before_it_is_read() {
         c.max_body_bytes = 10_000;
     })
     .await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
     let request = multipart_request(
         Some(&actors.own_member),
         ADD,
@@ -255,18 +313,31 @@ async fn a_body_far_over_the_upload_limit_is_refused_before_it_is_read() {
 #[tokio::test]
 async fn exif_metadata_is_removed_and_the_picture_turned_upright() {
     let app = TestApp::spawn().await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
     let file = jpeg_with_exif(80, 40);
     assert!(file.windows(SECRET.len()).any(|w| w == SECRET));
     let out = add_photo(&app, &actors.own_member, product.id, &file, "").await;
     let image = &out["data"]["addProductImage"]["image"];
-    assert_eq!(out["data"]["addProductImage"]["userErrors"], json!([]), "{out}");
+    assert_eq!(
+        out["data"]["addProductImage"]["userErrors"],
+        json!([]),
+        "{out}"
+    );
     // Orientation 6: the stored picture is the upright one, 40 × 80.
-    assert_eq!((image["width"].as_i64(), image["height"].as_i64()), (Some(40), Some(80)));
+    assert_eq!(
+        (image["width"].as_i64(), image["height"].as_i64()),
+        (Some(40), Some(80))
+    );
     let hash = hash_of(image["url"].as_str().unwrap());
-    let original = std::fs::read(app.images.path().join("originals").join(&hash)).expect("original stored");
+    let original =
+        std::fs::read(app.images.path().join("originals").join(&hash)).expect("original stored");
     assert_eq!(&original[..2], &[0xFF, 0xD8], "still a JPEG");
-    assert!(!original.windows(4).any(|w| w == b"Exif"), "no EXIF block is left");
+    assert!(
+        !original.windows(4).any(|w| w == b"Exif"),
+        "no EXIF block is left"
+    );
     assert!(!original.windows(SECRET.len()).any(|w| w == SECRET));
     let decoded = image::load_from_memory(&original).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (40, 80));
@@ -277,7 +348,9 @@ async fn exif_metadata_is_removed_and_the_picture_turned_upright() {
 #[tokio::test]
 async fn renditions_have_the_right_type_and_size_and_are_cached_forever() {
     let app = TestApp::spawn().await;
-    let Portal { product, actors, .. } = fixtures::portal(&app.db).await;
+    let Portal {
+        product, actors, ..
+    } = fixtures::portal(&app.db).await;
     let out = add_photo(&app, &actors.own_member, product.id, &jpeg(600, 300), "").await;
     let image = &out["data"]["addProductImage"]["image"];
     for (url, content_type, size) in [
@@ -289,9 +362,15 @@ async fn renditions_have_the_right_type_and_size_and_are_cached_forever() {
         let (status, headers, body) = get(&app, url, None).await;
         assert_eq!(status, StatusCode::OK, "{url}");
         assert_eq!(headers[header::CONTENT_TYPE], content_type);
-        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
         let etag = headers[header::ETAG].to_str().unwrap().to_owned();
-        assert!(etag.starts_with('"') && !etag.starts_with("W/"), "a strong tag: {etag}");
+        assert!(
+            etag.starts_with('"') && !etag.starts_with("W/"),
+            "a strong tag: {etag}"
+        );
         let decoded = image::load_from_memory(&body).expect("a picture");
         assert_eq!((decoded.width(), decoded.height()), size, "{url}");
         let format = image::guess_format(&body).unwrap();
@@ -329,15 +408,30 @@ async fn photos_are_reordered_changed_and_removed_and_their_files_go_with_the_la
     let token = &p.actors.own_member;
     let shared = jpeg(64, 48);
     let mut ids = Vec::new();
-    for (n, file) in [shared.clone(), jpeg(48, 64), jpeg(32, 32)].iter().enumerate() {
+    for (n, file) in [shared.clone(), jpeg(48, 64), jpeg(32, 32)]
+        .iter()
+        .enumerate()
+    {
         let out = add_photo(&app, token, p.product.id, file, &format!("photo {n}")).await;
-        ids.push(out["data"]["addProductImage"]["image"]["id"].as_str().unwrap().to_owned());
+        ids.push(
+            out["data"]["addProductImage"]["image"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     // The same picture on another product: one file for both.
     let out = add_photo(&app, token, second.id, &shared, "the same jar").await;
-    let shared_url = out["data"]["addProductImage"]["image"]["url"].as_str().unwrap().to_owned();
+    let shared_url = out["data"]["addProductImage"]["image"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let shared_hash = hash_of(&shared_url);
-    let originals = || std::fs::read_dir(app.images.path().join("originals")).unwrap().count();
+    let originals = || {
+        std::fs::read_dir(app.images.path().join("originals"))
+            .unwrap()
+            .count()
+    };
     assert_eq!(originals(), 3);
 
     let out = app
@@ -361,7 +455,10 @@ async fn photos_are_reordered_changed_and_removed_and_their_files_go_with_the_la
             json!({ "i": { "productId": gid(NodeType::Product, p.product.id), "imageIds": [ids[2], ids[0]] } }),
         )
         .await;
-    assert_eq!(out["data"]["reorderProductImages"]["userErrors"][0]["code"], "INVALID");
+    assert_eq!(
+        out["data"]["reorderProductImages"]["userErrors"][0]["code"],
+        "INVALID"
+    );
 
     let out = app
         .graphql_as(
@@ -379,7 +476,9 @@ async fn photos_are_reordered_changed_and_removed_and_their_files_go_with_the_la
 
     let remove = "mutation($i: RemoveProductImageInput!) { removeProductImage(input: $i) {
         product { images { alt position } } userErrors { code } } }";
-    let out = app.graphql_as(Some(token), remove, json!({ "i": { "id": ids[0] } })).await;
+    let out = app
+        .graphql_as(Some(token), remove, json!({ "i": { "id": ids[0] } }))
+        .await;
     assert_eq!(
         out["data"]["removeProductImage"]["product"]["images"],
         json!([{ "alt": "the back label", "position": 0 }, { "alt": "photo 2", "position": 1 }]),
@@ -398,16 +497,38 @@ async fn photos_are_reordered_changed_and_removed_and_their_files_go_with_the_la
         .as_str()
         .unwrap()
         .to_owned();
-    let out = app.graphql_as(Some(token), remove, json!({ "i": { "id": second_photo } })).await;
-    assert_eq!(out["data"]["removeProductImage"]["userErrors"], json!([]), "{out}");
-    assert_eq!(originals(), 2, "the last user of the file is gone, and so is the file");
+    let out = app
+        .graphql_as(Some(token), remove, json!({ "i": { "id": second_photo } }))
+        .await;
+    assert_eq!(
+        out["data"]["removeProductImage"]["userErrors"],
+        json!([]),
+        "{out}"
+    );
+    assert_eq!(
+        originals(),
+        2,
+        "the last user of the file is gone, and so is the file"
+    );
     let renditions = app.images.path().join("renditions").join(&shared_hash);
     let left = std::fs::read_dir(&renditions).map_or(0, |d| d.count());
     assert_eq!(left, 0, "its renditions went too");
 
-    let out = app.graphql_as(Some(&p.actors.other_member), remove, json!({ "i": { "id": ids[1] } })).await;
+    let out = app
+        .graphql_as(
+            Some(&p.actors.other_member),
+            remove,
+            json!({ "i": { "id": ids[1] } }),
+        )
+        .await;
     assert_eq!(error_code(&out), "FORBIDDEN");
-    let out = app.graphql_as(Some(&p.actors.manager), remove, json!({ "i": { "id": ids[0] } })).await;
+    let out = app
+        .graphql_as(
+            Some(&p.actors.manager),
+            remove,
+            json!({ "i": { "id": ids[0] } }),
+        )
+        .await;
     assert_eq!(error_code(&out), "NOT_FOUND", "{out}");
 }
 
@@ -417,11 +538,15 @@ async fn a_cooperative_gets_a_logo_and_a_cover() {
     let p = fixtures::portal(&app.db).await;
     let set = "mutation($input: SetCooperativeImageInput!) { setCooperativeImage(input: $input) {
         cooperative { logo { url(width: 160, format: WEBP) alt width } cover { alt } } userErrors { code } } }";
-    let vars = |coop: i32, role: &str| {
-        json!({ "input": { "cooperativeId": gid(NodeType::Cooperative, coop), "role": role, "file": null, "alt": role } })
-    };
+    let vars = |coop: i32, role: &str| json!({ "input": { "cooperativeId": gid(NodeType::Cooperative, coop), "role": role, "file": null, "alt": role } });
     let out = app
-        .upload_as(Some(&p.actors.own_member), set, vars(p.coop.id, "LOGO"), "variables.input.file", &jpeg(200, 200))
+        .upload_as(
+            Some(&p.actors.own_member),
+            set,
+            vars(p.coop.id, "LOGO"),
+            "variables.input.file",
+            &jpeg(200, 200),
+        )
         .await;
     let coop = &out["data"]["setCooperativeImage"]["cooperative"];
     assert_eq!(coop["logo"]["alt"], "LOGO", "{out}");
@@ -433,12 +558,32 @@ async fn a_cooperative_gets_a_logo_and_a_cover() {
     assert_eq!(image::load_from_memory(&body).unwrap().width(), 160);
     // Replaced: the old file goes.
     let out = app
-        .upload_as(Some(&p.actors.manager), set, vars(p.coop.id, "LOGO"), "variables.input.file", &jpeg(100, 100))
+        .upload_as(
+            Some(&p.actors.manager),
+            set,
+            vars(p.coop.id, "LOGO"),
+            "variables.input.file",
+            &jpeg(100, 100),
+        )
         .await;
-    assert_eq!(out["data"]["setCooperativeImage"]["cooperative"]["logo"]["width"], 100, "{out}");
-    assert_eq!(std::fs::read_dir(app.images.path().join("originals")).unwrap().count(), 1);
+    assert_eq!(
+        out["data"]["setCooperativeImage"]["cooperative"]["logo"]["width"], 100,
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_dir(app.images.path().join("originals"))
+            .unwrap()
+            .count(),
+        1
+    );
     let out = app
-        .upload_as(Some(&p.actors.own_member), set, vars(p.other.id, "COVER"), "variables.input.file", &jpeg(100, 100))
+        .upload_as(
+            Some(&p.actors.own_member),
+            set,
+            vars(p.other.id, "COVER"),
+            "variables.input.file",
+            &jpeg(100, 100),
+        )
         .await;
     assert_eq!(error_code(&out), "FORBIDDEN");
     let out = app
@@ -448,22 +593,43 @@ async fn a_cooperative_gets_a_logo_and_a_cover() {
             json!({ "i": { "cooperativeId": gid(NodeType::Cooperative, p.coop.id), "role": "LOGO" } }),
         )
         .await;
-    assert!(out["data"]["removeCooperativeImage"]["cooperative"]["logo"].is_null(), "{out}");
-    assert_eq!(std::fs::read_dir(app.images.path().join("originals")).unwrap().count(), 0);
+    assert!(
+        out["data"]["removeCooperativeImage"]["cooperative"]["logo"].is_null(),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_dir(app.images.path().join("originals"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn a_new_photo_shows_at_once_in_cached_catalog_answers() {
-    let app = TestApp::spawn_with(|c| c.response_cache = solidarity_market::config::Switch::On).await;
+    let app =
+        TestApp::spawn_with(|c| c.response_cache = solidarity_market::config::Switch::On).await;
     let p = fixtures::portal(&app.db).await;
     // The fixtures wrote past the catalog version: bump it, as a write would.
-    solidarity_market::domain::catalog_version::touch(&app.db).await.unwrap();
+    solidarity_market::domain::catalog_version::touch(&app.db)
+        .await
+        .unwrap();
     let query = "{ products(first: 5) { nodes { sku images { alt } } } }";
     let before = app.data(query, json!({})).await;
     assert_eq!(before["products"]["nodes"][0]["images"], json!([]));
-    add_photo(&app, &p.actors.own_member, p.product.id, &jpeg(40, 40), "fresh").await;
+    add_photo(
+        &app,
+        &p.actors.own_member,
+        p.product.id,
+        &jpeg(40, 40),
+        "fresh",
+    )
+    .await;
     let after = app.data(query, json!({})).await;
-    assert_eq!(after["products"]["nodes"][0]["images"], json!([{ "alt": "fresh" }]));
+    assert_eq!(
+        after["products"]["nodes"][0]["images"],
+        json!([{ "alt": "fresh" }])
+    );
 }
 
 #[tokio::test]
@@ -480,7 +646,11 @@ async fn concurrent_uploads_get_distinct_places_and_identical_pictures_share_one
     });
     let results = futures::future::join_all(uploads).await;
     for out in &results {
-        assert_eq!(out["data"]["addProductImage"]["userErrors"], json!([]), "{out}");
+        assert_eq!(
+            out["data"]["addProductImage"]["userErrors"],
+            json!([]),
+            "{out}"
+        );
     }
     let data = app
         .data(
@@ -489,10 +659,18 @@ async fn concurrent_uploads_get_distinct_places_and_identical_pictures_share_one
         )
         .await;
     let images = data["node"]["images"].as_array().unwrap();
-    let mut positions: Vec<i64> = images.iter().map(|i| i["position"].as_i64().unwrap()).collect();
+    let mut positions: Vec<i64> = images
+        .iter()
+        .map(|i| i["position"].as_i64().unwrap())
+        .collect();
     positions.sort();
     assert_eq!(positions, (0..8).collect::<Vec<i64>>());
-    assert_eq!(std::fs::read_dir(app.images.path().join("originals")).unwrap().count(), 7);
+    assert_eq!(
+        std::fs::read_dir(app.images.path().join("originals"))
+            .unwrap()
+            .count(),
+        7
+    );
 }
 
 #[tokio::test]
@@ -509,7 +687,10 @@ async fn the_demo_catalog_shows_a_picture_on_every_product_offline() {
     for node in nodes {
         let image = &node["featuredImage"];
         assert!(image.is_object(), "{} has no picture", node["sku"]);
-        assert_eq!((image["width"].as_i64(), image["height"].as_i64()), (Some(480), Some(360)));
+        assert_eq!(
+            (image["width"].as_i64(), image["height"].as_i64()),
+            (Some(480), Some(360))
+        );
     }
     let url = nodes[0]["featuredImage"]["url"].as_str().unwrap();
     let (status, headers, body) = get(&app, url, None).await;

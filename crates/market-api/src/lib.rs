@@ -55,7 +55,9 @@ impl AppState {
                     config.response_cache_mb.saturating_mul(1024 * 1024),
                 ))
             });
-        let images = Arc::new(market_core::domain::images::ImageStore::from_config(&config));
+        let images = Arc::new(market_core::domain::images::ImageStore::from_config(
+            &config,
+        ));
         let renditions = Arc::new(http::images::RenditionCache::new(RENDITION_CACHE_BYTES));
         Self {
             images,

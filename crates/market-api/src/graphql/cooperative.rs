@@ -11,7 +11,6 @@ use crate::graphql::image::Image;
 use crate::graphql::loaders::{
     CertificationsOfCooperative, PicturesOfCooperative, ProvinceKey, RegionKey,
 };
-use market_core::domain::enums::CooperativeImageRole as ImageRole;
 use crate::graphql::pagination::PageArgs;
 use crate::graphql::product::{
     ProductConnection, ProductSort, ProductSortField, first_products_page, list_products,
@@ -21,6 +20,7 @@ use crate::graphql::scalars::{Date, Decimal};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use market_core::domain::catalog::ProductFilter;
 use market_core::domain::compliance::{self};
+use market_core::domain::enums::CooperativeImageRole as ImageRole;
 use market_core::models::cooperative;
 
 /// A producers' cooperative listed by the market.

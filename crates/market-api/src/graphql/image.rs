@@ -42,7 +42,12 @@ impl From<ImageFormat> for RenditionFormat {
 
 /// The URL of a rendition of `file`: `width` snapped to the nearest standard width (160,
 /// 480 or 1080), never wider than the original.
-fn rendition_url(ctx: &Context<'_>, file: &stored_image::Model, width: i32, format: ImageFormat) -> String {
+fn rendition_url(
+    ctx: &Context<'_>,
+    file: &stored_image::Model,
+    width: i32,
+    format: ImageFormat,
+) -> String {
     let width = di::snap_width(i64::from(width));
     format!(
         "{}{}",
@@ -306,7 +311,9 @@ impl ImagesMutation {
         let result = images(ctx)
             .add_product_photo(ctx.db(), product.id, &prepared, input.alt)
             .await;
-        respond(result, |photo| AddProductImagePayload::ok(ProductImage(photo)))
+        respond(result, |photo| {
+            AddProductImagePayload::ok(ProductImage(photo))
+        })
     }
 
     /// Changes a product photo's alternative text or place.

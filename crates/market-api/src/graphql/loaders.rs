@@ -5,8 +5,8 @@
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use market_core::db::{DatabaseConnection, DbErr};
-use market_core::domain::payouts::SettledLine;
 use market_core::domain::images;
+use market_core::domain::payouts::SettledLine;
 use market_core::domain::reads;
 use market_core::models::{
     certification, cooperative, order_event, order_line, payout_statement, product, province,

@@ -5,15 +5,14 @@ use crate::error::Result;
 use crate::error::{AppError, AppResult};
 use crate::graphql::certifications::Certification;
 use crate::graphql::context::{ContextExt, load_or_default, load_required};
-use crate::graphql::image::ProductImage;
 use crate::graphql::cooperative::Cooperative;
 use crate::graphql::enums::{CertificationType, CooperativeKind, SortDirection};
 use crate::graphql::ids::{self, NodeType};
+use crate::graphql::image::ProductImage;
 use crate::graphql::loaders::{
     CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey,
     FirstProductsOfCooperative, FirstStockMovementsOfProduct, LoadError, PhotosOfProduct,
-    ProductCountOfCooperative,
-    RegionKey, SegmentKey, StockMovementCountOfProduct,
+    ProductCountOfCooperative, RegionKey, SegmentKey, StockMovementCountOfProduct,
 };
 use crate::graphql::money::{Money, to_centimes};
 use crate::graphql::pagination::{

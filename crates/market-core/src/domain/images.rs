@@ -269,9 +269,8 @@ pub fn render(original: &[u8], width: u32, format: RenditionFormat) -> AppResult
     let picture = image::load_from_memory(original)
         .map_err(|e| AppError::internal_caused("a stored image could not be decoded", e))?;
     let picture = if picture.width() > width {
-        let height = ((u64::from(picture.height()) * u64::from(width))
-            / u64::from(picture.width()))
-        .max(1) as u32;
+        let height = ((u64::from(picture.height()) * u64::from(width)) / u64::from(picture.width()))
+            .max(1) as u32;
         picture.resize_exact(width, height, image::imageops::FilterType::CatmullRom)
     } else {
         picture
@@ -359,10 +358,7 @@ fn original_key(hash: &str) -> StorePath {
 }
 
 fn rendition_key(hash: &str, width: u32, format: RenditionFormat) -> StorePath {
-    StorePath::from(format!(
-        "renditions/{hash}/{width}.{}",
-        format.extension()
-    ))
+    StorePath::from(format!("renditions/{hash}/{width}.{}", format.extension()))
 }
 
 impl ImageStore {
@@ -571,30 +567,37 @@ impl ImageStore {
         alt: Option<String>,
     ) -> AppResult<ProductPhoto> {
         let alt = checked_alt(alt)?;
-        self.upload(db, Owner::Product(product_id), prepared, async |txn, file| {
-            let count = product_image::Entity::find()
-                .filter(product_image::Column::ProductId.eq(product_id))
-                .count(txn)
+        self.upload(
+            db,
+            Owner::Product(product_id),
+            prepared,
+            async |txn, file| {
+                let count = product_image::Entity::find()
+                    .filter(product_image::Column::ProductId.eq(product_id))
+                    .count(txn)
+                    .await?;
+                if count >= MAX_PER_PRODUCT {
+                    return Err(AppError::user(
+                        UserErrorCode::TooManyImages,
+                        &["productId"],
+                        format!(
+                            "A product has at most {MAX_PER_PRODUCT} images; remove one first."
+                        ),
+                    ));
+                }
+                let record = product_image::ActiveModel {
+                    product_id: Set(product_id),
+                    stored_image_id: Set(file.id),
+                    alt: Set(alt),
+                    position: Set(count as i32),
+                    created_at: Set(Utc::now()),
+                    ..Default::default()
+                }
+                .insert(txn)
                 .await?;
-            if count >= MAX_PER_PRODUCT {
-                return Err(AppError::user(
-                    UserErrorCode::TooManyImages,
-                    &["productId"],
-                    format!("A product has at most {MAX_PER_PRODUCT} images; remove one first."),
-                ));
-            }
-            let record = product_image::ActiveModel {
-                product_id: Set(product_id),
-                stored_image_id: Set(file.id),
-                alt: Set(alt),
-                position: Set(count as i32),
-                created_at: Set(Utc::now()),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?;
-            Ok(ProductPhoto { record, file })
-        })
+                Ok(ProductPhoto { record, file })
+            },
+        )
         .await
     }
 
@@ -633,7 +636,9 @@ impl ImageStore {
                 .collect();
             let added = records.len();
             if added > 0 {
-                product_image::Entity::insert_many(records).exec(&txn).await?;
+                product_image::Entity::insert_many(records)
+                    .exec(&txn)
+                    .await?;
             }
             self.put_original(prepared).await?;
             crate::domain::catalog_version::touch(&txn).await?;
@@ -662,40 +667,45 @@ impl ImageStore {
         let alt = checked_alt(alt)?;
         let mut replaced = None;
         let picture = self
-            .upload(db, Owner::Cooperative(cooperative_id), prepared, async |txn, file| {
-                let current = cooperative_image::Entity::find()
-                    .filter(cooperative_image::Column::CooperativeId.eq(cooperative_id))
-                    .filter(cooperative_image::Column::Role.eq(role))
-                    .one(txn)
-                    .await?;
-                let record = match current {
-                    Some(current) => {
-                        let old_file = current.stored_image_id;
-                        let mut model: cooperative_image::ActiveModel = current.into();
-                        model.stored_image_id = Set(file.id);
-                        model.alt = Set(alt);
-                        model.created_at = Set(Utc::now());
-                        let record = model.update(txn).await?;
-                        if old_file != file.id {
-                            replaced = release_row(txn, old_file).await?;
+            .upload(
+                db,
+                Owner::Cooperative(cooperative_id),
+                prepared,
+                async |txn, file| {
+                    let current = cooperative_image::Entity::find()
+                        .filter(cooperative_image::Column::CooperativeId.eq(cooperative_id))
+                        .filter(cooperative_image::Column::Role.eq(role))
+                        .one(txn)
+                        .await?;
+                    let record = match current {
+                        Some(current) => {
+                            let old_file = current.stored_image_id;
+                            let mut model: cooperative_image::ActiveModel = current.into();
+                            model.stored_image_id = Set(file.id);
+                            model.alt = Set(alt);
+                            model.created_at = Set(Utc::now());
+                            let record = model.update(txn).await?;
+                            if old_file != file.id {
+                                replaced = release_row(txn, old_file).await?;
+                            }
+                            record
                         }
-                        record
-                    }
-                    None => {
-                        cooperative_image::ActiveModel {
-                            cooperative_id: Set(cooperative_id),
-                            role: Set(role),
-                            stored_image_id: Set(file.id),
-                            alt: Set(alt),
-                            created_at: Set(Utc::now()),
-                            ..Default::default()
+                        None => {
+                            cooperative_image::ActiveModel {
+                                cooperative_id: Set(cooperative_id),
+                                role: Set(role),
+                                stored_image_id: Set(file.id),
+                                alt: Set(alt),
+                                created_at: Set(Utc::now()),
+                                ..Default::default()
+                            }
+                            .insert(txn)
+                            .await?
                         }
-                        .insert(txn)
-                        .await?
-                    }
-                };
-                Ok(CooperativePicture { record, file })
-            })
+                    };
+                    Ok(CooperativePicture { record, file })
+                },
+            )
             .await?;
         if let Some(hash) = replaced {
             self.delete_if_unused(db, &hash).await?;

@@ -11,25 +11,61 @@ use std::collections::HashMap;
 
 /// Each segment's picture, by segment slug.
 pub const PICTURES: &[(&str, &[u8])] = &[
-    ("olive-oil", include_bytes!("data/demo/images/olive-oil.png")),
+    (
+        "olive-oil",
+        include_bytes!("data/demo/images/olive-oil.png"),
+    ),
     ("olives", include_bytes!("data/demo/images/olives.png")),
-    ("preserves", include_bytes!("data/demo/images/preserves.png")),
+    (
+        "preserves",
+        include_bytes!("data/demo/images/preserves.png"),
+    ),
     ("vinegar", include_bytes!("data/demo/images/vinegar.png")),
     ("honey", include_bytes!("data/demo/images/honey.png")),
     ("spices", include_bytes!("data/demo/images/spices.png")),
     ("argan", include_bytes!("data/demo/images/argan.png")),
-    ("couscous-semolina", include_bytes!("data/demo/images/couscous-semolina.png")),
+    (
+        "couscous-semolina",
+        include_bytes!("data/demo/images/couscous-semolina.png"),
+    ),
     ("dates", include_bytes!("data/demo/images/dates.png")),
-    ("herbs-teas", include_bytes!("data/demo/images/herbs-teas.png")),
-    ("amlou-spreads", include_bytes!("data/demo/images/amlou-spreads.png")),
-    ("seeds-grains", include_bytes!("data/demo/images/seeds-grains.png")),
+    (
+        "herbs-teas",
+        include_bytes!("data/demo/images/herbs-teas.png"),
+    ),
+    (
+        "amlou-spreads",
+        include_bytes!("data/demo/images/amlou-spreads.png"),
+    ),
+    (
+        "seeds-grains",
+        include_bytes!("data/demo/images/seeds-grains.png"),
+    ),
     ("seafood", include_bytes!("data/demo/images/seafood.png")),
-    ("camel-milk", include_bytes!("data/demo/images/camel-milk.png")),
-    ("cosmetics", include_bytes!("data/demo/images/cosmetics.png")),
-    ("argan-cosmetics", include_bytes!("data/demo/images/argan-cosmetics.png")),
-    ("soaps-hammam", include_bytes!("data/demo/images/soaps-hammam.png")),
-    ("rose-water", include_bytes!("data/demo/images/rose-water.png")),
-    ("gift-sets", include_bytes!("data/demo/images/gift-sets.png")),
+    (
+        "camel-milk",
+        include_bytes!("data/demo/images/camel-milk.png"),
+    ),
+    (
+        "cosmetics",
+        include_bytes!("data/demo/images/cosmetics.png"),
+    ),
+    (
+        "argan-cosmetics",
+        include_bytes!("data/demo/images/argan-cosmetics.png"),
+    ),
+    (
+        "soaps-hammam",
+        include_bytes!("data/demo/images/soaps-hammam.png"),
+    ),
+    (
+        "rose-water",
+        include_bytes!("data/demo/images/rose-water.png"),
+    ),
+    (
+        "gift-sets",
+        include_bytes!("data/demo/images/gift-sets.png"),
+    ),
     ("pottery", include_bytes!("data/demo/images/pottery.png")),
     ("weaving", include_bytes!("data/demo/images/weaving.png")),
     ("leather", include_bytes!("data/demo/images/leather.png")),
