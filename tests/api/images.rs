@@ -699,3 +699,26 @@ async fn the_demo_catalog_shows_a_picture_on_every_product_offline() {
     assert_eq!(image::load_from_memory(&body).unwrap().width(), 480);
     assert!(body.len() < 20_000, "a small picture: {} bytes", body.len());
 }
+
+#[tokio::test]
+async fn a_failed_upload_leaves_neither_a_file_nor_a_record() {
+    use market_core::entities::{product_image, stored_image};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = TestApp::spawn().await;
+    let p = fixtures::portal(&app.db).await;
+    // The last step of an upload's transaction (bumping the catalog version) fails, after
+    // the file was written.
+    app.execute_sql("DROP TABLE catalog_changes").await;
+    let out = add_photo(&app, &p.actors.own_member, p.product.id, &jpeg(64, 64), "").await;
+    assert_eq!(error_code(&out), "INTERNAL_SERVER_ERROR", "{out}");
+    let files = std::fs::read_dir(app.images.path().join("originals")).map_or(0, |d| d.count());
+    assert_eq!(files, 0, "the file written was deleted again");
+    assert_eq!(
+        product_image::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        stored_image::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+}
