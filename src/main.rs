@@ -343,7 +343,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the address listened on")?;
     tracing::info!("listening on http://{local}");
-    let router = app(AppState::new(db, config.clone()));
+    let state = AppState::new(db, config.clone());
+    // A store that cannot be opened would fail every upload and rendition: say so now.
+    state
+        .images
+        .check()
+        .map_err(|why| anyhow::anyhow!("the image store cannot be used: {why}"))?;
+    tracing::info!(image_store = %state.images.location, "images");
+    let router = app(state);
     solidarity_market::server::serve(listener, router, &config, shutdown_signal())
         .await
         .context("the server stopped")

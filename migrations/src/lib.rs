@@ -12,6 +12,7 @@ mod m20261201_100001_sign_in_limits;
 mod m20261201_200001_import_batches;
 mod m20261205_000001_rollup_batches;
 mod m20261206_000001_catalog_changes;
+mod m20261207_200001_images;
 mod m20261207_300001_translations;
 
 /// Applies every migration of the product in order.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_200001_import_batches::Migration),
             Box::new(m20261205_000001_rollup_batches::Migration),
             Box::new(m20261206_000001_catalog_changes::Migration),
+            Box::new(m20261207_200001_images::Migration),
             Box::new(m20261207_300001_translations::Migration),
         ]
     }

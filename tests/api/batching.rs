@@ -293,7 +293,7 @@ async fn cooperative_pages_cost_the_same_for_5_and_50_cooperatives() {
     )
     .await;
     let query = r#"query($n: Int!) { cooperatives(first: $n) { totalCount nodes {
-        id slug province
+        id slug province logo { url alt } cover { url(width: 1080) }
         products(first: 3, sort: { field: PRICE, direction: DESC }) {
             totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { sku segment { slug } } }
         region { code name provinces listedCooperativeCount }
@@ -571,6 +571,8 @@ async fn product_pages_with_their_ledgers_cost_the_same_for_5_and_50_products() 
     let query = r#"query($n: Int!) { products(first: $n) { totalCount pageInfo { hasNextPage endCursor } nodes {
         sku name price { amount } stock { available inStock } isSellable lowStockThreshold
         complianceIssues { code message }
+        images { id url alt width height position webp: url(width: 1000, format: WEBP) }
+        featuredImage { url(width: 160) }
         cooperative { slug region { code } }
         segment { slug }
         certifications(includeInvalid: true) { type number cooperative { slug } products { sku } }

@@ -129,6 +129,8 @@ pub struct TestApp {
     /// The configuration the app runs with.
     pub config: Config,
     statements: Arc<AtomicUsize>,
+    /// The folder of the app's image store (removed with the app).
+    pub images: Arc<tempfile::TempDir>,
     _db: TestDb,
 }
 
@@ -199,7 +201,11 @@ impl TestApp {
         Self::assemble(config, guard).await
     }
 
-    async fn assemble(config: Config, guard: TestDb) -> Self {
+    async fn assemble(mut config: Config, guard: TestDb) -> Self {
+        let images = Arc::new(tempfile::tempdir().expect("image folder"));
+        if config.image_store.is_none() {
+            config.image_store = Some(images.path().display().to_string());
+        }
         let prepared = solidarity_market::prepare_database(&config)
             .await
             .expect("prepare database");
@@ -227,6 +233,7 @@ impl TestApp {
             router: app(AppState::new(conn.clone(), config)),
             db: conn,
             statements,
+            images,
             _db: guard,
         }
     }
@@ -278,6 +285,67 @@ impl TestApp {
     pub async fn execute_sql(&self, sql: &str) {
         self.db.execute_unprepared(sql).await.expect("sql");
     }
+}
+
+impl TestApp {
+    /// Runs a GraphQL operation as a multipart request (the GraphQL multipart request
+    /// specification) carrying `file` at the variable path `path` (e.g.
+    /// `variables.input.file`), as `token` (or anonymously).
+    pub async fn upload_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        path: &str,
+        file: &[u8],
+    ) -> Value {
+        let request = multipart_request(token, query, variables, path, "photo.jpg", file, true);
+        let (_, _, text) = self.send(request).await;
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    }
+}
+
+/// A multipart `POST /graphql` (with `Apollo-Require-Preflight` when `preflight`).
+pub fn multipart_request(
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+    path: &str,
+    filename: &str,
+    file: &[u8],
+    preflight: bool,
+) -> Request<Body> {
+    const BOUNDARY: &str = "----solidarity-market-test-boundary";
+    let operations = json!({ "query": query, "variables": variables }).to_string();
+    let map = json!({ "0": [path] }).to_string();
+    let mut body = Vec::new();
+    for (name, value) in [("operations", operations), ("map", map)] {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{filename}\"\r\nContent-Type: image/jpeg\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let mut request = Request::post("/graphql")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::ACCEPT, "application/graphql-response+json");
+    if preflight {
+        request = request.header("Apollo-Require-Preflight", "true");
+    }
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request.body(Body::from(body)).expect("request")
 }
 
 /// Runs a GraphQL operation on a router (for concurrent tests that share one app).

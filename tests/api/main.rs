@@ -14,6 +14,7 @@ mod graphiql;
 mod helpers;
 mod http;
 mod i18n;
+mod images;
 mod import;
 mod inputs;
 mod introspection;

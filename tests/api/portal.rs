@@ -44,6 +44,9 @@ fn actors(p: &Portal) -> [(&'static str, Option<String>); 5] {
     ]
 }
 
+/// The operations of the matrix sent as multipart requests, with a file.
+const UPLOADS: [&str; 2] = ["addProductImage", "setCooperativeImage"];
+
 /// The variables of an operation for the n-th actor (so creations do not collide).
 type Vars = Box<dyn Fn(usize) -> Value>;
 
@@ -54,6 +57,25 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
     let product = gid(NodeType::Product, p.product.id);
     let coop = gid(NodeType::Cooperative, p.coop.id);
     let other = gid(NodeType::Cooperative, p.other.id);
+    // A photo per actor (the removal matrix removes its own), added by a manager.
+    let mut photos = Vec::new();
+    for n in 0..5 {
+        let out = app
+            .upload_as(
+                Some(&p.actors.manager),
+                "mutation($i: AddProductImageInput!) { addProductImage(input: $i) { image { id } } }",
+                json!({ "i": { "productId": product, "file": null, "alt": format!("photo {n}") } }),
+                "variables.i.file",
+                &crate::images::jpeg(8 + n, 8),
+            )
+            .await;
+        photos.push(
+            out["data"]["addProductImage"]["image"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{out}"))
+                .to_owned(),
+        );
+    }
     // (name, expectations, query, variables per actor index)
     let cases: Vec<(&str, [Expect; 5], &str, Vars)> = vec![
         (
@@ -280,6 +302,63 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
             ),
         ),
         (
+            // `Viewer::require_product_image_editor`
+            "reorderProductImages",
+            PORTAL,
+            "mutation($i: ReorderProductImagesInput!) { reorderProductImages(input: $i) { product { sku } userErrors { code } } }",
+            Box::new({
+                let (product, photos) = (product.clone(), photos.clone());
+                move |_| json!({ "i": { "productId": product, "imageIds": photos.iter().rev().collect::<Vec<_>>() } })
+            }),
+        ),
+        (
+            "updateProductImage",
+            PORTAL,
+            "mutation($i: UpdateProductImageInput!) { updateProductImage(input: $i) { product { sku } userErrors { code } } }",
+            Box::new({
+                let photos = photos.clone();
+                move |n| json!({ "i": { "id": photos[n], "alt": format!("alt {n}"), "position": 0 } })
+            }),
+        ),
+        (
+            "removeProductImage",
+            PORTAL,
+            "mutation($i: RemoveProductImageInput!) { removeProductImage(input: $i) { product { sku } userErrors { code } } }",
+            Box::new({
+                let photos = photos.clone();
+                move |n| json!({ "i": { "id": photos[n] } })
+            }),
+        ),
+        (
+            // (sent as a multipart request)
+            "addProductImage",
+            PORTAL,
+            "mutation($i: AddProductImageInput!) { addProductImage(input: $i) { image { id } userErrors { code } } }",
+            Box::new({
+                let product = product.clone();
+                move |_| json!({ "i": { "productId": product, "file": null, "alt": "a jar" } })
+            }),
+        ),
+        (
+            // `Viewer::require_cooperative_image_editor` (sent as a multipart request)
+            "setCooperativeImage",
+            PORTAL,
+            "mutation($i: SetCooperativeImageInput!) { setCooperativeImage(input: $i) { cooperative { slug } userErrors { code } } }",
+            Box::new({
+                let coop = coop.clone();
+                move |_| json!({ "i": { "cooperativeId": coop, "role": "LOGO", "file": null } })
+            }),
+        ),
+        (
+            "removeCooperativeImage",
+            PORTAL,
+            "mutation($i: RemoveCooperativeImageInput!) { removeCooperativeImage(input: $i) { cooperative { slug } userErrors { code } } }",
+            Box::new({
+                let coop = coop.clone();
+                move |_| json!({ "i": { "cooperativeId": coop, "role": "COVER" } })
+            }),
+        ),
+        (
             "logout",
             [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
             "mutation { logout { revoked } }",
@@ -291,7 +370,13 @@ async fn every_mutation_and_private_query_obeys_the_authorization_matrix() {
             if *name == "logout" && token.is_some() {
                 continue; // checked last, so the matrix's tokens stay valid
             }
-            let response = app.graphql_as(token.as_deref(), query, vars(n)).await;
+            let response = if UPLOADS.contains(name) {
+                let file = crate::images::jpeg(16, 16);
+                app.upload_as(token.as_deref(), query, vars(n), "variables.i.file", &file)
+                    .await
+            } else {
+                app.graphql_as(token.as_deref(), query, vars(n)).await
+            };
             let got = match response.get("errors") {
                 None => Allowed,
                 Some(_) => match error_code(&response) {

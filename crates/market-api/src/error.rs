@@ -90,6 +90,16 @@ pub enum GqlUserErrorCode {
     InvalidRange,
     /// A text is longer than its field allows (each field's documentation gives its limit).
     TooLong,
+    /// The file is not a JPEG, PNG or WebP image that can be decoded (its name and declared type
+    /// are not trusted: its bytes are).
+    NotAnImage,
+    /// The image file is larger than the market accepts (`MAX_IMAGE_BYTES`, 10 MB by default).
+    ImageTooLarge,
+    /// The image has more pixels than the market accepts (`MAX_IMAGE_PIXELS`, 40 million by
+    /// default), whatever its file size.
+    ImageTooManyPixels,
+    /// A product already has as many images as it may (20).
+    TooManyImages,
 }
 
 /// An input problem the user can fix.

@@ -16,6 +16,9 @@ use std::sync::Arc;
 /// The memory that registered persisted queries may hold.
 const PERSISTED_QUERIES_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The memory the renditions served lately may hold.
+const RENDITION_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -30,6 +33,9 @@ pub struct AppState {
     pub response_cache: Option<Arc<http::response_cache::ResponseCache>>,
     /// Documents registered by automatic persisted queries.
     pub persisted_queries: Arc<http::response_cache::PersistedQueries>,
+    /// Where images are kept, and the renditions served lately.
+    pub images: Arc<market_core::domain::images::ImageStore>,
+    pub renditions: Arc<http::images::RenditionCache>,
 }
 
 impl AppState {
@@ -49,7 +55,13 @@ impl AppState {
                     config.response_cache_mb.saturating_mul(1024 * 1024),
                 ))
             });
+        let images = Arc::new(market_core::domain::images::ImageStore::from_config(
+            &config,
+        ));
+        let renditions = Arc::new(http::images::RenditionCache::new(RENDITION_CACHE_BYTES));
         Self {
+            images,
+            renditions,
             db,
             schema,
             config,

@@ -415,6 +415,39 @@ pub struct Config {
     )]
     pub http_cache_stale_while_revalidate_secs: u32,
 
+    /// Where product and cooperative images are kept: a folder (`./images`,
+    /// `file:///var/lib/market/images`) or S3-compatible storage (`s3://bucket/prefix`,
+    /// with the `AWS_*` variables: `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`…).
+    /// Default: a folder beside the SQLite file (`solidarity-market-images` for
+    /// `solidarity-market.db`), or `./solidarity-market-images` on PostgreSQL.
+    #[arg(long, env = "IMAGE_STORE", global = true)]
+    pub image_store: Option<String>,
+
+    /// Largest image file accepted by an upload, in bytes (`IMAGE_TOO_LARGE` above it).
+    #[arg(
+        long,
+        env = "MAX_IMAGE_BYTES",
+        default_value_t = 10 * 1024 * 1024,
+        global = true
+    )]
+    pub max_image_bytes: usize,
+
+    /// Largest image accepted, in pixels (width × height): a small file can hold a
+    /// huge image (a decompression bomb), refused with `IMAGE_TOO_MANY_PIXELS` before
+    /// it is decoded.
+    #[arg(
+        long,
+        env = "MAX_IMAGE_PIXELS",
+        default_value_t = 40_000_000,
+        global = true
+    )]
+    pub max_image_pixels: u64,
+
+    /// Prefix of the image URLs the API gives (`https://cdn.example.ma`); empty: paths
+    /// on this server (`/images/…`).
+    #[arg(long, env = "IMAGE_BASE_URL", default_value = "", global = true)]
+    pub image_base_url: String,
+
     /// The instant "today" is reckoned from, instead of the system clock. Not a flag: tests
     /// set it to stand on a given day (or minute) in the market's time zone.
     #[arg(skip)]

@@ -395,6 +395,16 @@ pub enum UserErrorCode {
     InvalidRange,
     /// A text is longer than its field allows (each field's documentation gives its limit).
     TooLong,
+    /// The file is not a JPEG, PNG or WebP image that can be decoded (its name and declared type
+    /// are not trusted: its bytes are).
+    NotAnImage,
+    /// The image file is larger than the market accepts (`MAX_IMAGE_BYTES`, 10 MB by default).
+    ImageTooLarge,
+    /// The image has more pixels than the market accepts (`MAX_IMAGE_PIXELS`, 40 million by
+    /// default), whatever its file size.
+    ImageTooManyPixels,
+    /// A product already has as many images as it may (20).
+    TooManyImages,
 }
 
 impl UserErrorCode {
@@ -417,6 +427,10 @@ impl UserErrorCode {
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Self::InvalidRange => "INVALID_RANGE",
             Self::TooLong => "TOO_LONG",
+            Self::NotAnImage => "NOT_AN_IMAGE",
+            Self::ImageTooLarge => "IMAGE_TOO_LARGE",
+            Self::ImageTooManyPixels => "IMAGE_TOO_MANY_PIXELS",
+            Self::TooManyImages => "TOO_MANY_IMAGES",
         }
     }
 }

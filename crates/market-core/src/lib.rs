@@ -97,7 +97,11 @@ pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()
     )
     .await?;
     txn.commit().await?;
+    let store = domain::images::ImageStore::from_config(config);
+    let pictures = seed::demo_images::add_demo_pictures(db, &store).await?;
     tracing::info!(
+        pictures,
+        image_store = %store.location,
         cooperatives = catalog.cooperatives,
         products = catalog.products,
         certifications = catalog.certifications,

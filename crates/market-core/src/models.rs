@@ -96,3 +96,18 @@ pub mod translation {
 pub mod user {
     pub use crate::entities::user::Model;
 }
+
+/// Rows of the `cooperative_image` table.
+pub mod cooperative_image {
+    pub use crate::entities::cooperative_image::Model;
+}
+
+/// Rows of the `product_image` table.
+pub mod product_image {
+    pub use crate::entities::product_image::Model;
+}
+
+/// Rows of the `stored_image` table.
+pub mod stored_image {
+    pub use crate::entities::stored_image::Model;
+}

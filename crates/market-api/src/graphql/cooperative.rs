@@ -8,7 +8,10 @@ use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::enums::{CooperativeKind, CooperativeStatus, SortDirection};
 use crate::graphql::i18n::{self, Localized, Translation};
 use crate::graphql::ids::{self, NodeType};
-use crate::graphql::loaders::{CertificationsOfCooperative, ProvinceKey, RegionKey};
+use crate::graphql::image::Image;
+use crate::graphql::loaders::{
+    CertificationsOfCooperative, PicturesOfCooperative, ProvinceKey, RegionKey,
+};
 use crate::graphql::pagination::PageArgs;
 use crate::graphql::product::{
     ProductConnection, ProductSort, ProductSortField, first_products_page, list_products,
@@ -18,6 +21,7 @@ use crate::graphql::scalars::{Date, Decimal};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use market_core::domain::catalog::ProductFilter;
 use market_core::domain::compliance::{self};
+use market_core::domain::enums::CooperativeImageRole as ImageRole;
 use market_core::domain::translations::{Subject, SubjectKind};
 use market_core::models::cooperative;
 
@@ -31,6 +35,14 @@ impl Cooperative {
 
     async fn localized(&self, ctx: &Context<'_>) -> AppResult<Localized> {
         i18n::localize(ctx, self.subject(), &self.0.name, &self.0.description).await
+    }
+
+    async fn picture(&self, ctx: &Context<'_>, role: ImageRole) -> Result<Option<Image>> {
+        let pictures: Vec<_> = load_or_default(ctx, PicturesOfCooperative(self.0.id)).await?;
+        Ok(pictures
+            .into_iter()
+            .find(|p| p.record.role == role)
+            .map(Image))
     }
 }
 
@@ -61,6 +73,14 @@ impl Cooperative {
     /// The cooperative's name and description in each language other than the base one.
     async fn translations(&self, ctx: &Context<'_>) -> Result<Vec<Translation>> {
         Ok(i18n::translations(ctx, self.subject()).await?)
+    }
+    /// The cooperative's logo; `null` when it has none.
+    async fn logo(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        self.picture(ctx, ImageRole::Logo).await
+    }
+    /// A wide picture for the top of the cooperative's page; `null` when it has none.
+    async fn cover(&self, ctx: &Context<'_>) -> Result<Option<Image>> {
+        self.picture(ctx, ImageRole::Cover).await
     }
     /// Terroir, cosmetics or handicrafts.
     async fn kind(&self) -> CooperativeKind {

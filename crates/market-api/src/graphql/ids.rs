@@ -18,6 +18,7 @@ pub enum NodeType {
     OrderLine,
     StockMovement,
     PayoutStatement,
+    ProductImage,
 }
 
 impl NodeType {
@@ -33,10 +34,11 @@ impl NodeType {
             Self::OrderLine => "OrderLine",
             Self::StockMovement => "StockMovement",
             Self::PayoutStatement => "PayoutStatement",
+            Self::ProductImage => "ProductImage",
         }
     }
 
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 11] = [
         Self::Product,
         Self::Cooperative,
         Self::Segment,
@@ -47,6 +49,7 @@ impl NodeType {
         Self::OrderLine,
         Self::StockMovement,
         Self::PayoutStatement,
+        Self::ProductImage,
     ];
 }
 

@@ -5,6 +5,7 @@
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use market_core::db::{DatabaseConnection, DbErr};
+use market_core::domain::images;
 use market_core::domain::payouts::SettledLine;
 use market_core::domain::reads;
 use market_core::models::{
@@ -276,6 +277,13 @@ pub struct CertificationsOfCooperative(pub i32);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct CertificationIdsListingProduct(pub i32);
 
+/// The photos of a product, in its order, with their files.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct PhotosOfProduct(pub i32);
+/// The logo and cover of a cooperative, with their files.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct PicturesOfCooperative(pub i32);
+
 /// The number of listed cooperatives of a region.
 #[derive(Clone, Hash, PartialEq, Eq)]
 pub struct ListedCooperativesInRegion(pub String);
@@ -464,6 +472,18 @@ list_per_key!(
     i32,
     reads::coverage_of_products,
     |l| l.product_id => l.certification_id
+);
+list_per_key!(
+    PhotosOfProduct,
+    images::ProductPhoto,
+    images::photos_of_products,
+    |r| r.record.product_id
+);
+list_per_key!(
+    PicturesOfCooperative,
+    images::CooperativePicture,
+    images::pictures_of_cooperatives,
+    |r| r.record.cooperative_id
 );
 first_rows_per_key!(
     FirstStockMovementsOfProduct,

@@ -13,6 +13,7 @@ pub mod enums;
 pub mod extensions;
 pub mod i18n;
 pub mod ids;
+pub mod image;
 pub mod loaders;
 pub mod member_order;
 pub mod money;
@@ -52,6 +53,7 @@ pub struct MutationRoot(
     accounts::AccountsMutation,
     portal::PortalMutation,
     i18n::I18nMutation,
+    image::ImagesMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
     certifications::CertificationsMutation,

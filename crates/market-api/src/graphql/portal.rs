@@ -245,6 +245,16 @@ pub async fn managed_product(ctx: &Context<'_>, id: &ID) -> AppResult<product::M
     found.ok_or_else(|| AppError::NotFound("No such product.".into()))
 }
 
+/// The product, after checking the viewer may change its photos.
+pub async fn managed_product_for_images(ctx: &Context<'_>, id: &ID) -> AppResult<product::Model> {
+    let id = ids::decode::<i32>(id, NodeType::Product)?;
+    ctx.viewer().require_user()?;
+    let found = reads::product(ctx.db(), id).await?;
+    ctx.viewer()
+        .require_product_image_editor(found.as_ref().map(|p| p.cooperative_id))?;
+    found.ok_or_else(|| AppError::NotFound("No such product.".into()))
+}
+
 async fn move_stock(
     ctx: &Context<'_>,
     product_id: &ID,

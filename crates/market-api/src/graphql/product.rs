@@ -4,15 +4,16 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult};
 use crate::graphql::certifications::Certification;
-use crate::graphql::context::{ContextExt, load_required};
+use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::cooperative::Cooperative;
 use crate::graphql::enums::{CertificationType, CooperativeKind, SortDirection};
 use crate::graphql::i18n::{self, Localized, Translation};
 use crate::graphql::ids::{self, NodeType};
+use crate::graphql::image::ProductImage;
 use crate::graphql::loaders::{
     CertificationIdsListingProduct, CertificationsOfCooperative, CooperativeKey,
-    FirstProductsOfCooperative, FirstStockMovementsOfProduct, LoadError, ProductCountOfCooperative,
-    RegionKey, SegmentKey, StockMovementCountOfProduct,
+    FirstProductsOfCooperative, FirstStockMovementsOfProduct, LoadError, PhotosOfProduct,
+    ProductCountOfCooperative, RegionKey, SegmentKey, StockMovementCountOfProduct,
 };
 use crate::graphql::money::{Money, to_centimes};
 use crate::graphql::pagination::{
@@ -208,6 +209,19 @@ impl Product {
         )
         .await?;
         Ok(connection(page, fields, |m| Cursor::by_id(m.id), movement))
+    }
+    /// The product's photos, in the cooperative's order (the first is featured).
+    async fn images(&self, ctx: &Context<'_>) -> Result<Vec<ProductImage>> {
+        Ok(load_or_default(ctx, PhotosOfProduct(self.0.id))
+            .await?
+            .into_iter()
+            .map(ProductImage)
+            .collect())
+    }
+    /// The photo shown first (the first of `images`); `null` when the product has none.
+    async fn featured_image(&self, ctx: &Context<'_>) -> Result<Option<ProductImage>> {
+        let photos: Vec<_> = load_or_default(ctx, PhotosOfProduct(self.0.id)).await?;
+        Ok(photos.into_iter().next().map(ProductImage))
     }
     /// When the product was added to the catalog.
     async fn created_at(&self) -> DateTime<Utc> {

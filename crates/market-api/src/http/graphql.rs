@@ -112,6 +112,8 @@ struct Params {
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
     extensions: Option<Map<String, Value>>,
+    /// The files of a multipart request, which its variables name.
+    uploads: Vec<async_graphql::UploadValue>,
 }
 
 fn read_params(
@@ -140,6 +142,7 @@ fn read_params(
         operation_name,
         variables: map(variables, "`variables` must be an object")?,
         extensions: map(extensions, "`extensions` must be an object")?,
+        uploads: Vec::new(),
     })
 }
 
@@ -243,11 +246,12 @@ async fn run(
     state: &AppState,
     headers: &HeaderMap,
     media: MediaType,
-    params: Params,
+    mut params: Params,
     method: Method,
     client: ClientAddr,
     outcome: &mut Outcome,
 ) -> HttpResponse {
+    let uploads = std::mem::take(&mut params.uploads);
     let hash = match persisted_hash(params.extensions.as_ref()) {
         Ok(hash) => hash,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, message),
@@ -285,6 +289,7 @@ async fn run(
         .map(Value::Object)
         .unwrap_or(Value::Null);
     let mut request = Request::new(query);
+    request.uploads = uploads;
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -425,6 +430,7 @@ async fn run(
     let idle = loaders::Idle::default();
     let request = request
         .data(uncacheable.clone())
+        .data(state.images.clone())
         .data(viewer)
         .data(RequestLanguage(language.clone()))
         .data(client)
@@ -863,10 +869,10 @@ pub async fn get_graphql(
     response
 }
 
-/// Reads a whole body within `MAX_BODY_BYTES` (413) and `BODY_READ_TIMEOUT_SECS` (408:
-/// a client trickling its body does not hold a request open).
-async fn read_body(state: &AppState, body: Body) -> Result<Bytes, StatusCode> {
-    let limited = http_body_util::Limited::new(body, state.config.max_body_bytes);
+/// Reads a whole body within `limit` bytes (413) and `BODY_READ_TIMEOUT_SECS` (408: a
+/// client trickling its body does not hold a request open).
+async fn read_body(state: &AppState, body: Body, limit: usize) -> Result<Bytes, StatusCode> {
+    let limited = http_body_util::Limited::new(body, limit);
     let deadline = Duration::from_secs(state.config.body_read_timeout_secs);
     match tokio::time::timeout(deadline, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
@@ -888,17 +894,6 @@ pub async fn post_graphql(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
-    let body = match read_body(&state, body).await {
-        Ok(bytes) => bytes,
-        Err(status) => {
-            let message = match status {
-                StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
-                StatusCode::REQUEST_TIMEOUT => "the request body was not sent in time",
-                _ => "the request body could not be read",
-            };
-            return request_error(media, status, message);
-        }
-    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -909,13 +904,49 @@ pub async fn post_graphql(
                 .trim()
                 .to_ascii_lowercase()
         });
+    let multipart = content_type.as_deref() == Some(MULTIPART);
+    if multipart && !preflighted(&headers) {
+        return coded_request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            PREFLIGHT_REQUIRED,
+            "a multipart request must carry the header `Apollo-Require-Preflight: true` (or `X-Apollo-Operation-Name`), which a cross-site form cannot send",
+        );
+    }
+    // A multipart request holds a file: its body may be as large as the largest image
+    // plus the operation (a larger file inside it is refused as IMAGE_TOO_LARGE).
+    let limit = if multipart {
+        state
+            .config
+            .max_body_bytes
+            .saturating_add(state.config.max_image_bytes)
+    } else {
+        state.config.max_body_bytes
+    };
+    let body = match read_body(&state, body, limit).await {
+        Ok(bytes) => bytes,
+        Err(status) => {
+            let message = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+                StatusCode::REQUEST_TIMEOUT => "the request body was not sent in time",
+                _ => "the request body could not be read",
+            };
+            return request_error(media, status, message);
+        }
+    };
+    if multipart {
+        return match multipart_params(&headers, body, state.config.max_image_bytes).await {
+            Ok(params) => execute(&state, &headers, media, params, Method::POST, client).await,
+            Err((status, message)) => request_error(media, status, &message),
+        };
+    }
     match content_type.as_deref() {
         Some(JSON) | Some(GRAPHQL_RESPONSE_JSON) => {}
         Some(_) => {
             return request_error(
                 media,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the request body must be application/json",
+                "the request body must be application/json (or multipart/form-data, for uploads)",
             );
         }
         None => {
@@ -943,3 +974,93 @@ pub async fn post_graphql(
         Err(message) => request_error(media, StatusCode::BAD_REQUEST, message),
     }
 }
+
+const MULTIPART: &str = "multipart/form-data";
+
+/// The code of a multipart request without the header that proves it is no cross-site
+/// form post.
+const PREFLIGHT_REQUIRED: &str = "PREFLIGHT_REQUIRED";
+
+/// Whether a request carries a header that a browser sends cross-site only after a CORS
+/// preflight. Uploads follow the GraphQL multipart request specification, whose
+/// `multipart/form-data` is a "simple" content type: any web page could make a browser
+/// post one. Bearer tokens (not cookies) already keep such a post anonymous, but the
+/// specification's advice is followed as Apollo Server does: a multipart request must
+/// carry `Apollo-Require-Preflight` or `X-Apollo-Operation-Name`, which no plain form can.
+fn preflighted(headers: &HeaderMap) -> bool {
+    headers.contains_key("apollo-require-preflight")
+        || headers.contains_key("x-apollo-operation-name")
+}
+
+/// A request error with its own code.
+fn coded_request_error(
+    media: MediaType,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> HttpResponse {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, media.header())],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The parameters of a multipart request (the GraphQL multipart request specification):
+/// `operations`, `map` and the files, parsed by async-graphql; at most a few files.
+async fn multipart_params(
+    headers: &HeaderMap,
+    body: Bytes,
+    max_file_bytes: usize,
+) -> Result<Params, (StatusCode, String)> {
+    use async_graphql::ParseRequestError as E;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(MULTIPART);
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_num_files(MAX_FILES)
+        .max_file_size(max_file_bytes.saturating_add(1024 * 1024));
+    let request = async_graphql::http::receive_body(
+        Some(content_type),
+        futures::io::Cursor::new(body),
+        options,
+    )
+    .await
+    .map_err(|err| match err {
+        E::PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large".to_owned(),
+        ),
+        E::UnsupportedBatch => (
+            StatusCode::BAD_REQUEST,
+            "batched operations are not supported".to_owned(),
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!("the multipart request could not be read: {other}"),
+        ),
+    })?;
+    let variables = match serde_json::to_value(&request.variables) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    };
+    let extensions = serde_json::to_value(&request.extensions)
+        .ok()
+        .and_then(|v| match v {
+            Value::Object(map) if !map.is_empty() => Some(map),
+            _ => None,
+        });
+    Ok(Params {
+        query: Some(request.query).filter(|q| !q.is_empty()),
+        operation_name: request.operation_name,
+        variables,
+        extensions,
+        uploads: request.uploads,
+    })
+}
+
+/// The most files one multipart request may hold.
+const MAX_FILES: usize = 4;

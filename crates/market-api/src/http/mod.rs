@@ -1,11 +1,13 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP), GraphiQL at `/` (with its embedded files
-//! under `/graphiql/`), `/health`, and the CSV export of payout statements
+//! HTTP routes: `/graphql` (GraphQL over HTTP, and multipart requests for uploads),
+//! GraphiQL at `/` (with its embedded files under `/graphiql/`), `/health`, image
+//! renditions (`/images/{hash}/{width}.{ext}`), and the CSV export of payout statements
 //! (`/payouts/{id}.csv`).
 
 pub mod auth;
 pub mod fairness;
 pub mod graphiql;
 pub mod graphql;
+pub mod images;
 pub mod payouts;
 pub mod response_cache;
 pub mod telemetry;
@@ -29,6 +31,7 @@ pub fn router(state: AppState) -> Router {
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
         .route("/health", get(health))
+        .route("/images/{hash}/{file}", get(images::rendition))
         .route("/payouts/{file}", get(payouts::statement_csv))
         .route("/metrics", get(telemetry::metrics_endpoint))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

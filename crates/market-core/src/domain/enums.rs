@@ -114,3 +114,7 @@ string_enum!(
     /// What a payout adjustment corrects.
     PayoutAdjustmentKind { Refund = "REFUND", CarriedBalance = "CARRIED_BALANCE" }
 );
+string_enum!(
+    /// Which picture of a cooperative an image is.
+    CooperativeImageRole { Logo = "LOGO", Cover = "COVER" }
+);

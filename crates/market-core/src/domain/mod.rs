@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod cooperatives;
 pub mod enums;
 pub mod i18n;
+pub mod images;
 pub mod import;
 pub mod input;
 pub mod lists;

@@ -256,6 +256,27 @@ impl Viewer {
         }
     }
 
+    /// Who may add, change, reorder and remove a product's photos: managers and the
+    /// members of its cooperative. `cooperative` is `None` when there is no such product
+    /// (or photo): managers learn it (`NOT_FOUND`), others cannot tell it from one they
+    /// may not touch (`FORBIDDEN`).
+    pub fn require_product_image_editor(&self, cooperative: Option<i32>) -> AppResult<&SignedIn> {
+        let user = self.require_user()?;
+        match cooperative {
+            Some(id) => self.require_cooperative_manager(id, "change its products' images"),
+            None if self.is_manager() => Err(AppError::NotFound("No such product image.".into())),
+            None => Err(forbidden(
+                "only managers and the product's cooperative's members may change its images",
+            )),
+        }
+        .map(|_| user)
+    }
+
+    /// Who may set or remove a cooperative's logo and cover: managers and its members.
+    pub fn require_cooperative_image_editor(&self, cooperative: i32) -> AppResult<&SignedIn> {
+        self.require_cooperative_manager(cooperative, "change its logo and cover")
+    }
+
     /// Refusal for what is kept for managers and cooperative members (payout statements,
     /// sales analytics): customers are `FORBIDDEN`, anonymous viewers `UNAUTHENTICATED`.
     pub fn refuse_customer(&self, what: &str) -> AppError {

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod demo_history;
+pub mod demo_images;
 pub mod history;
 pub mod i18n;
 pub mod market;
