@@ -178,6 +178,65 @@ async fn a_write_through_one_instance_is_seen_by_the_next_request_to_another() {
     }
 }
 
+/// PostgreSQL takes a change's id from a sequence before it commits, so a change can
+/// commit after one with a larger id. An answer cached between the two commits (it holds
+/// the larger one, not the smaller) must not be served once the smaller one commits.
+/// (SQLite has one writer at a time, so its ids follow commit order; the open transaction
+/// below would block the other write there.)
+#[tokio::test]
+async fn a_change_committing_after_a_later_numbered_one_is_not_hidden_by_the_cache() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn_with(cached).await;
+    if !app.url.starts_with("postgres") {
+        eprintln!("PostgreSQL only: SQLite takes its ids in commit order");
+        return;
+    }
+    let p = fixtures::portal(&app.db).await;
+    let other = fixtures::product(
+        &app.db,
+        &p.coop,
+        NewProduct::new("HON-BGZ-9", "Other honey", "honey", 9_000, 3),
+    )
+    .await;
+    assert_eq!(
+        stock_of(&app.graphql(STOCK, json!({})).await, "HON-BGZ-1"),
+        Some(10)
+    );
+
+    // A slow change takes its number first...
+    let slow = app.db.begin().await.unwrap();
+    solidarity_market::domain::catalog_version::touch(&slow)
+        .await
+        .unwrap();
+    slow.execute_unprepared(&format!(
+        "UPDATE products SET stock = stock + 100 WHERE id = {}",
+        p.product.id
+    ))
+    .await
+    .unwrap();
+    // ...a later one commits before it, and an answer is cached meanwhile.
+    deliver(&app, &p.actors.own_member, other.id, 2).await;
+    let between = app.graphql(STOCK, json!({})).await;
+    assert_eq!(stock_of(&between, "HON-BGZ-9"), Some(5));
+    assert_eq!(stock_of(&between, "HON-BGZ-1"), Some(10));
+    assert_eq!(app.graphql(STOCK, json!({})).await, between, "cached");
+
+    slow.commit().await.unwrap();
+    // As soon as the commit's notification arrives (or within the one-second poll).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let seen = stock_of(&app.graphql(STOCK, json!({})).await, "HON-BGZ-1");
+        if seen == Some(110) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache still answers {seen:?} after the slower change committed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_viewer_specific_answer_is_never_served_to_another_viewer() {
     let app = TestApp::spawn_with(cached).await;

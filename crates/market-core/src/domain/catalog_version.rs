@@ -5,15 +5,23 @@
 //! cooperative, a certification, an import or a seed) calls [`touch`], which appends one row
 //! to `catalog_changes` — an append-only log, so concurrent orders never queue on a
 //! counter row — and, on PostgreSQL, sends `pg_notify('catalog_changes', id)` in the same
-//! transaction (delivered on commit only). The catalog's version is the log's largest id.
+//! transaction (delivered on commit only).
 //!
-//! [`Watcher`] keeps an instance's idea of that version:
-//! - PostgreSQL: a `LISTEN` connection raises it on every notification; on (re)connect
-//!   and every [`Watcher::POLL`] it reads `max(id)`, so a missed notification costs at
-//!   most that long. [`Watcher::refresh`] reads it at once (after a local write).
-//! - SQLite (one machine, microsecond reads): [`Watcher::current`] reads `max(id)` for
-//!   each request, shared by the requests that arrive while a read is under way, so the
-//!   next request after any commit — from any process — sees the new version.
+//! [`Watcher`] keeps an instance's version of the catalog, a number that moves whenever
+//! the catalog may have changed (a cache key, meaningful to its instance only):
+//! - PostgreSQL: the instance's own count of changes seen. Ids come from a sequence
+//!   *before* commit, so a change can commit after one with a larger id: the log's
+//!   largest id would not move and a cached answer read before that commit would be
+//!   served after it. So every notification moves the version, as does every
+//!   (re)connection of the `LISTEN` connection (anything may have been missed), every
+//!   write through the instance, and every [`Watcher::POLL`] that finds the log's
+//!   largest id *or* its number of rows changed (a missed notification costs at most
+//!   that long).
+//! - SQLite (one machine, microsecond reads): the log's largest id, read by
+//!   [`Watcher::current`] for each request, shared by the requests that arrive while a
+//!   read is under way, so the next request after any commit — from any process — sees
+//!   the new version. One writer at a time holds the database, so ids are taken in
+//!   commit order there.
 
 use crate::error::AppResult;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
@@ -119,17 +127,32 @@ pub async fn text_version(db: &impl ConnectionTrait) -> Result<TextVersion, DbEr
     })
 }
 
-/// The catalog's version now: the log's largest id.
+/// The log's largest id: the catalog's version on SQLite.
 pub async fn current(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    Ok(signature(db).await?.last)
+}
+
+/// What a poll compares: the log's largest id and how many rows it holds. A change that
+/// commits after one with a larger id (PostgreSQL) moves the count, not the largest id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Signature {
+    last: i64,
+    rows: i64,
+}
+
+async fn signature(db: &impl ConnectionTrait) -> Result<Signature, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT COALESCE(MAX(id), 0) AS v FROM catalog_changes",
+            "SELECT COALESCE(MAX(id), 0) AS v, COUNT(*) AS n FROM catalog_changes",
         ))
         .await?;
     Ok(match row {
-        Some(row) => row.try_get::<i64>("", "v")?,
-        None => 0,
+        Some(row) => Signature {
+            last: row.try_get::<i64>("", "v")?,
+            rows: row.try_get::<i64>("", "n")?,
+        },
+        None => Signature::default(),
     })
 }
 
@@ -154,6 +177,8 @@ pub struct Watcher {
     started: AtomicU64,
     /// SQLite: the number of the last finished read and the version it found.
     last: tokio::sync::Mutex<(u64, i64)>,
+    /// PostgreSQL: the log as the last poll found it.
+    polled: tokio::sync::Mutex<Option<Signature>>,
 }
 
 impl Watcher {
@@ -170,6 +195,7 @@ impl Watcher {
             notifications: AtomicU64::new(0),
             started: AtomicU64::new(0),
             last: tokio::sync::Mutex::new((0, 0)),
+            polled: tokio::sync::Mutex::new(None),
         });
         if watcher.db.get_database_backend() == DbBackend::Postgres {
             tokio::spawn(listen(Arc::downgrade(&watcher)));
@@ -179,7 +205,7 @@ impl Watcher {
 
     /// The version a request arriving now must see.
     pub async fn current(&self) -> Result<i64, DbErr> {
-        if self.db.get_database_backend() == DbBackend::Postgres {
+        if self.is_postgres() {
             return Ok(self.version.load(Ordering::Acquire));
         }
         let arrived = self.started.load(Ordering::Acquire);
@@ -195,12 +221,31 @@ impl Watcher {
         Ok(version)
     }
 
-    /// Reads the version now (after a write through this instance, so its next request
-    /// sees it without waiting for the notification).
+    /// Reads the log now and moves the version if it changed (after a write through this
+    /// instance whose version is unknown, so its next request sees it without waiting
+    /// for the notification; and on each poll).
     pub async fn refresh(&self) -> Result<i64, DbErr> {
-        let version = current(&self.db).await?;
-        self.raise(version);
+        if self.is_postgres() {
+            let mut polled = self.polled.lock().await;
+            let now = signature(&self.db).await?;
+            if *polled != Some(now) {
+                *polled = Some(now);
+                self.moved();
+            }
+        } else {
+            let version = current(&self.db).await?;
+            self.raise(version);
+        }
         Ok(self.version.load(Ordering::Acquire))
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Postgres
+    }
+
+    /// PostgreSQL: the catalog may have changed.
+    fn moved(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// How many notifications this watcher has received (PostgreSQL).
@@ -213,9 +258,13 @@ impl Watcher {
         prune(&self.db).await
     }
 
-    /// Raises this instance's version to one its own write created (see [`track`]).
+    /// Learns of a version this instance's own write created (see [`track`]).
     pub fn saw(&self, version: i64) {
-        self.raise(version);
+        if self.is_postgres() {
+            self.moved();
+        } else {
+            self.raise(version);
+        }
     }
 
     fn raise(&self, version: i64) {
@@ -223,8 +272,8 @@ impl Watcher {
     }
 }
 
-/// PostgreSQL: raise the version on each notification; read it on (re)connect and every
-/// [`Watcher::POLL`].
+/// PostgreSQL: move the version on each notification and (re)connection, and when a poll
+/// every [`Watcher::POLL`] finds the log changed.
 async fn listen(watcher: Weak<Watcher>) {
     use sea_orm::sqlx::postgres::PgListener;
     let mut poll = tokio::time::interval(Watcher::POLL);
@@ -244,6 +293,7 @@ async fn listen(watcher: Weak<Watcher>) {
                 Err(err) => tracing::warn!(error = %err, "no connection to LISTEN on"),
             }
             // Whatever was missed while not listening.
+            strong.moved();
             let _ = strong.refresh().await;
         }
         drop(strong);
@@ -261,18 +311,14 @@ async fn listen(watcher: Weak<Watcher>) {
             return;
         };
         match event {
-            Some(Ok(Some(notification))) => {
+            Some(Ok(Some(_))) => {
                 strong.notifications.fetch_add(1, Ordering::AcqRel);
-                match notification.payload().parse::<i64>() {
-                    Ok(version) => strong.raise(version),
-                    Err(_) => {
-                        let _ = strong.refresh().await;
-                    }
-                }
+                strong.moved();
             }
             // The connection was lost (and is being re-established): anything may have
             // been missed.
             Some(Ok(None)) => {
+                strong.moved();
                 let _ = strong.refresh().await;
             }
             Some(Err(err)) => {
