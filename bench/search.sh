@@ -33,5 +33,10 @@ for database in $DATABASES; do
     *) echo "unknown database $database" >&2; exit 1 ;;
   esac
   DATABASE_URL="$url" "$BIN" --log-level warn seed --profile market >/dev/null 2>&1
+  # Statistics as autovacuum would have them a minute after the load (without them the
+  # planner takes the freshly seeded tables for empty and scans them).
+  if [[ $database == postgres ]]; then
+    psql "$PG_URL/sm_search_bench" -qc "VACUUM ANALYZE" >/dev/null
+  fi
   DATABASE_URL="$url" BENCH_LABEL="$database" "$EXAMPLE"
 done
