@@ -10,7 +10,6 @@ pub mod context;
 pub mod cooperative;
 pub mod cost;
 pub mod enums;
-pub mod extensions;
 pub mod i18n;
 pub mod ids;
 pub mod image;
@@ -28,7 +27,7 @@ pub mod region;
 pub mod scalars;
 pub mod segment;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use market_core::config::Config;
 use market_core::db::DatabaseConnection;
 use std::sync::Arc;
@@ -69,8 +68,22 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub const MAX_RECURSION: usize = 64;
 
 /// Builds the schema. Per-request data (viewer, loaders) is added by the HTTP layer, which
-/// also checks each document's cost against the limits of `Config` before running it.
+/// also checks each document's cost against the limits of `Config` before running it and
+/// puts each answer's members in the selection's order (`member_order`). The schema has
+/// no extension: any would make async-graphql wrap every field and list item it resolves.
 pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
+    builder(db, config).finish()
+}
+
+/// The types of the schema `build_schema` builds, for ordering answers.
+pub fn schema_types(config: Arc<Config>) -> member_order::SchemaTypes {
+    member_order::SchemaTypes::of(builder(None, config))
+}
+
+fn builder(
+    db: Option<DatabaseConnection>,
+    config: Arc<Config>,
+) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -80,14 +93,12 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .limit_directives(8)
     .disable_suggestions()
     .directive(i18n::InContext)
-    .extension(extensions::execution_marker())
-    .extension(member_order::member_order())
     .data(config)
     .data(Arc::new(market_core::domain::search::SearchIndex::new()));
     if let Some(db) = db {
         builder = builder.data(db);
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL of the schema, as written to `schema.graphql`.
