@@ -1,7 +1,9 @@
 //! Orders: placing them (stock taken at once, atomically, never oversold), replaying them
 //! safely by idempotency key, and moving them through their life cycle
-//! `PLACED → PAID → FULFILLED`, or `CANCELLED` / `REFUNDED`, with the stock effect and
-//! history of every change.
+//! `PLACED → PAID → FULFILLED`, or `CANCELLED` / `REFUNDED`, and their parcels through
+//! `SHIPPED → DELIVERED` or `RETURNED` (cash on delivery: unpaid until the courier brings
+//! the money), with the stock effect and history of every change. An order's delivery fee
+//! is in its total, never in a line.
 
 use crate::domain::addresses::AddressFields;
 use crate::domain::compliance;
