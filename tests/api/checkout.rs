@@ -1020,3 +1020,51 @@ async fn two_carts_racing_for_the_last_jar_make_one_order() {
         assert_eq!(level(&app, &p.actors.manager, "HON-BGZ-1").await.0, 0);
     }
 }
+
+#[tokio::test]
+async fn an_anonymous_cart_becomes_the_customers_when_they_have_none_and_reserves_nothing() {
+    let (app, p, _, _) = market().await;
+    let anonymous = cart_mutation(
+        &app,
+        None,
+        "cartCreate",
+        json!({ "lines": [{ "productId": pid(p.product.id), "quantity": 10 }] }),
+    )
+    .await;
+    let cart_id = anonymous["cart"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        level(&app, &p.actors.manager, "HON-BGZ-1").await.0,
+        10,
+        "a cart holds no stock"
+    );
+    let login = r#"mutation($i: LoginInput!) { login(input: $i) { token } }"#;
+    let signed = app
+        .data(
+            login,
+            json!({ "i": { "email": "customer@example.ma", "password": "correct horse battery", "cartId": cart_id } }),
+        )
+        .await;
+    let token = signed["login"]["token"].as_str().unwrap().to_owned();
+    let mine = ok(
+        &app,
+        &token,
+        "{ cart { id owned totalQuantity } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        mine["cart"],
+        json!({ "id": cart_id, "owned": true, "totalQuantity": 10 })
+    );
+    let anonymous_now = app
+        .data(
+            "query($id: ID!) { cart(id: $id) { id } }",
+            json!({ "id": cart_id }),
+        )
+        .await;
+    assert_eq!(
+        anonymous_now["cart"],
+        Value::Null,
+        "only its customer reaches it now"
+    );
+}
