@@ -19,6 +19,9 @@ pub enum NodeType {
     StockMovement,
     PayoutStatement,
     ProductImage,
+    Address,
+    DeliveryMethod,
+    DeliveryZone,
 }
 
 impl NodeType {
@@ -35,10 +38,13 @@ impl NodeType {
             Self::StockMovement => "StockMovement",
             Self::PayoutStatement => "PayoutStatement",
             Self::ProductImage => "ProductImage",
+            Self::Address => "Address",
+            Self::DeliveryMethod => "DeliveryMethod",
+            Self::DeliveryZone => "DeliveryZone",
         }
     }
 
-    const ALL: [NodeType; 11] = [
+    const ALL: [NodeType; 14] = [
         Self::Product,
         Self::Cooperative,
         Self::Segment,
@@ -50,6 +56,9 @@ impl NodeType {
         Self::StockMovement,
         Self::PayoutStatement,
         Self::ProductImage,
+        Self::Address,
+        Self::DeliveryMethod,
+        Self::DeliveryZone,
     ];
 }
 

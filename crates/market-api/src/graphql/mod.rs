@@ -1,14 +1,17 @@
 //! The GraphQL API: thin resolvers over `domain`, one file per area, merged here.
 
 pub mod accounts;
+pub mod addresses;
 pub mod analytics;
 pub mod backoffice;
 pub mod cacheability;
+pub mod cart;
 pub mod catalog;
 pub mod certifications;
 pub mod context;
 pub mod cooperative;
 pub mod cost;
+pub mod delivery;
 pub mod enums;
 pub mod i18n;
 pub mod ids;
@@ -41,6 +44,9 @@ pub struct QueryRoot(
     accounts::AccountsQuery,
     portal::PortalQuery,
     orders::OrdersQuery,
+    addresses::AddressesQuery,
+    delivery::DeliveryQuery,
+    cart::CartQuery,
     certifications::CertificationsQuery,
     payouts::PayoutsQuery,
     analytics::AnalyticsQuery,
@@ -55,6 +61,9 @@ pub struct MutationRoot(
     image::ImagesMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
+    addresses::AddressesMutation,
+    delivery::DeliveryMutation,
+    cart::CartMutation,
     certifications::CertificationsMutation,
     payouts::PayoutsMutation,
 );
