@@ -133,6 +133,10 @@ pub async fn import_catalog(config: &Config, file: &Path) -> anyhow::Result<()> 
     .await
     .map_err(|e| anyhow::anyhow!(explain(&e)))?;
     progress.finish();
+    // Running instances hear of the new products now rather than at their next poll.
+    if let Err(err) = crate::domain::catalog_version::announce(&conn).await {
+        tracing::warn!(error = %err, "could not announce the imported catalog");
+    }
     println!(
         "imported {} cooperatives and {} products; {} products already there",
         report.cooperatives, report.products, report.already_there

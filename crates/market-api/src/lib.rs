@@ -33,6 +33,8 @@ pub struct AppState {
     pub fairness: Arc<http::fairness::Fairness>,
     /// The response cache of public catalog queries (`None` with `RESPONSE_CACHE=off`).
     pub response_cache: Option<Arc<http::response_cache::ResponseCache>>,
+    /// Tells other instances (PostgreSQL `NOTIFY`) of the catalog changes this one commits.
+    pub announcer: Arc<market_core::domain::catalog_version::Announcer>,
     /// Documents registered by automatic persisted queries.
     pub persisted_queries: Arc<http::response_cache::PersistedQueries>,
     /// Where images are kept, and the renditions served lately.
@@ -62,6 +64,9 @@ impl AppState {
             &config,
         ));
         let renditions = Arc::new(http::images::RenditionCache::new(RENDITION_CACHE_BYTES));
+        let announcer = Arc::new(market_core::domain::catalog_version::Announcer::new(
+            db.clone(),
+        ));
         Self {
             images,
             renditions,
@@ -72,6 +77,7 @@ impl AppState {
             cost,
             fairness,
             response_cache,
+            announcer,
             persisted_queries: Arc::new(http::response_cache::PersistedQueries::new(
                 PERSISTED_QUERIES_BYTES,
             )),

@@ -502,6 +502,10 @@ async fn run(
     if too_large {
         outcome.codes.push(codes::RESPONSE_TOO_LARGE.to_owned());
     }
+    if written > 0 {
+        // Committed: the other instances hear of it before the client does.
+        state.announcer.announce().await;
+    }
     if cost.is_mutation
         && let Some(cache) = &state.response_cache
     {

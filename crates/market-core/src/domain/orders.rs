@@ -594,7 +594,8 @@ fn delivery_values(request: &OrderRequest, fee: i64) -> [sea_orm::Value; 3] {
 /// taken. A line that is short takes the level below zero, which `CHECK (stock >= 0)`
 /// refuses: the statement fails and nothing of it remains (under READ COMMITTED the
 /// check sees the level left by any concurrent order it waited for). The movements, lines,
-/// history and one catalog version (with its notification) come from the same statement.
+/// history and one catalog version come from the same statement (the version is announced
+/// to other instances after commit: `catalog_version::Announcer`).
 /// Products are found by `id = ANY (ARRAY(…))`, an index scan: the prepared statement's
 /// generic plan cannot know that the JSON holds a few lines and would otherwise join them
 /// by scanning every product.
@@ -637,8 +638,7 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
 ), changed AS (
     INSERT INTO catalog_changes (changed_at) SELECT $13 FROM o RETURNING id
 )
-SELECT o.*, changed.id AS catalog_version, (SELECT count(*) FROM taken) AS taken_lines,
-    pg_notify('catalog_changes', changed.id::text) AS notified
+SELECT o.*, changed.id AS catalog_version, (SELECT count(*) FROM taken) AS taken_lines
 FROM o CROSS JOIN changed"#;
 
 async fn write_pg(
