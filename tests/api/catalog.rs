@@ -392,6 +392,62 @@ async fn a_catalog_page_needs_the_same_number_of_statements_whatever_its_size() 
     );
 }
 
+/// A product page's query — the product with its segment, cooperative and region, its
+/// certifications and sellability — costs two statements, by SKU or by ID: the product
+/// joined to its relations, then its cooperative's certifications with their coverage.
+#[tokio::test]
+async fn one_product_with_its_relations_needs_two_statements() {
+    let app = TestApp::with_demo().await;
+    let fields = r#"sku name price { amount } isSellable complianceIssues { code }
+        stock { available } segment { slug name }
+        cooperative { name kind region { code name } }
+        certifications { type number expiresOn }"#;
+    let listed = app
+        .data(
+            "{ products(first: 50) { nodes { sku certifications { type } } } }",
+            json!({}),
+        )
+        .await;
+    let sku = listed["products"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !p["certifications"].as_array().unwrap().is_empty())
+        .expect("a certified product in the demo")["sku"]
+        .clone();
+    let by_sku = format!("query($sku: String!) {{ product(sku: $sku) {{ id {fields} }} }}");
+    let (statements, data) = app
+        .count_statements(app.data(&by_sku, json!({ "sku": sku })))
+        .await;
+    let product = &data["product"];
+    assert_eq!(product["sku"], sku, "{data}");
+    assert!(
+        product["cooperative"]["region"]["code"].is_string(),
+        "{data}"
+    );
+    assert!(product["segment"]["slug"].is_string(), "{data}");
+    assert!(
+        !product["certifications"].as_array().unwrap().is_empty(),
+        "{data}"
+    );
+    assert_eq!(statements, 2, "product by SKU with its relations");
+
+    let by_id = format!("query($id: ID!) {{ product(id: $id) {{ {fields} }} }}");
+    let (statements, same) = app
+        .count_statements(app.data(&by_id, json!({ "id": product["id"] })))
+        .await;
+    assert_eq!(same["product"]["sku"], sku);
+    assert_eq!(same["product"]["certifications"], product["certifications"]);
+    assert_eq!(statements, 2, "product by ID with its relations");
+
+    // An unknown SKU is null, in one statement.
+    let (statements, none) = app
+        .count_statements(app.data(&by_sku, json!({ "sku": "NOPE-000" })))
+        .await;
+    assert!(none["product"].is_null(), "{none}");
+    assert_eq!(statements, 1);
+}
+
 /// The storefront's cooperatives page with each cooperative's region and first products
 /// costs two statements whatever its size: the cooperatives joined to their regions, then
 /// the first page of products of every cooperative at once. Counts are read only when asked.

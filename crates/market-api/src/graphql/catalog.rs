@@ -13,7 +13,7 @@ use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::RegionKey;
 use crate::graphql::pagination::{PageArgs, listing_connection};
 use crate::graphql::product::{
-    Product, ProductConnection, ProductFilterInput, ProductSort, list_products,
+    Product, ProductConnection, ProductFilterInput, ProductSort, list_products, one_product,
     prefetch_first_products,
 };
 use crate::graphql::region::Region;
@@ -58,11 +58,10 @@ impl CatalogQuery {
         id: Option<ID>,
         sku: Option<String>,
     ) -> Result<Option<Product>> {
-        let row = match named(id, NodeType::Product, "sku", sku)? {
-            Named::Id(id) => reads::product(ctx.db(), id).await,
-            Named::Key(sku) => reads::product_by_sku(ctx.db(), &sku).await,
-        };
-        Ok(row.map_err(AppError::from)?.map(Product))
+        match named(id, NodeType::Product, "sku", sku)? {
+            Named::Id(id) => one_product(ctx, Some(id), None).await,
+            Named::Key(sku) => one_product(ctx, None, Some(sku)).await,
+        }
     }
 
     /// Cooperatives listed by the market.

@@ -30,6 +30,7 @@ use market_core::domain::lists::{self, ProductOrder, ProductRelations};
 use market_core::domain::reads::{self, FirstProducts, ProductSortKey};
 use market_core::domain::translations::{Subject, SubjectKind};
 use market_core::models::{certification, cooperative, product, region, segment};
+use market_core::page::Listing;
 use std::collections::HashMap;
 
 /// A product for sale: one format of one cooperative's product ("250 g jar").
@@ -367,6 +368,7 @@ impl ProductFilterInput {
             price_max_cents: price(self.price_max, "priceMax")?,
             include_unsellable: self.include_unsellable,
             low_stock: false,
+            sku: None,
         })
     }
 }
@@ -438,6 +440,53 @@ pub async fn list_products(
         None => lists::products_with(ctx.db(), &filter, ctx.today(), order, args, with).await?,
     };
     let scores = page.scores.clone();
+    let listing = feed_relations(ctx, page).await?;
+    if ranked.is_some() {
+        return Ok(listing_connection(
+            listing,
+            |p| lists::relevance_cursor(p.id, scores.get(&p.id).copied().unwrap_or(0)),
+            Product,
+        ));
+    }
+    Ok(listing_connection(listing, |p| order.cursor(p), Product))
+}
+
+/// One product (by id or SKU, sellable or not) with the relations its selection asks
+/// for, read as a page of one: two statements (the product joined to its cooperative,
+/// region and segment; then its cooperative's certifications with their coverage), not a
+/// DataLoader round for each relation.
+pub async fn one_product(
+    ctx: &Context<'_>,
+    id: Option<i32>,
+    sku: Option<String>,
+) -> Result<Option<Product>> {
+    let filter = ProductFilter {
+        search_ids: id.map(|id| vec![id]),
+        sku,
+        include_unsellable: true,
+        ..Default::default()
+    };
+    let look = ctx.look_ahead();
+    let (with, _) = relations_in(&[look]);
+    let page = lists::products_with(
+        ctx.db(),
+        &filter,
+        ctx.today(),
+        ProductOrder::from(ProductSort::default()),
+        PageArgs::new(Some(1), None, None, None),
+        with,
+    )
+    .await?;
+    let listing = feed_relations(ctx, page).await?;
+    Ok(listing.page.rows.into_iter().next().map(Product))
+}
+
+/// Hands the relations read with a page of products to the request's loaders (and reads
+/// the texts of them all in the request's language, in one statement); returns the page.
+async fn feed_relations(
+    ctx: &Context<'_>,
+    page: lists::ProductPage,
+) -> Result<Listing<product::Model>> {
     // The page's texts in the request's language, in one statement with those of its
     // cooperatives, regions and segments.
     let subjects: Vec<Subject> = page
@@ -484,18 +533,7 @@ pub async fn list_products(
     loaders
         .feed_many(listing.map(|(p, ids)| (CertificationIdsListingProduct(p), ids)))
         .await;
-    if ranked.is_some() {
-        return Ok(listing_connection(
-            page.listing,
-            |p| lists::relevance_cursor(p.id, scores.get(&p.id).copied().unwrap_or(0)),
-            Product,
-        ));
-    }
-    Ok(listing_connection(
-        page.listing,
-        |p| order.cursor(p),
-        Product,
-    ))
+    Ok(page.listing)
 }
 
 /// The first page of a cooperative's products (`filter` names the cooperative), read in
@@ -632,11 +670,16 @@ pub(crate) async fn prefetch_first_products(
 /// list them).
 fn planned_relations(ctx: &Context<'_>) -> (ProductRelations, bool) {
     let look = ctx.look_ahead();
-    let (edge_node, node) = (look.field("edges").field("node"), look.field("nodes"));
-    let wants = |field: &str| edge_node.field(field).exists() || node.field(field).exists();
+    relations_in(&[look.field("edges").field("node"), look.field("nodes")])
+}
+
+/// [`planned_relations`] of the products selected by `products`.
+fn relations_in(products: &[async_graphql::Lookahead<'_>]) -> (ProductRelations, bool) {
+    let wants = |field: &str| products.iter().any(|p| p.field(field).exists());
     let wants_in_coop = |field: &str| {
-        edge_node.field("cooperative").field(field).exists()
-            || node.field("cooperative").field(field).exists()
+        products
+            .iter()
+            .any(|p| p.field("cooperative").field(field).exists())
     };
     let compliance = wants("isSellable") || wants("complianceIssues");
     let relations = ProductRelations {

@@ -34,6 +34,8 @@ pub struct ProductFilter {
     pub include_unsellable: bool,
     /// Only products at or below their low-stock threshold.
     pub low_stock: bool,
+    /// Only the product of this SKU (`product(sku:)`).
+    pub sku: Option<String>,
 }
 
 /// A `LIKE` pattern matching `text` anywhere, after normalization, with `%`, `_` and `\`
@@ -66,6 +68,9 @@ pub fn products_query(filter: &ProductFilter, today: NaiveDate) -> Select<produc
                     ),
                 ),
         );
+    }
+    if let Some(sku) = &filter.sku {
+        cond = cond.add(product::Column::Sku.eq(sku.clone()));
     }
     if let Some(id) = filter.cooperative_id {
         cond = cond.add(product::Column::CooperativeId.eq(id));

@@ -46,7 +46,11 @@ const KEEP: i64 = 1_000;
 /// and only if the change commits. Inside [`track`] the version is also noted for the
 /// request being served.
 pub async fn touch(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    append(db, "INSERT INTO catalog_changes DEFAULT VALUES RETURNING id").await
+    append(
+        db,
+        "INSERT INTO catalog_changes DEFAULT VALUES RETURNING id",
+    )
+    .await
 }
 
 async fn append(db: &impl ConnectionTrait, sql: &str) -> Result<i64, DbErr> {
