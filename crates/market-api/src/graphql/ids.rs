@@ -19,6 +19,7 @@ pub enum NodeType {
     StockMovement,
     PayoutStatement,
     ProductImage,
+    Webhook,
 }
 
 impl NodeType {
@@ -35,10 +36,11 @@ impl NodeType {
             Self::StockMovement => "StockMovement",
             Self::PayoutStatement => "PayoutStatement",
             Self::ProductImage => "ProductImage",
+            Self::Webhook => "Webhook",
         }
     }
 
-    const ALL: [NodeType; 11] = [
+    const ALL: [NodeType; 12] = [
         Self::Product,
         Self::Cooperative,
         Self::Segment,
@@ -50,6 +52,7 @@ impl NodeType {
         Self::StockMovement,
         Self::PayoutStatement,
         Self::ProductImage,
+        Self::Webhook,
     ];
 }
 

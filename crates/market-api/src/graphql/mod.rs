@@ -10,6 +10,7 @@ pub mod context;
 pub mod cooperative;
 pub mod cost;
 pub mod enums;
+pub mod events;
 pub mod extensions;
 pub mod i18n;
 pub mod ids;
@@ -28,7 +29,7 @@ pub mod region;
 pub mod scalars;
 pub mod segment;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 use market_core::config::Config;
 use market_core::db::DatabaseConnection;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub struct QueryRoot(
     certifications::CertificationsQuery,
     payouts::PayoutsQuery,
     analytics::AnalyticsQuery,
+    events::WebhooksQuery,
 );
 
 /// Every mutation of the API.
@@ -58,10 +60,11 @@ pub struct MutationRoot(
     orders::OrdersMutation,
     certifications::CertificationsMutation,
     payouts::PayoutsMutation,
+    events::WebhooksMutation,
 );
 
 /// The schema type served at `/graphql`.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 
 /// How deep the parser and async-graphql's own checks may recurse through selection sets
 /// and fragments. The real limits on depth, cost and size are checked before the schema
@@ -70,11 +73,13 @@ pub const MAX_RECURSION: usize = 64;
 
 /// Builds the schema. Per-request data (viewer, loaders) is added by the HTTP layer, which
 /// also checks each document's cost against the limits of `Config` before running it.
+/// Over a database it also starts the instance's event hub and webhook dispatcher
+/// (`domain::events`, `domain::webhooks`), which stop when the schema is dropped.
 pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        events::SubscriptionRoot,
     )
     .limit_recursive_depth(MAX_RECURSION)
     .limit_directives(8)
@@ -82,10 +87,15 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .directive(i18n::InContext)
     .extension(extensions::execution_marker())
     .extension(member_order::member_order())
-    .data(config)
+    .data(config.clone())
     .data(Arc::new(market_core::domain::search::SearchIndex::new()));
     if let Some(db) = db {
-        builder = builder.data(db);
+        let hub = market_core::domain::events::Hub::new(db.clone());
+        market_core::domain::webhooks::start(
+            &hub,
+            market_core::domain::webhooks::Settings::from_config(&config),
+        );
+        builder = builder.data(db).data(hub);
     }
     builder.finish()
 }
