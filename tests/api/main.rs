@@ -8,6 +8,7 @@ mod batching;
 mod catalog;
 mod compliance;
 mod demo;
+mod events;
 mod fairness;
 mod fixtures;
 mod graphiql;
