@@ -833,3 +833,66 @@ async fn a_server_killed_between_commit_and_delivery_loses_no_event() {
         "{seen:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_delivering_together_send_each_event_once() {
+    let a = TestApp::spawn_with(|c| c.webhook_retry_base_ms = 20).await;
+    let p = fixtures::portal(&a.db).await;
+    let honey = fixtures::product(
+        &a.db,
+        &p.coop,
+        NewProduct::new("HON-BIG", "Thyme honey 1 kg", "honey", 30000, 100),
+    )
+    .await;
+    let b = TestApp::spawn_on(&a.url, |c| c.webhook_retry_base_ms = 20).await;
+    let (url, log, _server) = receiver(0).await;
+    let created = a
+        .graphql_as(Some(&p.actors.manager), CREATE_WEBHOOK,
+            json!({ "i": { "url": url, "events": ["ORDER_PLACED"], "secret": "whsec_0123456789abcdef" } }))
+        .await;
+    assert_eq!(
+        created["data"]["createWebhook"]["userErrors"],
+        json!([]),
+        "{created}"
+    );
+    // Twenty orders at once, half through each instance (both deliver).
+    let orders = futures::future::join_all((0..20).map(|i| {
+        let (app, customer) = (if i % 2 == 0 { &a } else { &b }, &p.actors.customer);
+        async move { place(app, customer, honey.id, 1, &format!("k-{i}")).await.1 }
+    }))
+    .await;
+    let seen = until(&log, |l| l.len() >= 20).await;
+    let mut ids: Vec<&str> = seen.iter().map(|r| r.event_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "{seen:#?}");
+    let subjects: std::collections::BTreeSet<String> = seen
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["subject"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(subjects, orders.into_iter().collect());
+    // Each delivery was claimed once: one attempt each, all delivered.
+    let listed = a
+        .graphql_as(
+            Some(&p.actors.manager),
+            "{ webhooks { recentDeliveries(first: 100) { status attempts } } }",
+            json!({}),
+        )
+        .await;
+    let deliveries = listed["data"]["webhooks"][0]["recentDeliveries"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(deliveries.len(), 20, "{listed}");
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["status"] == "DELIVERED" && d["attempts"] == 1),
+        "{listed}"
+    );
+}
