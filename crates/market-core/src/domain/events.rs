@@ -36,6 +36,9 @@ pub const CHANNEL: &str = "market_events";
 /// The advisory lock key of the PostgreSQL sequencer ("EVNT").
 const SEQUENCER_LOCK: i64 = 0x4556_4E54;
 
+/// Most events one run of the sequencer publishes.
+const PUBLISH_BATCH: u64 = 1000;
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -313,12 +316,12 @@ pub async fn publish(db: &DatabaseConnection) -> AppResult<u64> {
     // The ids come in order from the sorted subquery, so a transaction's events keep
     // their order.
     let published = txn
-        .execute_unprepared(
+        .execute_unprepared(&format!(
             "UPDATE events e SET seq = p.seq \
              FROM (SELECT id, nextval('events_seq') AS seq FROM \
-             (SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT 1000) q) p \
-             WHERE e.id = p.id",
-        )
+             (SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT {PUBLISH_BATCH}) q) p \
+             WHERE e.id = p.id"
+        ))
         .await?
         .rows_affected();
     if published > 0 {
@@ -422,7 +425,8 @@ impl Hub {
 
     /// Publishes (PostgreSQL) and reads the newest `seq`, waking the waiters if it moved.
     pub async fn refresh(&self) -> AppResult<i64> {
-        publish(&self.db).await?;
+        // A backlog (a seed, an outage) goes in batches, all of them now.
+        while publish(&self.db).await? >= PUBLISH_BATCH {}
         let last = last_seq(&self.db).await?;
         self.latest.send_if_modified(|seen| {
             let moved = last > *seen;
