@@ -14,6 +14,8 @@ mod m20261205_000001_rollup_batches;
 mod m20261206_000001_catalog_changes;
 mod m20261207_200001_images;
 mod m20261207_300001_translations;
+mod m20261208_400001_delivery;
+mod m20261208_400002_carts;
 mod m20261208_500001_events;
 
 /// Applies every migration of the product in order.
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_catalog_changes::Migration),
             Box::new(m20261207_200001_images::Migration),
             Box::new(m20261207_300001_translations::Migration),
+            Box::new(m20261208_400001_delivery::Migration),
+            Box::new(m20261208_400002_carts::Migration),
             Box::new(m20261208_500001_events::Migration),
         ]
     }

@@ -6,6 +6,7 @@ mod analytics;
 mod answers;
 mod batching;
 mod catalog;
+mod checkout;
 mod compliance;
 mod demo;
 mod events;

@@ -100,6 +100,8 @@ pub enum GqlUserErrorCode {
     ImageTooManyPixels,
     /// A product already has as many images as it may (20).
     TooManyImages,
+    /// The delivery method is not offered (inactive, or it does not serve the address).
+    DeliveryUnavailable,
 }
 
 /// An input problem the user can fix.

@@ -24,6 +24,8 @@ const RENDITION_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    /// The schema's types, for putting each answer's members in the selection's order.
+    pub types: graphql::member_order::SchemaTypes,
     pub config: Arc<Config>,
     /// The schema's shape for costing documents before they run.
     pub cost: Arc<graphql::cost::CostModel>,
@@ -43,6 +45,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let config = Arc::new(config);
         let schema = graphql::build_schema(Some(db.clone()), config.clone());
+        let types = graphql::schema_types(config.clone());
         let cost = Arc::new(graphql::cost::CostModel::from_sdl(
             &schema.sdl(),
             graphql::cost::CostLimits::from_config(&config),
@@ -64,6 +67,7 @@ impl AppState {
             renditions,
             db,
             schema,
+            types,
             config,
             cost,
             fairness,

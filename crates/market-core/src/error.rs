@@ -405,6 +405,8 @@ pub enum UserErrorCode {
     ImageTooManyPixels,
     /// A product already has as many images as it may (20).
     TooManyImages,
+    /// The delivery method is not offered (inactive, or it does not serve the address).
+    DeliveryUnavailable,
 }
 
 impl UserErrorCode {
@@ -431,6 +433,7 @@ impl UserErrorCode {
             Self::ImageTooLarge => "IMAGE_TOO_LARGE",
             Self::ImageTooManyPixels => "IMAGE_TOO_MANY_PIXELS",
             Self::TooManyImages => "TOO_MANY_IMAGES",
+            Self::DeliveryUnavailable => "DELIVERY_UNAVAILABLE",
         }
     }
 }

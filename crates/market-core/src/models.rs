@@ -111,3 +111,33 @@ pub mod product_image {
 pub mod stored_image {
     pub use crate::entities::stored_image::Model;
 }
+
+/// Rows of the `address` table.
+pub mod address {
+    pub use crate::entities::address::Model;
+}
+
+/// Rows of the `cart` table.
+pub mod cart {
+    pub use crate::entities::cart::Model;
+}
+
+/// Rows of the `cart_line` table.
+pub mod cart_line {
+    pub use crate::entities::cart_line::Model;
+}
+
+/// Rows of the `delivery_method` table.
+pub mod delivery_method {
+    pub use crate::entities::delivery_method::Model;
+}
+
+/// Rows of the `delivery_rate` table.
+pub mod delivery_rate {
+    pub use crate::entities::delivery_rate::Model;
+}
+
+/// Rows of the `delivery_zone` table.
+pub mod delivery_zone {
+    pub use crate::entities::delivery_zone::Model;
+}

@@ -356,6 +356,7 @@ pub(super) fn order_numbers(statement: &Value) -> BTreeSet<String> {
 }
 
 mod access;
+mod delivery;
 mod invariants;
 mod payment;
 mod statements;

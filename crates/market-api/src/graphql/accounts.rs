@@ -11,7 +11,9 @@ use crate::http::auth::ClientAddr;
 use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
+use market_core::db;
 use market_core::domain::auth::{self, NewUser};
+use market_core::domain::carts;
 use market_core::domain::enums as d;
 use market_core::domain::signin_limits;
 use market_core::models::user;
@@ -100,6 +102,9 @@ pub struct LoginInput {
     pub email: String,
     /// Its password.
     pub password: String,
+    /// The id of an anonymous cart to merge into the customer's cart (its lines added to
+    /// theirs). An unknown or expired cart is ignored.
+    pub cart_id: Option<ID>,
 }
 
 /// An account created by a manager.
@@ -254,7 +259,14 @@ impl AccountsMutation {
         let limits = signin_limits::Limits::from_config(ctx.config());
         let result =
             match auth::login(ctx.db(), limits, &input.email, &input.password, client).await {
-                Ok(account) => sign_in(ctx, account).await,
+                Ok(account) => {
+                    if let (Some(cart), d::Role::Customer) = (&input.cart_id, account.role) {
+                        let txn = db::begin_write(ctx.db()).await?;
+                        let merged = carts::merge_on_sign_in(&txn, cart.as_str(), account.id).await;
+                        db::finish(txn, merged).await?;
+                    }
+                    sign_in(ctx, account).await
+                }
                 Err(e) => Err(e),
             };
         respond(result, |p| p)

@@ -204,7 +204,7 @@ impl Webhook {
 
 /// How a delivery stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum DeliveryStatus {
+pub enum WebhookDeliveryStatus {
     /// Waiting for its (next) attempt.
     Pending,
     /// Answered with a 2xx.
@@ -232,12 +232,12 @@ impl WebhookDelivery {
     }
 
     /// How it stands.
-    async fn status(&self) -> DeliveryStatus {
+    async fn status(&self) -> WebhookDeliveryStatus {
         match self.0.status.as_str() {
-            "DELIVERED" => DeliveryStatus::Delivered,
-            "FAILED" => DeliveryStatus::Failed,
-            "SKIPPED" => DeliveryStatus::Skipped,
-            _ => DeliveryStatus::Pending,
+            "DELIVERED" => WebhookDeliveryStatus::Delivered,
+            "FAILED" => WebhookDeliveryStatus::Failed,
+            "SKIPPED" => WebhookDeliveryStatus::Skipped,
+            _ => WebhookDeliveryStatus::Pending,
         }
     }
 

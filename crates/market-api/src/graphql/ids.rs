@@ -19,6 +19,9 @@ pub enum NodeType {
     StockMovement,
     PayoutStatement,
     ProductImage,
+    Address,
+    DeliveryMethod,
+    DeliveryZone,
     Webhook,
 }
 
@@ -36,11 +39,14 @@ impl NodeType {
             Self::StockMovement => "StockMovement",
             Self::PayoutStatement => "PayoutStatement",
             Self::ProductImage => "ProductImage",
+            Self::Address => "Address",
+            Self::DeliveryMethod => "DeliveryMethod",
+            Self::DeliveryZone => "DeliveryZone",
             Self::Webhook => "Webhook",
         }
     }
 
-    const ALL: [NodeType; 12] = [
+    const ALL: [NodeType; 15] = [
         Self::Product,
         Self::Cooperative,
         Self::Segment,
@@ -52,6 +58,9 @@ impl NodeType {
         Self::StockMovement,
         Self::PayoutStatement,
         Self::ProductImage,
+        Self::Address,
+        Self::DeliveryMethod,
+        Self::DeliveryZone,
         Self::Webhook,
     ];
 }

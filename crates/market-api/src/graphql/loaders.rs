@@ -9,8 +9,8 @@ use market_core::domain::images;
 use market_core::domain::payouts::SettledLine;
 use market_core::domain::reads;
 use market_core::models::{
-    certification, cooperative, order_event, order_line, payout_statement, product, province,
-    region, segment, stock_movement, user,
+    certification, cooperative, delivery_method, order_event, order_line, payout_statement,
+    product, province, region, segment, stock_movement, user,
 };
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -258,6 +258,9 @@ pub struct UserKey(pub i32);
 /// A certification by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct CertificationKey(pub i32);
+/// A delivery method by id (the method of an order).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct DeliveryMethodKey(pub i32);
 /// A payout statement by id (who may see it is the resolver's business).
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct PayoutStatementKey(pub i32);
@@ -430,6 +433,12 @@ one_per_key!(ProductKey, product::Model, reads::products, |r| r.id);
 one_per_key!(SegmentKey, segment::Model, reads::segments, |r| r.id);
 one_per_key!(RegionKey, region::Model, reads::regions, |r| r.code.clone());
 one_per_key!(UserKey, user::Model, reads::users, |r| r.id);
+one_per_key!(
+    DeliveryMethodKey,
+    delivery_method::Model,
+    reads::delivery_methods,
+    |r| r.id
+);
 one_per_key!(
     CertificationKey,
     certification::Model,

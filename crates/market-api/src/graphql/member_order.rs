@@ -6,74 +6,72 @@
 //! (async-graphql issue #612), so a field that waited on a batch lands after its
 //! neighbours: the same query answers the same data in varying byte orders — which a
 //! client may not mind, but a strong `ETag`, a response cache or a CDN does. This
-//! extension puts every object's members back in the selection's order once execution
-//! ends, walking the response beside the operation and the schema. Most objects are
-//! already in order and are only checked; the others are rebuilt.
+//! module puts every object's members back in the selection's order once execution
+//! ends, walking the response beside the operation and the schema's types. Most objects
+//! are already in order and are only checked; the others are rebuilt.
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::registry::{MetaTypeName, Registry};
-use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
+use async_graphql::{
+    Name, ObjectType, Positioned, Response, SchemaBuilder, SchemaEnv, SubscriptionType, Value,
+    Variables,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-/// The extension: one per request, holding the request's document until it has run.
-pub fn member_order() -> impl ExtensionFactory {
-    MemberOrderFactory
-}
+/// The schema's types, for putting answers in order after they ran.
+///
+/// async-graphql hands its type registry only to schema extensions, and an extension of
+/// any kind makes it build a `ResolveInfo` and a boxed future for every field and every
+/// list item of every request. So the schema served has none: a twin of it, built by the
+/// same builder with one extension, runs `{ __typename }` once and hands its registry
+/// out; the HTTP layer orders each answer with it (`SchemaTypes::order`).
+#[derive(Clone)]
+pub struct SchemaTypes(SchemaEnv);
 
-struct MemberOrderFactory;
-
-impl ExtensionFactory for MemberOrderFactory {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MemberOrder::default())
-    }
-}
-
-#[derive(Default)]
-struct MemberOrder {
-    document: Mutex<Option<(ExecutableDocument, Variables)>>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for MemberOrder {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        *self.document.lock().expect("not poisoned") = Some((document.clone(), variables.clone()));
-        Ok(document)
+impl SchemaTypes {
+    /// The types of the schema `builder` would build.
+    pub fn of<Q, M, S>(builder: SchemaBuilder<Q, M, S>) -> Self
+    where
+        Q: ObjectType + 'static,
+        M: ObjectType + 'static,
+        S: SubscriptionType + 'static,
+    {
+        let seen = Arc::new(Mutex::new(None));
+        let twin = builder.extension(Capture(seen.clone())).finish();
+        let response = futures::executor::block_on(twin.execute("{ __typename }"));
+        debug_assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let env = seen
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .expect("the twin schema ran its one request");
+        Self(env)
     }
 
-    async fn execute(
+    /// Puts every object of `response` (the answer to `operation_name` of `document`,
+    /// with `variables`) in the order of the operation's selections.
+    pub fn order(
         &self,
-        ctx: &ExtensionContext<'_>,
+        document: &ExecutableDocument,
         operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let Some((document, variables)) = self.document.lock().expect("not poisoned").take() else {
-            return response;
-        };
-        let registry = &ctx.schema_env.registry;
+        variables: &Variables,
+        response: &mut Response,
+    ) {
+        let registry = &self.0.registry;
         let operation = match (&document.operations, operation_name) {
             (DocumentOperations::Single(op), _) => Some(op),
             (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
             (DocumentOperations::Multiple(ops), None) => ops.values().next(),
         };
         let Some(operation) = operation else {
-            return response;
+            return;
         };
         let root = match operation.node.ty {
             OperationType::Query => Some(registry.query_type.as_str()),
@@ -81,14 +79,36 @@ impl Extension for MemberOrder {
             OperationType::Subscription => registry.subscription_type.as_deref(),
         };
         if let Some(root) = root {
-            let walker = Walker::new(registry, &document, &variables);
+            let walker = Walker::new(registry, document, variables);
             walker.order(
                 &mut response.data,
                 root,
                 &[&operation.node.selection_set.node],
             );
         }
-        response
+    }
+}
+
+/// The extension of the twin schema: keeps the schema's environment of the request it
+/// runs.
+struct Capture(Arc<Mutex<Option<SchemaEnv>>>);
+
+impl ExtensionFactory for Capture {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Capture(self.0.clone()))
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Capture {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        *self.0.lock().expect("not poisoned") = Some(ctx.schema_env.clone());
+        next.run(ctx, operation_name).await
     }
 }
 

@@ -1,17 +1,19 @@
 //! The GraphQL API: thin resolvers over `domain`, one file per area, merged here.
 
 pub mod accounts;
+pub mod addresses;
 pub mod analytics;
 pub mod backoffice;
 pub mod cacheability;
+pub mod cart;
 pub mod catalog;
 pub mod certifications;
 pub mod context;
 pub mod cooperative;
 pub mod cost;
+pub mod delivery;
 pub mod enums;
 pub mod events;
-pub mod extensions;
 pub mod i18n;
 pub mod ids;
 pub mod image;
@@ -29,7 +31,7 @@ pub mod region;
 pub mod scalars;
 pub mod segment;
 
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 use market_core::config::Config;
 use market_core::db::DatabaseConnection;
 use std::sync::Arc;
@@ -43,6 +45,9 @@ pub struct QueryRoot(
     accounts::AccountsQuery,
     portal::PortalQuery,
     orders::OrdersQuery,
+    addresses::AddressesQuery,
+    delivery::DeliveryQuery,
+    cart::CartQuery,
     certifications::CertificationsQuery,
     payouts::PayoutsQuery,
     analytics::AnalyticsQuery,
@@ -58,6 +63,9 @@ pub struct MutationRoot(
     image::ImagesMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
+    addresses::AddressesMutation,
+    delivery::DeliveryMutation,
+    cart::CartMutation,
     certifications::CertificationsMutation,
     payouts::PayoutsMutation,
     events::WebhooksMutation,
@@ -72,10 +80,24 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 pub const MAX_RECURSION: usize = 64;
 
 /// Builds the schema. Per-request data (viewer, loaders) is added by the HTTP layer, which
-/// also checks each document's cost against the limits of `Config` before running it.
+/// also checks each document's cost against the limits of `Config` before running it and
+/// puts each answer's members in the selection's order (`member_order`). The schema has
+/// no extension: any would make async-graphql wrap every field and list item it resolves.
 /// Over a database it also starts the instance's event hub and webhook dispatcher
 /// (`domain::events`, `domain::webhooks`), which stop when the schema is dropped.
 pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
+    builder(db, config).finish()
+}
+
+/// The types of the schema `build_schema` builds, for ordering answers.
+pub fn schema_types(config: Arc<Config>) -> member_order::SchemaTypes {
+    member_order::SchemaTypes::of(builder(None, config))
+}
+
+fn builder(
+    db: Option<DatabaseConnection>,
+    config: Arc<Config>,
+) -> SchemaBuilder<QueryRoot, MutationRoot, events::SubscriptionRoot> {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -85,8 +107,6 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
     .limit_directives(8)
     .disable_suggestions()
     .directive(i18n::InContext)
-    .extension(extensions::execution_marker())
-    .extension(member_order::member_order())
     .data(config.clone())
     .data(Arc::new(market_core::domain::search::SearchIndex::new()));
     if let Some(db) = db {
@@ -97,7 +117,7 @@ pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppS
         );
         builder = builder.data(db).data(hub);
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL of the schema, as written to `schema.graphql`.

@@ -4,11 +4,13 @@
 use crate::error::Result;
 use crate::error::{AppError, AppResult, UserErrorCode};
 use crate::graphql::accounts::User;
+use crate::graphql::addresses::{AddressInput, PostalAddress};
 use crate::graphql::context::{ContextExt, load_or_default, load_required};
 use crate::graphql::cooperative::Cooperative;
+use crate::graphql::delivery::{DeliveryMethod, DeliveryStatus, chosen_address};
 use crate::graphql::ids::{self, NodeType};
 use crate::graphql::loaders::{
-    CooperativeKey, EventsOfOrder, LinesOfOrder, LoadError, ProductKey, UserKey,
+    CooperativeKey, DeliveryMethodKey, EventsOfOrder, LinesOfOrder, LoadError, ProductKey, UserKey,
 };
 use crate::graphql::money::Money;
 use crate::graphql::pagination::{Cursor, PageArgs, listing_connection};
@@ -19,10 +21,13 @@ use crate::payload;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use market_core::db;
+use market_core::domain::addresses::AddressFields;
 use market_core::domain::enums as d;
 use market_core::domain::lists;
 use market_core::domain::market_time;
-use market_core::domain::orders::{self, Contact, OrderFilter, OrderKey, OrderRequest, Transition};
+use market_core::domain::orders::{
+    self, Contact, DeliveryChoice, OrderFilter, OrderKey, OrderRequest, Transition,
+};
 use market_core::domain::policy::Actor;
 use market_core::domain::policy::Viewer;
 use market_core::models::{order, order_event, order_line};
@@ -114,7 +119,8 @@ impl Order {
     async fn status(&self) -> OrderStatus {
         self.model.status.into()
     }
-    /// Total of the lines shown (for a cooperative member: of its own lines only).
+    /// What the buyer pays: the lines and the delivery fee. For a cooperative member, the
+    /// total of its own lines only (the fee is the market's, never a cooperative's).
     async fn total(&self, ctx: &Context<'_>) -> Result<Money> {
         if self.only_cooperative.is_none() {
             return Ok(Money::mad(self.model.total_cents));
@@ -126,6 +132,58 @@ impl Order {
                 .map(|l| l.total_cents)
                 .sum(),
         ))
+    }
+    /// The lines shown, without the delivery fee.
+    async fn subtotal(&self, ctx: &Context<'_>) -> Result<Money> {
+        if self.only_cooperative.is_none() {
+            return Ok(Money::mad(
+                self.model.total_cents - self.model.delivery_fee_cents,
+            ));
+        }
+        self.total(ctx).await
+    }
+    /// The delivery fee, included in `total`: the market's revenue, in no line, payout or
+    /// sales analytic. `null` for a cooperative member.
+    async fn delivery_fee(&self) -> Option<Money> {
+        self.only_cooperative
+            .is_none()
+            .then(|| Money::mad(self.model.delivery_fee_cents))
+    }
+    /// How it reaches the buyer; `null` for a sale at the till or an order placed without
+    /// a delivery choice.
+    async fn delivery_method(&self, ctx: &Context<'_>) -> Result<Option<DeliveryMethod>> {
+        let Some(id) = self.model.delivery_method_id else {
+            return Ok(None);
+        };
+        Ok(Some(DeliveryMethod::bare(
+            load_required(ctx, DeliveryMethodKey(id), "delivery method").await?,
+        )))
+    }
+    /// The address it ships to, as it was when the order was placed; managers and the
+    /// buyer only.
+    async fn shipping_address(&self, ctx: &Context<'_>) -> Option<PostalAddress> {
+        let text = self.private(ctx, self.model.shipping_address.as_deref())?;
+        AddressFields::from_json(Some(text)).map(Into::into)
+    }
+    /// Where its parcel stands; `null` until it is shipped (and for pickups).
+    async fn delivery_status(&self) -> Option<DeliveryStatus> {
+        self.model.delivery_status.map(Into::into)
+    }
+    /// The courier's tracking reference; managers and the buyer only.
+    async fn tracking_reference(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private(ctx, self.model.tracking_reference.as_deref())
+    }
+    /// When it was handed to the courier.
+    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        self.model.shipped_at
+    }
+    /// When the buyer received it.
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.model.delivered_at
+    }
+    /// When its parcel came back.
+    async fn returned_at(&self) -> Option<DateTime<Utc>> {
+        self.model.returned_at
     }
     /// Units in the lines shown.
     async fn item_count(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -186,13 +244,27 @@ impl Order {
     async fn payment_reference(&self, ctx: &Context<'_>) -> Option<&str> {
         self.private(ctx, self.model.payment_reference.as_deref())
     }
-    /// Who to contact; managers and the buyer only.
-    async fn contact(&self, ctx: &Context<'_>) -> Option<OrderContact> {
-        self.private(ctx, Some(())).map(|_| OrderContact {
+    /// Who to contact; managers and the buyer only. Without an e-mail address given at
+    /// checkout, the e-mail of the buyer's account.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<OrderContact>> {
+        if self.private(ctx, Some(())).is_none() {
+            return Ok(None);
+        }
+        let email = match (&self.model.contact_email, self.model.user_id) {
+            (Some(email), _) => Some(email.clone()),
+            (None, Some(buyer)) if self.model.channel == d::Channel::Online => ctx
+                .loaders()
+                .load_one(UserKey(buyer))
+                .await
+                .map_err(AppError::from)?
+                .map(|u| u.email),
+            (None, _) => None,
+        };
+        Ok(Some(OrderContact {
             name: self.model.contact_name.clone(),
-            email: self.model.contact_email.clone(),
+            email,
             phone: self.model.contact_phone.clone(),
-        })
+        }))
     }
     /// The buyer's note.
     async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
@@ -304,6 +376,11 @@ impl OrderEvent {
     async fn to_status(&self) -> OrderStatus {
         self.model.to_status.into()
     }
+    /// For a step of the delivery (shipped, delivered, returned): where the parcel stands
+    /// after it; `null` for other changes.
+    async fn delivery_status(&self) -> Option<DeliveryStatus> {
+        self.model.delivery_status.map(Into::into)
+    }
     /// Who made the change (`null` for the system). Managers see everyone; others only
     /// themselves (a buyer its own placing of the order; a member nobody).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -325,8 +402,8 @@ impl OrderEvent {
             })
             .map(User::new))
     }
-    /// A note: the payment reference, the reason of a cancellation or refund (at most
-    /// 1,000 characters). Managers and the buyer only.
+    /// A note: the payment reference, the tracking reference, the reason of a
+    /// cancellation, refund or return (at most 1,000 characters). Managers and the buyer only.
     async fn note(&self, ctx: &Context<'_>) -> Option<&str> {
         self.model
             .note
@@ -375,6 +452,15 @@ pub struct PlaceOrderInput {
     pub contact: Option<ContactInput>,
     /// A note for the market.
     pub note: Option<String>,
+    /// How the order reaches the buyer (see `deliveryMethods`): pickup at the market, or
+    /// home delivery, which needs `shippingAddressId` or `shippingAddress`. Its fee is
+    /// added to the total. None: no delivery is arranged (the order is collected at the
+    /// market, free). `ONLINE` orders only.
+    pub delivery_method_id: Option<ID>,
+    /// One of the buyer's addresses to ship to.
+    pub shipping_address_id: Option<ID>,
+    /// An address to ship to, given in full (not saved to the address book).
+    pub shipping_address: Option<AddressInput>,
 }
 
 /// An order to mark paid.
@@ -398,7 +484,8 @@ pub struct FulfillOrderInput {
 /// An order to cancel.
 #[derive(InputObject)]
 pub struct CancelOrderInput {
-    /// The order (it must be `PLACED` or `PAID`). Its stock is returned.
+    /// The order (it must be `PLACED` or `PAID` and not shipped; a customer's own order
+    /// only while `PLACED`). Its stock is returned.
     pub order_id: ID,
     /// Why.
     pub reason: Option<String>,
@@ -413,6 +500,49 @@ pub struct RefundOrderInput {
     pub restock: bool,
     /// Why.
     pub reason: Option<String>,
+}
+
+/// A home delivery handed to the courier.
+#[derive(InputObject)]
+pub struct ShipOrderInput {
+    /// The order (`PLACED` — cash on delivery — or `PAID`, with home delivery, not shipped
+    /// yet).
+    pub order_id: ID,
+    /// The courier's tracking reference, at most 128 characters.
+    pub tracking_reference: Option<String>,
+}
+
+/// A parcel received by its buyer.
+#[derive(InputObject)]
+pub struct MarkOrderDeliveredInput {
+    /// The order (its parcel `SHIPPED`).
+    pub order_id: ID,
+}
+
+/// A parcel that came back.
+#[derive(InputObject)]
+pub struct ReturnOrderInput {
+    /// The order (its parcel `SHIPPED` or `DELIVERED`).
+    pub order_id: ID,
+    /// Why (refused at the door, not collected, sent back…).
+    pub reason: Option<String>,
+}
+
+/// A sale at the till, recorded and paid in one call.
+#[derive(InputObject)]
+pub struct RecordStoreSaleInput {
+    /// 1 to 100 lines; repeated products are merged.
+    pub lines: Vec<OrderLineInput>,
+    /// A key unique to this sale: sending it again returns the first sale.
+    pub idempotency_key: String,
+    /// How it was paid.
+    pub payment_method: PaymentMethod,
+    /// Payment reference (card slip…).
+    pub payment_reference: Option<String>,
+    /// Who to contact.
+    pub contact: Option<ContactInput>,
+    /// A note.
+    pub note: Option<String>,
 }
 
 /// The longest `olderThanHours` (ten years).
@@ -508,6 +638,56 @@ pub async fn prefetch_order_relations(
 
 fn order_id(id: &ID) -> AppResult<i64> {
     ids::decode::<i64>(id, NodeType::Order)
+}
+
+fn line_ids(lines: &[OrderLineInput]) -> AppResult<Vec<(i32, i32)>> {
+    lines
+        .iter()
+        .map(|line| {
+            Ok((
+                ids::decode::<i32>(&line.product_id, NodeType::Product)?,
+                line.quantity,
+            ))
+        })
+        .collect()
+}
+
+fn contact_of(contact: Option<ContactInput>) -> Contact {
+    let contact = contact.unwrap_or_default();
+    Contact {
+        name: contact.name,
+        email: contact.email,
+        phone: contact.phone,
+    }
+}
+
+/// The delivery an order asks for: the method and the checked address (`None` without a
+/// method; an address without a method is refused).
+pub async fn delivery_choice(
+    ctx: &Context<'_>,
+    method: Option<&ID>,
+    address_id: Option<&ID>,
+    address: Option<AddressInput>,
+) -> AppResult<Option<DeliveryChoice>> {
+    let address = chosen_address(
+        ctx,
+        address_id,
+        address,
+        ("shippingAddressId", "shippingAddress"),
+    )
+    .await?;
+    match method {
+        None if address.is_some() => Err(AppError::user(
+            UserErrorCode::Invalid,
+            &["deliveryMethodId"],
+            "Choose a delivery method for the shipping address.",
+        )),
+        None => Ok(None),
+        Some(id) => Ok(Some(DeliveryChoice {
+            method_id: ids::decode::<i32>(id, NodeType::DeliveryMethod)?,
+            address,
+        })),
+    }
 }
 
 async fn change(ctx: &Context<'_>, id: &ID, transition: Transition) -> Result<OrderPayload> {
@@ -623,31 +803,34 @@ impl OrdersMutation {
             .viewer()
             .require_order_channel(input.channel.into())?
             .clone();
-        let mut lines = Vec::with_capacity(input.lines.len());
-        for line in &input.lines {
-            lines.push((
-                ids::decode::<i32>(&line.product_id, NodeType::Product)?,
-                line.quantity,
-            ));
-        }
-        let contact = input.contact.unwrap_or_default();
+        let lines = line_ids(&input.lines)?;
+        let delivery = match delivery_choice(
+            ctx,
+            input.delivery_method_id.as_ref(),
+            input.shipping_address_id.as_ref(),
+            input.shipping_address,
+        )
+        .await
+        {
+            Ok(d) => d,
+            Err(e) => return respond(Err(e), |p: OrderPayload| p),
+        };
         let request = OrderRequest {
             channel: input.channel.into(),
             lines,
             idempotency_key: input.idempotency_key,
-            contact: Contact {
-                name: contact.name,
-                email: contact.email,
-                phone: contact.phone,
-            },
+            contact: contact_of(input.contact),
             note: input.note,
+            delivery,
         };
         let result = orders::place(ctx.db(), &buyer, request, ctx.today()).await;
         let viewer = ctx.viewer().clone();
         respond(result, |o| OrderPayload::ok(Order::for_viewer(o, &viewer)))
     }
 
-    /// `PLACED` → `PAID` (managers).
+    /// `PLACED` → `PAID` (managers). For cash on delivery (`CASH_ON_DELIVERY`), record it
+    /// when the courier hands the money over: an order already `DELIVERED` becomes
+    /// `FULFILLED` at once.
     async fn mark_order_paid(
         &self,
         ctx: &Context<'_>,
@@ -674,12 +857,23 @@ impl OrdersMutation {
     }
 
     /// `PLACED` or `PAID` → `CANCELLED`, returning the stock (managers); an imported order
-    /// took no stock, so its cancellation returns none.
+    /// took no stock, so its cancellation returns none. A customer cancels their own order
+    /// while it is `PLACED` (unpaid) and not shipped; another's order is `NOT_FOUND`.
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
         input: CancelOrderInput,
     ) -> Result<OrderPayload> {
+        let user = ctx.viewer().require_user()?;
+        if user.role == d::Role::Customer {
+            let (customer, viewer) = (user.user_id, ctx.viewer().clone());
+            let order_id = order_id(&input.order_id)?;
+            let txn = db::begin_write(ctx.db()).await?;
+            let result = orders::cancel_own(&txn, customer, order_id, input.reason).await;
+            return respond(db::finish(txn, result).await, |o| {
+                OrderPayload::ok(Order::for_viewer(o, &viewer))
+            });
+        }
         change(
             ctx,
             &input.order_id,
@@ -705,6 +899,90 @@ impl OrdersMutation {
             },
         )
         .await
+    }
+
+    /// Hands a home delivery to the courier (managers): its parcel becomes `SHIPPED`, with
+    /// the tracking reference; the order stays `PLACED` (cash on delivery) or `PAID`.
+    async fn ship_order(&self, ctx: &Context<'_>, input: ShipOrderInput) -> Result<OrderPayload> {
+        change(
+            ctx,
+            &input.order_id,
+            Transition::Ship {
+                tracking_reference: input.tracking_reference,
+            },
+        )
+        .await
+    }
+
+    /// The buyer received the parcel (managers): `DELIVERED`; a paid order becomes
+    /// `FULFILLED`, an unpaid one (cash on delivery) stays `PLACED` until `markOrderPaid`.
+    async fn mark_order_delivered(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkOrderDeliveredInput,
+    ) -> Result<OrderPayload> {
+        change(ctx, &input.order_id, Transition::Deliver).await
+    }
+
+    /// The parcel came back (managers): `RETURNED`, its goods back in stock (`RETURN`
+    /// movements); an unpaid order becomes `CANCELLED`, a paid one `REFUNDED`.
+    async fn return_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ReturnOrderInput,
+    ) -> Result<OrderPayload> {
+        change(
+            ctx,
+            &input.order_id,
+            Transition::Return {
+                reason: input.reason,
+            },
+        )
+        .await
+    }
+
+    /// A sale at the till in one call (managers): placed as a `STORE` order through the
+    /// same path as `placeOrder` (never oversold), then marked paid with the payment
+    /// method. The same key returns the first sale (paying it if it was left unpaid).
+    async fn record_store_sale(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordStoreSaleInput,
+    ) -> Result<OrderPayload> {
+        let manager = ctx
+            .viewer()
+            .require_manager("record sales at the till")?
+            .clone();
+        let request = OrderRequest {
+            channel: d::Channel::Store,
+            lines: line_ids(&input.lines)?,
+            idempotency_key: input.idempotency_key,
+            contact: contact_of(input.contact),
+            note: input.note,
+            delivery: None,
+        };
+        let viewer = ctx.viewer().clone();
+        let placed = match orders::place(ctx.db(), &manager, request, ctx.today()).await {
+            Ok(order) => order,
+            Err(e) => return respond(Err(e), |p: OrderPayload| p),
+        };
+        if placed.status != d::OrderStatus::Placed {
+            return Ok(OrderPayload::ok(Order::for_viewer(placed, &viewer)));
+        }
+        let txn = db::begin_write(ctx.db()).await?;
+        let result = orders::transition(
+            &txn,
+            placed.id,
+            Transition::MarkPaid {
+                method: input.payment_method.into(),
+                reference: input.payment_reference,
+            },
+            Some(manager.user_id),
+        )
+        .await;
+        respond(db::finish(txn, result).await, |o| {
+            OrderPayload::ok(Order::for_viewer(o, &viewer))
+        })
     }
 
     /// Cancels every order left `PLACED` and unpaid for longer than the given hours,

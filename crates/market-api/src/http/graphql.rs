@@ -7,7 +7,6 @@ use crate::AppState;
 use crate::error::{AppError, codes};
 use crate::graphql::cacheability;
 use crate::graphql::cost::QueryCost;
-use crate::graphql::extensions::ExecutionStarted;
 use crate::graphql::i18n::{self, RequestLanguage};
 use crate::graphql::loaders;
 use crate::http::auth::{ClientAddr, viewer_from_headers};
@@ -25,7 +24,6 @@ use market_core::domain::catalog_version;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -318,6 +316,8 @@ async fn run(
         state.persisted_queries.register(hash, &request.query);
     }
     let mut catalog_only = false;
+    // The document and variables, kept to put the answer's members in order.
+    let mut ordering = None;
     // The language: `Accept-Language`, unless the operation says `@inContext(language:)`.
     let languages = &state.config.languages;
     let mut language = languages.negotiate(
@@ -376,6 +376,7 @@ async fn run(
         if cost.operation_name.is_some() {
             outcome.operation = cost.operation_name.clone();
         }
+        ordering = Some((doc.clone(), request.variables.clone()));
         request.set_parsed_query(doc);
     }
 
@@ -391,7 +392,6 @@ async fn run(
         }
     };
 
-    let started = Arc::new(AtomicBool::new(false));
     let viewer = match viewer_from_headers(state, headers).await {
         Ok(viewer) => viewer,
         Err(err) => {
@@ -438,8 +438,8 @@ async fn run(
             state.db.clone(),
             Duration::from_micros(state.config.dataloader_delay_us),
             &idle,
-        ))
-        .data(ExecutionStarted(started.clone()));
+        ));
+    let operation_name = request.operation_name.clone();
 
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let (response, written) = catalog_version::track(tokio::time::timeout(
@@ -461,9 +461,18 @@ async fn run(
         }
     };
     let mut response = response;
-    code_errors(&mut response.errors, started.load(Ordering::SeqCst));
+    let executed = executed(&response);
+    if executed && let Some((document, variables)) = &ordering {
+        state.types.order(
+            document,
+            operation_name.as_deref(),
+            variables,
+            &mut response,
+        );
+    }
+    code_errors(&mut response.errors, executed);
     outcome.codes.extend(codes_of(&response));
-    if started.load(Ordering::SeqCst) {
+    if executed {
         let limits = state.cost.limits();
         let mut figures = vec![
             ("requestedQueryCost", cost.requested),
@@ -488,12 +497,8 @@ async fn run(
         && response.cache_control.public
         && response.cache_control.max_age >= 0
         && !uncacheable.is_marked();
-    let (http, too_large, body) = respond(
-        media,
-        response,
-        started.load(Ordering::SeqCst),
-        state.config.max_response_bytes,
-    );
+    let (http, too_large, body) =
+        respond(media, response, executed, state.config.max_response_bytes);
     if too_large {
         outcome.codes.push(codes::RESPONSE_TOO_LARGE.to_owned());
     }
@@ -668,6 +673,14 @@ fn explain_value(message: &str) -> String {
         Some(values) => format!("{message}; the values are {}", values.join(", ")),
         None => message.to_owned(),
     }
+}
+
+/// Whether the operation ran: parsing and validation passed. A request error has no
+/// `data` and no error with a path; once execution begins there is data, or an error
+/// raised by a field (which has its path) left it null.
+fn executed(response: &Response) -> bool {
+    !matches!(response.data, async_graphql::Value::Null)
+        || response.errors.iter().any(|e| !e.path.is_empty())
 }
 
 /// Gives every error a code. Ours carry theirs; async-graphql's own are request errors

@@ -106,6 +106,14 @@ string_enum!(
     PaymentMethod { Cash = "CASH", Card = "CARD", Transfer = "TRANSFER", CashOnDelivery = "CASH_ON_DELIVERY" }
 );
 string_enum!(
+    /// How a delivery method hands the goods over.
+    DeliveryKind { Pickup = "PICKUP", HomeDelivery = "HOME_DELIVERY" }
+);
+string_enum!(
+    /// Where the parcel of a home-delivered order stands.
+    DeliveryStatus { Shipped = "SHIPPED", Delivered = "DELIVERED", Returned = "RETURNED" }
+);
+string_enum!(
     /// Whether a payout statement has been paid to its cooperative. A statement whose net
     /// is negative is not payable: its balance is carried into a later statement.
     PayoutStatus { Due = "DUE", Paid = "PAID", CarriedForward = "CARRIED_FORWARD" }

@@ -1,13 +1,16 @@
 //! The rules of the market, independent of GraphQL: what may be sold, how stock moves,
 //! how orders and payouts are settled, and who may do what.
 
+pub mod addresses;
 pub mod analytics;
 pub mod auth;
+pub mod carts;
 pub mod catalog;
 pub mod catalog_version;
 pub mod certifications;
 pub mod compliance;
 pub mod cooperatives;
+pub mod delivery;
 pub mod enums;
 pub mod events;
 pub mod i18n;

@@ -1,12 +1,16 @@
 //! Orders: placing them (stock taken at once, atomically, never oversold), replaying them
 //! safely by idempotency key, and moving them through their life cycle
-//! `PLACED → PAID → FULFILLED`, or `CANCELLED` / `REFUNDED`, with the stock effect and
-//! history of every change.
+//! `PLACED → PAID → FULFILLED`, or `CANCELLED` / `REFUNDED`, and their parcels through
+//! `SHIPPED → DELIVERED` or `RETURNED` (cash on delivery: unpaid until the courier brings
+//! the money), with the stock effect and history of every change. An order's delivery fee
+//! is in its total, never in a line.
 
+use crate::domain::addresses::AddressFields;
 use crate::domain::compliance;
 use crate::domain::cooperatives::commission_bp;
+use crate::domain::delivery::{self, Quote};
 use crate::domain::enums::{
-    Channel, CooperativeKind, OrderStatus, PaymentMethod, StockMovementKind,
+    Channel, CooperativeKind, DeliveryStatus, OrderStatus, PaymentMethod, StockMovementKind,
 };
 use crate::domain::events::{self, EventKind, NewEvent};
 use crate::domain::input;
@@ -51,6 +55,15 @@ pub struct OrderRequest {
     pub idempotency_key: String,
     pub contact: Contact,
     pub note: Option<String>,
+    /// How the order reaches the buyer; `None`: no delivery chosen (the till).
+    pub delivery: Option<DeliveryChoice>,
+}
+
+/// The delivery an order asks for: a method and, for home delivery, the (checked) address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryChoice {
+    pub method_id: i32,
+    pub address: Option<AddressFields>,
 }
 
 fn line_error(code: UserErrorCode, index: usize, field: &str, message: String) -> UserError {
@@ -131,6 +144,8 @@ struct Prepared {
     merged: BTreeMap<i32, (i32, usize)>,
     key: String,
     hash: String,
+    /// The quote of the delivery asked for (read before the write).
+    delivery: Option<Quote>,
 }
 
 fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
@@ -139,6 +154,7 @@ fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
         key: request.idempotency_key.trim().to_owned(),
         hash: request_hash(request, &merged),
         merged,
+        delivery: None,
     })
 }
 
@@ -157,6 +173,13 @@ fn validate(request: &mut OrderRequest) -> AppResult<BTreeMap<i32, (i32, usize)>
         ));
     }
     let (contact, note) = clean_contact(&mut errors, &request.contact, request.note.as_deref());
+    if request.delivery.is_some() && request.channel == Channel::Store {
+        errors.push(UserError::new(
+            UserErrorCode::Invalid,
+            &["deliveryMethodId"],
+            "A STORE sale is handed over at the till: it has no delivery.",
+        ));
+    }
     request.contact = contact;
     request.note = note;
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
@@ -200,12 +223,16 @@ fn validate(request: &mut OrderRequest) -> AppResult<BTreeMap<i32, (i32, usize)>
 /// The fingerprint of a request's content, to tell a replay from a reuse of its key.
 fn request_hash(request: &OrderRequest, merged: &BTreeMap<i32, (i32, usize)>) -> String {
     let lines: Vec<(i32, i32)> = merged.iter().map(|(id, (q, _))| (*id, *q)).collect();
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "channel": request.channel.as_str(),
         "lines": lines,
         "contact": [request.contact.name, request.contact.email, request.contact.phone],
         "note": request.note,
     });
+    // Only when there is one, so the fingerprints of orders without delivery are unchanged.
+    if let Some(d) = &request.delivery {
+        canonical["delivery"] = serde_json::json!([d.method_id, d.address]);
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -258,8 +285,11 @@ pub async fn place(
     mut request: OrderRequest,
     today: chrono::NaiveDate,
 ) -> AppResult<order::Model> {
-    let prepared = prepare(&mut request)?;
+    let mut prepared = prepare(&mut request)?;
     let outcome = async {
+        if let Err(e) = quote_delivery(db, &request, &mut prepared).await {
+            return refused(db, buyer.user_id, &prepared, e).await;
+        }
         // Up to three attempts: a shortage that is gone when its lines are read again
         // (stock delivered meanwhile) is tried once more rather than refused.
         let mut attempts = 0;
@@ -311,7 +341,10 @@ pub async fn place_at(
     today: chrono::NaiveDate,
     at: DateTime<Utc>,
 ) -> AppResult<order::Model> {
-    let prepared = prepare(&mut request)?;
+    let mut prepared = prepare(&mut request)?;
+    if let Err(e) = quote_delivery(txn, &request, &mut prepared).await {
+        return refused(txn, buyer.user_id, &prepared, e).await;
+    }
     let written = match txn.get_database_backend() {
         DbBackend::Postgres => place_in(txn, buyer, &request, &prepared, today, at).await?,
         _ => {
@@ -323,6 +356,26 @@ pub async fn place_at(
         }
     };
     written.ok_or_else(stock_moved)
+}
+
+/// Reads the quote of the delivery the request asks for (one statement more, only then).
+async fn quote_delivery(
+    db: &impl ConnectionTrait,
+    request: &OrderRequest,
+    prepared: &mut Prepared,
+) -> AppResult<()> {
+    if let Some(choice) = &request.delivery {
+        prepared.delivery = Some(
+            delivery::quote(
+                db,
+                choice.method_id,
+                choice.address.as_ref(),
+                &["deliveryMethodId"],
+            )
+            .await?,
+        );
+    }
+    Ok(())
 }
 
 /// PostgreSQL: the checks, then the one-statement write.
@@ -507,13 +560,31 @@ async fn refused(
     }
 }
 
-/// The order's total and its number of items.
-fn totals(lines: &[Line]) -> (i64, i32) {
-    let total = lines
+/// The order's total (its lines and the delivery fee), its number of items and its
+/// delivery fee.
+fn totals(lines: &[Line], prepared: &Prepared) -> (i64, i32, i64) {
+    let subtotal: i64 = lines
         .iter()
         .map(|l| l.unit_price_cents * i64::from(l.quantity))
         .sum();
-    (total, lines.iter().map(|l| l.quantity).sum())
+    let fee = prepared
+        .delivery
+        .as_ref()
+        .map_or(0, |q| q.fee_for(subtotal));
+    (subtotal + fee, lines.iter().map(|l| l.quantity).sum(), fee)
+}
+
+/// The delivery columns of a new order: method, fee and address snapshot.
+fn delivery_values(request: &OrderRequest, fee: i64) -> [sea_orm::Value; 3] {
+    let choice = request.delivery.as_ref();
+    [
+        choice.map(|d| d.method_id).into(),
+        fee.into(),
+        choice
+            .and_then(|d| d.address.as_ref())
+            .map(AddressFields::to_json)
+            .into(),
+    ]
 }
 
 /// PostgreSQL: the whole order in one statement, which is its own transaction when no
@@ -537,8 +608,8 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
 ), o AS (
     INSERT INTO orders (number, user_id, channel, status, total_cents, item_count,
         contact_name, contact_email, contact_phone, note, idempotency_key, request_hash,
-        placed_at, updated_at)
-    VALUES ($2, $3, $4, 'PLACED', $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+        placed_at, updated_at, delivery_method_id, delivery_fee_cents, shipping_address)
+    VALUES ($2, $3, $4, 'PLACED', $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $15, $16, $17)
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING *
 ), locked AS (
@@ -596,11 +667,11 @@ async fn write_pg(
     lines: &[Line],
     now: DateTime<Utc>,
 ) -> AppResult<Option<order::Model>> {
-    let (total, items) = totals(lines);
+    let (total, items, fee) = totals(lines, prepared);
     let number = order_number();
     let json = serde_json::to_string(lines)
         .map_err(|e| AppError::internal_caused("order lines as JSON", e))?;
-    let values: Vec<sea_orm::Value> = vec![
+    let mut values: Vec<sea_orm::Value> = vec![
         json.into(),
         number.clone().into(),
         buyer.user_id.into(),
@@ -616,6 +687,7 @@ async fn write_pg(
         now.into(),
         format!("Order {number}").into(),
     ];
+    values.extend(delivery_values(request, fee));
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, PLACE_POSTGRES, values);
     let row = match db.query_one_raw(statement).await {
         Ok(row) => row,
@@ -696,13 +768,15 @@ async fn write_sqlite(
     lines: &[Line],
     now: DateTime<Utc>,
 ) -> AppResult<Option<order::Model>> {
-    let (total, items) = totals(lines);
+    let (total, items, fee) = totals(lines, prepared);
     let number = order_number();
+    let [method, fee, address] = delivery_values(request, fee);
     let insert = Statement::from_sql_and_values(
         DbBackend::Sqlite,
         "INSERT INTO orders (number, user_id, channel, status, total_cents, item_count, \
          contact_name, contact_email, contact_phone, note, idempotency_key, request_hash, \
-         placed_at, updated_at) VALUES (?, ?, ?, 'PLACED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         placed_at, updated_at, delivery_method_id, delivery_fee_cents, shipping_address) \
+         VALUES (?, ?, ?, 'PLACED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING *",
         [
             number.clone().into(),
@@ -718,6 +792,9 @@ async fn write_sqlite(
             prepared.hash.clone().into(),
             now.into(),
             now.into(),
+            method,
+            fee,
+            address,
         ],
     );
     let Some(row) = txn.query_one_raw(insert).await? else {
@@ -794,6 +871,7 @@ async fn write_sqlite(
         Some(buyer.user_id),
         None,
         now,
+        None,
     )
     .await?;
     crate::domain::catalog_version::touch(txn).await?;
@@ -846,9 +924,11 @@ async fn record_event(
     actor: Option<i32>,
     note: Option<String>,
     at: DateTime<Utc>,
+    delivery: Option<DeliveryStatus>,
 ) -> AppResult<()> {
     order_event::ActiveModel {
         order_id: Set(order_id),
+        delivery_status: Set(delivery),
         from_status: Set(from),
         to_status: Set(to),
         actor_id: Set(actor),
@@ -876,6 +956,18 @@ pub enum Transition {
         restock: bool,
         reason: Option<String>,
     },
+    /// A home delivery handed to the courier, with its tracking reference.
+    Ship {
+        tracking_reference: Option<String>,
+    },
+    /// The parcel reached the buyer: a paid order is then `FULFILLED`; an unpaid one
+    /// (cash on delivery) stays `PLACED` until the courier's cash is recorded.
+    Deliver,
+    /// The parcel came back (refused, not collected, returned by the buyer): its goods go
+    /// back to stock (`RETURN`), an unpaid order is `CANCELLED`, a paid one `REFUNDED`.
+    Return {
+        reason: Option<String>,
+    },
 }
 
 impl Transition {
@@ -886,6 +978,9 @@ impl Transition {
             Self::Fulfill => "fulfill",
             Self::Cancel { .. } => "cancel",
             Self::Refund { .. } => "refund",
+            Self::Ship { .. } => "ship",
+            Self::Deliver => "deliver",
+            Self::Return { .. } => "return",
         }
     }
 
@@ -915,6 +1010,18 @@ impl Transition {
                 restock,
                 reason: text("reason", "a reason", reason, input::ORDER_NOTE),
             },
+            Transition::Ship { tracking_reference } => Transition::Ship {
+                tracking_reference: text(
+                    "trackingReference",
+                    "a tracking reference",
+                    tracking_reference,
+                    input::REFERENCE,
+                ),
+            },
+            Transition::Deliver => Transition::Deliver,
+            Transition::Return { reason } => Transition::Return {
+                reason: text("reason", "a reason", reason, input::ORDER_NOTE),
+            },
         };
         if errors.is_empty() {
             Ok(checked)
@@ -923,14 +1030,40 @@ impl Transition {
         }
     }
 
-    /// The statuses it may start from, and the one it leads to.
-    pub fn rule(&self) -> (&'static [OrderStatus], OrderStatus) {
+    /// The statuses it may start from, and the one it leads to from `current` (the
+    /// delivery steps keep or move the status depending on whether it is paid).
+    pub fn rule(&self, current: OrderStatus) -> (&'static [OrderStatus], OrderStatus) {
         use OrderStatus::*;
         match self {
             Transition::MarkPaid { .. } => (&[Placed], Paid),
             Transition::Fulfill => (&[Paid], Fulfilled),
             Transition::Cancel { .. } => (&[Placed, Paid], Cancelled),
             Transition::Refund { .. } => (&[Paid, Fulfilled], Refunded),
+            Transition::Ship { .. } => (&[Placed, Paid], current),
+            Transition::Deliver => (
+                &[Placed, Paid],
+                if current == Paid { Fulfilled } else { current },
+            ),
+            Transition::Return { .. } => (
+                &[Placed, Paid, Fulfilled],
+                if current == Placed {
+                    Cancelled
+                } else {
+                    Refunded
+                },
+            ),
+        }
+    }
+
+    /// The delivery status it requires (`Err(())`: none, not shipped yet) and the one it
+    /// sets; `None` for the transitions that do not look at the delivery.
+    fn delivery_rule(&self) -> Option<(Result<&'static [DeliveryStatus], ()>, DeliveryStatus)> {
+        use DeliveryStatus::*;
+        match self {
+            Transition::Ship { .. } => Some((Err(()), Shipped)),
+            Transition::Deliver => Some((Ok(&[Shipped]), Delivered)),
+            Transition::Return { .. } => Some((Ok(&[Shipped, Delivered]), Returned)),
+            _ => None,
         }
     }
 }
@@ -957,17 +1090,45 @@ pub async fn transition_at(
     now: DateTime<Utc>,
 ) -> AppResult<order::Model> {
     let transition = transition.checked()?;
-    let (from, to) = transition.rule();
     let current = order::Entity::find_by_id(order_id)
         .filter(visible())
         .one(txn)
         .await?
         .ok_or_else(|| AppError::user(UserErrorCode::NotFound, &["orderId"], "No such order."))?;
+    let (from, mut to) = transition.rule(current.status);
+    // Cash collected for a parcel already delivered: paid and handed over at once.
+    if matches!(transition, Transition::MarkPaid { .. })
+        && current.delivery_status == Some(DeliveryStatus::Delivered)
+    {
+        to = OrderStatus::Fulfilled;
+    }
+    let delivery_rule = transition.delivery_rule();
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to.as_str()))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        // The status this change was decided on: a concurrent change makes it apply to none.
+        .filter(order::Column::Status.eq(current.status.as_str()));
+    match delivery_rule {
+        Some((Ok(required), set)) => {
+            update = update
+                .filter(order::Column::DeliveryStatus.is_in(required.iter().map(|d| d.as_str())))
+                .col_expr(order::Column::DeliveryStatus, Expr::value(set.as_str()));
+        }
+        // Only a home delivery (it has an address) is shipped, once.
+        Some((Err(()), set)) => {
+            update = update
+                .filter(order::Column::ShippingAddress.is_not_null())
+                .filter(order::Column::DeliveryStatus.is_null())
+                .col_expr(order::Column::DeliveryStatus, Expr::value(set.as_str()));
+        }
+        None => {}
+    }
+    if matches!(transition, Transition::Cancel { .. }) {
+        // A parcel out with the courier comes back through `Return`, not a cancellation.
+        update = update.filter(order::Column::DeliveryStatus.is_null());
+    }
     let note = match &transition {
         Transition::MarkPaid { method, reference } => {
             update = update
@@ -977,6 +1138,9 @@ pub async fn transition_at(
                     order::Column::PaymentReference,
                     Expr::value(reference.clone()),
                 );
+            if to == OrderStatus::Fulfilled {
+                update = update.col_expr(order::Column::FulfilledAt, Expr::value(now));
+            }
             reference.clone()
         }
         Transition::Fulfill => {
@@ -991,20 +1155,75 @@ pub async fn transition_at(
             update = update.col_expr(order::Column::RefundedAt, Expr::value(now));
             reason.clone()
         }
+        Transition::Ship { tracking_reference } => {
+            update = update
+                .col_expr(order::Column::ShippedAt, Expr::value(now))
+                .col_expr(
+                    order::Column::TrackingReference,
+                    Expr::value(tracking_reference.clone()),
+                );
+            tracking_reference.clone()
+        }
+        Transition::Deliver => {
+            update = update.col_expr(order::Column::DeliveredAt, Expr::value(now));
+            if to == OrderStatus::Fulfilled {
+                update = update.col_expr(order::Column::FulfilledAt, Expr::value(now));
+            }
+            None
+        }
+        Transition::Return { reason } => {
+            update = update.col_expr(order::Column::ReturnedAt, Expr::value(now));
+            let column = if to == OrderStatus::Cancelled {
+                order::Column::CancelledAt
+            } else {
+                order::Column::RefundedAt
+            };
+            update = update.col_expr(column, Expr::value(now));
+            reason.clone()
+        }
     };
     let changed = update.exec(txn).await?.rows_affected;
     if changed == 0 {
         let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-        return Err(AppError::user(
-            UserErrorCode::InvalidStatus,
-            &["orderId"],
-            format!(
+        let message = match (&transition, delivery_rule) {
+            (Transition::Ship { .. }, _) if current.shipping_address.is_none() => format!(
+                "Order {} has no home delivery: there is nothing to ship.",
+                current.number
+            ),
+            (_, Some((required, set))) if allowed.contains(&current.status.as_str()) => {
+                let now_at = current
+                    .delivery_status
+                    .map_or("not shipped", |d| d.as_str());
+                let needed = match required {
+                    Ok(statuses) => statuses
+                        .iter()
+                        .map(|d| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    Err(()) => "not shipped yet".to_owned(),
+                };
+                format!(
+                    "The parcel of order {} is {now_at}; only one that is {needed} can become {set}.",
+                    current.number
+                )
+            }
+            (Transition::Cancel { .. }, _) if current.delivery_status.is_some() => format!(
+                "Order {} is {}: its parcel comes back through `returnOrder`.",
+                current.number,
+                current.delivery_status.map_or("", |d| d.as_str())
+            ),
+            _ => format!(
                 "Order {} is {}; only an order that is {} can become {}.",
                 current.number,
                 current.status,
                 allowed.join(" or "),
                 to
             ),
+        };
+        return Err(AppError::user(
+            UserErrorCode::InvalidStatus,
+            &["orderId"],
+            message,
         ));
     }
     // An imported order never took stock (history moves none), so cancelling it returns
@@ -1014,7 +1233,9 @@ pub async fn transition_at(
             Some(StockMovementKind::Cancellation)
         }
         Transition::Cancel { .. } => None,
-        Transition::Refund { restock: true, .. } => Some(StockMovementKind::Return),
+        Transition::Refund { restock: true, .. } | Transition::Return { .. } => {
+            Some(StockMovementKind::Return)
+        }
         _ => None,
     };
     if let Some(kind) = restock {
@@ -1048,7 +1269,17 @@ pub async fn transition_at(
     }
     crate::domain::rollups::on_status_change(txn, order_id, current.status, to).await?;
     crate::domain::payouts::on_order_status_change(txn, &current, to, now).await?;
-    record_event(txn, order_id, (Some(current.status), to), actor, note, now).await?;
+    let delivery = delivery_rule.map(|(_, set)| set);
+    record_event(
+        txn,
+        order_id,
+        (Some(current.status), to),
+        actor,
+        note,
+        now,
+        delivery,
+    )
+    .await?;
     let announced = match to {
         OrderStatus::Paid => Some(EventKind::OrderPaid),
         OrderStatus::Cancelled => Some(EventKind::OrderCancelled),
@@ -1064,8 +1295,34 @@ pub async fn transition_at(
         .ok_or_else(|| AppError::Internal("order vanished".into()))
 }
 
-/// Cancels every order left `PLACED` (unpaid) since before `older_than` ago, returning its
-/// stock; each order in its own transaction. Returns the cancelled orders.
+/// A customer cancels their own order while it is `PLACED` (unpaid) and not shipped; its
+/// stock is returned. Another's order is `NOT_FOUND`, as if it did not exist.
+pub async fn cancel_own(
+    txn: &impl ConnectionTrait,
+    customer: i32,
+    order_id: i64,
+    reason: Option<String>,
+) -> AppResult<order::Model> {
+    let current = order::Entity::find_by_id(order_id)
+        .filter(order::Column::UserId.eq(customer))
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::user(UserErrorCode::NotFound, &["orderId"], "No such order."))?;
+    if current.status != OrderStatus::Placed {
+        return Err(AppError::user(
+            UserErrorCode::InvalidStatus,
+            &["orderId"],
+            format!(
+                "Order {} is {}; a customer can cancel an order only while it is PLACED (unpaid). Contact the market.",
+                current.number, current.status
+            ),
+        ));
+    }
+    transition(txn, order_id, Transition::Cancel { reason }, Some(customer)).await
+}
+
+/// Cancels every order left `PLACED` (unpaid) since before `older_than` ago and not
+/// shipped, returning its stock; each order in its own transaction. Returns the cancelled orders.
 #[tracing::instrument(skip_all, fields(older_than_hours = older_than.num_hours(), actor = actor, cancelled = tracing::field::Empty))]
 pub async fn cancel_stale(
     db: &DatabaseConnection,
@@ -1076,6 +1333,8 @@ pub async fn cancel_stale(
     let stale = order::Entity::find()
         .filter(order::Column::Status.eq(OrderStatus::Placed))
         .filter(order::Column::PlacedAt.lt(cutoff))
+        // A parcel out for cash on delivery is not stale: it comes back through `Return`.
+        .filter(order::Column::DeliveryStatus.is_null())
         .order_by_asc(order::Column::Id)
         .all(db)
         .await?;

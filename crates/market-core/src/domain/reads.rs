@@ -5,8 +5,8 @@
 use crate::domain::enums::CooperativeStatus;
 use crate::domain::payouts::SettledLine;
 use crate::entities::{
-    certification, certification_product, cooperative, order, order_event, order_line,
-    payout_statement, product, province, region, segment, stock_movement, user,
+    certification, certification_product, cooperative, delivery_method, order, order_event,
+    order_line, payout_statement, product, province, region, segment, stock_movement, user,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -75,6 +75,10 @@ rows_by_key!(
 rows_by_key!(
     /// Certifications by id.
     certifications: certification by Id: i32
+);
+rows_by_key!(
+    /// Delivery methods by id (the method of each order of a page).
+    delivery_methods: delivery_method by Id: i32
 );
 rows_by_key!(
     /// Payout statements by id (who may see them is the caller's business).

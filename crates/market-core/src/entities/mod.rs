@@ -2,11 +2,17 @@
 //! `graphql/` are built from them, never derived on them.
 
 pub mod account_throttle;
+pub mod address;
 pub mod auth_token;
+pub mod cart;
+pub mod cart_line;
 pub mod certification;
 pub mod certification_product;
 pub mod cooperative;
 pub mod cooperative_image;
+pub mod delivery_method;
+pub mod delivery_rate;
+pub mod delivery_zone;
 pub mod login_attempt;
 pub mod order;
 pub mod order_event;

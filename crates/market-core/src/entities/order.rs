@@ -1,4 +1,4 @@
-use crate::domain::enums::{Channel, OrderStatus, PaymentMethod};
+use crate::domain::enums::{Channel, DeliveryStatus, OrderStatus, PaymentMethod};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -35,6 +35,20 @@ pub struct Model {
     /// The import that wrote the order; readers see it only once that import is `DONE`
     /// (`domain::orders::visible`).
     pub import_batch_id: Option<i64>,
+    /// How the order reaches its buyer; `None` for orders without a delivery choice (the
+    /// till, and online orders placed without one).
+    pub delivery_method_id: Option<i32>,
+    /// The delivery fee, included in `total_cents`: the market's revenue, in no order line.
+    pub delivery_fee_cents: i64,
+    /// The address it ships to, as it was when the order was placed (JSON of
+    /// `domain::addresses::AddressFields`).
+    pub shipping_address: Option<String>,
+    /// Where the parcel stands; `None` until it is shipped.
+    pub delivery_status: Option<DeliveryStatus>,
+    pub tracking_reference: Option<String>,
+    pub shipped_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    pub returned_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,4 @@
-use crate::domain::enums::OrderStatus;
+use crate::domain::enums::{DeliveryStatus, OrderStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,6 +12,8 @@ pub struct Model {
     pub actor_id: Option<i32>,
     pub note: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Set on the steps of a delivery (shipped, delivered, returned).
+    pub delivery_status: Option<DeliveryStatus>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

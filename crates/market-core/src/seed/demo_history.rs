@@ -763,6 +763,7 @@ impl<C: ConnectionTrait> Replay<'_, C> {
                     idempotency_key: format!("demo-history-{n}"),
                     contact: Contact::default(),
                     note: None,
+                    delivery: None,
                 };
                 let (buyer, request) = match order.buyer {
                     Buyer::Manager => (self.signed_in(self.actors.manager, Role::Manager), request),

@@ -58,6 +58,7 @@ pub async fn seed_reference_data(db: &impl ConnectionTrait) -> Result<(), DbErr>
             name: Set(name.to_owned()),
         });
     insert_chunked(db, provinces).await?;
+    crate::domain::delivery::seed(db).await?;
 
     let known: HashSet<String> = segment::Entity::find()
         .all(db)
