@@ -16,6 +16,7 @@ mod m20261207_200001_images;
 mod m20261207_300001_translations;
 mod m20261208_400001_delivery;
 mod m20261208_400002_carts;
+mod m20261208_500001_events;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_300001_translations::Migration),
             Box::new(m20261208_400001_delivery::Migration),
             Box::new(m20261208_400002_carts::Migration),
+            Box::new(m20261208_500001_events::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod checkout;
 mod compliance;
 mod demo;
+mod events;
 mod fairness;
 mod fixtures;
 mod graphiql;

@@ -107,7 +107,8 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> String {
 }
 
 /// Values for the variables the README's examples declare, taken from the demo as the
-/// README says (`$statementId`: a `DUE` statement; `$paidOn`: today).
+/// README says (`$statementId`: a `DUE` statement; `$paidOn`: today; `$webhookId`: the
+/// webhook its example registers).
 async fn variables(app: &TestApp, token: &str, operation: &str) -> Value {
     let mut values = serde_json::Map::new();
     if operation.contains("$statementId") {
@@ -121,6 +122,17 @@ async fn variables(app: &TestApp, token: &str, operation: &str) -> Value {
         let id = answer["data"]["payoutStatements"]["nodes"][0]["id"].clone();
         assert!(id.is_string(), "the demo has a DUE statement: {answer}");
         values.insert("statementId".into(), id);
+    }
+    if operation.contains("$webhookId") {
+        let answer = app
+            .graphql_as(Some(token), "{ webhooks { id } }", json!({}))
+            .await;
+        let id = answer["data"]["webhooks"][0]["id"].clone();
+        assert!(
+            id.is_string(),
+            "the README creates a webhook first: {answer}"
+        );
+        values.insert("webhookId".into(), id);
     }
     if operation.contains("$paidOn") {
         let today = chrono::Utc::now()

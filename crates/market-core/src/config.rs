@@ -448,6 +448,58 @@ pub struct Config {
     #[arg(long, env = "IMAGE_BASE_URL", default_value = "", global = true)]
     pub image_base_url: String,
 
+    /// Whether this instance delivers webhooks (`off`: an instance that only serves the
+    /// API; the others deliver, and deliveries wait in the database while none runs).
+    #[arg(long, env = "WEBHOOK_DELIVERY", value_enum, default_value_t = Switch::On, global = true)]
+    pub webhook_delivery: Switch,
+
+    /// Webhooks: the first retry's delay in milliseconds; each next one doubles it (up to
+    /// an hour), with random jitter (half to all of it).
+    #[arg(
+        long,
+        env = "WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub webhook_retry_base_ms: u64,
+
+    /// Webhooks: attempts of one delivery before it is given up (`FAILED`).
+    #[arg(
+        long,
+        env = "WEBHOOK_MAX_ATTEMPTS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub webhook_max_attempts: u32,
+
+    /// Webhooks: failed attempts in a row (any delivery) after which a webhook is disabled.
+    #[arg(
+        long,
+        env = "WEBHOOK_DISABLE_AFTER",
+        default_value_t = 30,
+        global = true
+    )]
+    pub webhook_disable_after: u32,
+
+    /// Webhooks: seconds a receiver has to answer one delivery.
+    #[arg(
+        long,
+        env = "WEBHOOK_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub webhook_timeout_secs: u64,
+
+    /// Seconds between two runs of the scheduled checks (certificates expiring, orders
+    /// left unpaid, payouts overdue); 0 turns them off on this instance.
+    #[arg(
+        long,
+        env = "SCHEDULED_CHECKS_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub scheduled_checks_secs: u64,
+
     /// The instant "today" is reckoned from, instead of the system clock. Not a flag: tests
     /// set it to stand on a given day (or minute) in the market's time zone.
     #[arg(skip)]

@@ -177,3 +177,46 @@ async fn payout_performance_counts_on_time_and_late_payments() {
         .await;
     assert_eq!(error_code(&reversed), "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn issuing_and_paying_statements_are_announced_to_each_cooperative() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let s = shop().await;
+    let o1 = s.order(&[("HON-BGZ-1", 1), ("TAJ-30", 1)]).await;
+    s.pay(&o1, s.d(-30)).await;
+    let (end, due) = (s.a().1, s.a().1 + Duration::days(30));
+    let issued = s.generate(s.d(-40), end).await;
+    let bouguemez = of(&issued, &s.coop_id())["id"].as_str().unwrap().to_owned();
+    let paid = s.pay_statement(&bouguemez, due, "VIR-2026-0001").await;
+    assert_eq!(paid["userErrors"], json!([]));
+
+    // Straight from the outbox, written with the statements and the payment.
+    let rows = s
+        .app
+        .db
+        .query_all_raw(Statement::from_string(
+            s.app.db.get_database_backend(),
+            "SELECT kind, cooperatives, payload FROM events WHERE kind LIKE 'payout.%' ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let events: Vec<(String, Value, Value)> = rows
+        .iter()
+        .map(|r| {
+            let text =
+                |c: &str| serde_json::from_str(&r.try_get::<String>("", c).unwrap()).unwrap();
+            (
+                r.try_get("", "kind").unwrap(),
+                text("cooperatives"),
+                text("payload"),
+            )
+        })
+        .collect();
+    let kinds: Vec<(&str, &Value)> = events.iter().map(|(k, c, _)| (k.as_str(), c)).collect();
+    let (coop, safi) = (json!([s.p.coop.id]), json!([s.safi.id]));
+    assert!(kinds.contains(&("payout.issued", &coop)), "{events:?}");
+    assert!(kinds.contains(&("payout.issued", &safi)), "{events:?}");
+    assert_eq!(kinds.last(), Some(&("payout.paid", &coop)), "{events:?}");
+    assert_eq!(events.last().unwrap().2["status"], "PAID");
+    assert_eq!(events.last().unwrap().2["paidOn"], day(due));
+}

@@ -22,6 +22,7 @@ pub enum NodeType {
     Address,
     DeliveryMethod,
     DeliveryZone,
+    Webhook,
 }
 
 impl NodeType {
@@ -41,10 +42,11 @@ impl NodeType {
             Self::Address => "Address",
             Self::DeliveryMethod => "DeliveryMethod",
             Self::DeliveryZone => "DeliveryZone",
+            Self::Webhook => "Webhook",
         }
     }
 
-    const ALL: [NodeType; 14] = [
+    const ALL: [NodeType; 15] = [
         Self::Product,
         Self::Cooperative,
         Self::Segment,
@@ -59,6 +61,7 @@ impl NodeType {
         Self::Address,
         Self::DeliveryMethod,
         Self::DeliveryZone,
+        Self::Webhook,
     ];
 }
 

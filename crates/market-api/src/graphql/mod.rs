@@ -13,6 +13,7 @@ pub mod cooperative;
 pub mod cost;
 pub mod delivery;
 pub mod enums;
+pub mod events;
 pub mod i18n;
 pub mod ids;
 pub mod image;
@@ -30,7 +31,7 @@ pub mod region;
 pub mod scalars;
 pub mod segment;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 use market_core::config::Config;
 use market_core::db::DatabaseConnection;
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub struct QueryRoot(
     certifications::CertificationsQuery,
     payouts::PayoutsQuery,
     analytics::AnalyticsQuery,
+    events::WebhooksQuery,
 );
 
 /// Every mutation of the API.
@@ -66,10 +68,11 @@ pub struct MutationRoot(
     cart::CartMutation,
     certifications::CertificationsMutation,
     payouts::PayoutsMutation,
+    events::WebhooksMutation,
 );
 
 /// The schema type served at `/graphql`.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 
 /// How deep the parser and async-graphql's own checks may recurse through selection sets
 /// and fragments. The real limits on depth, cost and size are checked before the schema
@@ -80,6 +83,8 @@ pub const MAX_RECURSION: usize = 64;
 /// also checks each document's cost against the limits of `Config` before running it and
 /// puts each answer's members in the selection's order (`member_order`). The schema has
 /// no extension: any would make async-graphql wrap every field and list item it resolves.
+/// Over a database it also starts the instance's event hub and webhook dispatcher
+/// (`domain::events`, `domain::webhooks`), which stop when the schema is dropped.
 pub fn build_schema(db: Option<DatabaseConnection>, config: Arc<Config>) -> AppSchema {
     builder(db, config).finish()
 }
@@ -92,20 +97,25 @@ pub fn schema_types(config: Arc<Config>) -> member_order::SchemaTypes {
 fn builder(
     db: Option<DatabaseConnection>,
     config: Arc<Config>,
-) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+) -> SchemaBuilder<QueryRoot, MutationRoot, events::SubscriptionRoot> {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        events::SubscriptionRoot,
     )
     .limit_recursive_depth(MAX_RECURSION)
     .limit_directives(8)
     .disable_suggestions()
     .directive(i18n::InContext)
-    .data(config)
+    .data(config.clone())
     .data(Arc::new(market_core::domain::search::SearchIndex::new()));
     if let Some(db) = db {
-        builder = builder.data(db);
+        let hub = market_core::domain::events::Hub::new(db.clone());
+        market_core::domain::webhooks::start(
+            &hub,
+            market_core::domain::webhooks::Settings::from_config(&config),
+        );
+        builder = builder.data(db).data(hub);
     }
     builder
 }

@@ -502,7 +502,13 @@ async fn run(
     if too_large {
         outcome.codes.push(codes::RESPONSE_TOO_LARGE.to_owned());
     }
-    if written > 0 {
+    if written.events
+        && let Some(hub) = state.schema.data::<Arc<market_core::domain::events::Hub>>()
+    {
+        // Committed: published now, not at the hub's next poll.
+        hub.poke();
+    }
+    if written.catalog > 0 {
         // Committed: the other instances hear of it before the client does.
         state.announcer.announce().await;
     }
@@ -511,7 +517,7 @@ async fn run(
     {
         // This instance's next request sees its own writes at once (other instances
         // learn of them by notification or by their own check).
-        cache.after_write(written).await;
+        cache.after_write(written.catalog).await;
     }
     match class {
         Some(class) if shareable && !too_large && http.status() == StatusCode::OK => {

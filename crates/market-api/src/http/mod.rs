@@ -11,6 +11,7 @@ pub mod images;
 pub mod payouts;
 pub mod response_cache;
 pub mod telemetry;
+pub mod ws;
 
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/health", get(health))
         .route("/images/{hash}/{file}", get(images::rendition))
         .route("/payouts/{file}", get(payouts::statement_csv))

@@ -64,16 +64,26 @@ async fn append(db: &impl ConnectionTrait, sql: &str) -> Result<i64, DbErr> {
 }
 
 tokio::task_local! {
-    /// The newest catalog version created by the writes of the request being served.
-    static WRITTEN: std::cell::Cell<i64>;
+    /// What the writes of the request being served created.
+    static WRITTEN: std::cell::Cell<Writes>;
 }
 
-/// Runs `work` and returns, with its output, the newest catalog version its writes
-/// created (0 when none did): the server then knows what its own next request must see
-/// without reading the version back.
-pub async fn track<F: std::future::Future>(work: F) -> (F::Output, i64) {
+/// What a request's writes created (see [`track`]): what the instance must announce once
+/// they committed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Writes {
+    /// The newest catalog version (0 when none).
+    pub catalog: i64,
+    /// Whether events were written to the outbox (`domain::events`).
+    pub events: bool,
+}
+
+/// Runs `work` and returns, with its output, what its writes created: the server then
+/// knows what its own next request must see without reading the version back, and what
+/// to announce.
+pub async fn track<F: std::future::Future>(work: F) -> (F::Output, Writes) {
     WRITTEN
-        .scope(std::cell::Cell::new(0), async move {
+        .scope(std::cell::Cell::new(Writes::default()), async move {
             let out = work.await;
             (out, WRITTEN.with(std::cell::Cell::get))
         })
@@ -82,7 +92,20 @@ pub async fn track<F: std::future::Future>(work: F) -> (F::Output, i64) {
 
 /// Notes a version created by a write of the request being served (see [`track`]).
 pub(crate) fn wrote(version: i64) {
-    let _ = WRITTEN.try_with(|written| written.set(written.get().max(version)));
+    let _ = WRITTEN.try_with(|written| {
+        let mut writes = written.get();
+        writes.catalog = writes.catalog.max(version);
+        written.set(writes);
+    });
+}
+
+/// Notes that the request being served wrote events (see [`track`]).
+pub(crate) fn emitted() {
+    let _ = WRITTEN.try_with(|written| {
+        let mut writes = written.get();
+        writes.events = true;
+        written.set(writes);
+    });
 }
 
 /// Like [`touch`], for a change of the catalog's *texts* (names, descriptions,

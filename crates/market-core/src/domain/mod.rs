@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod cooperatives;
 pub mod delivery;
 pub mod enums;
+pub mod events;
 pub mod i18n;
 pub mod images;
 pub mod import;
@@ -27,6 +28,7 @@ pub mod search;
 pub mod signin_limits;
 pub mod stock;
 pub mod translations;
+pub mod webhooks;
 
 /// Sets a field of an update only when the client gave a value for it: an omitted field
 /// keeps what is stored (or the new row's default).

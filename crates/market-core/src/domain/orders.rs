@@ -12,6 +12,7 @@ use crate::domain::delivery::{self, Quote};
 use crate::domain::enums::{
     Channel, CooperativeKind, DeliveryStatus, OrderStatus, PaymentMethod, StockMovementKind,
 };
+use crate::domain::events::{self, EventKind, NewEvent};
 use crate::domain::input;
 use crate::domain::policy::SignedIn;
 use crate::domain::stock::{self, Movement, Shortage};
@@ -594,8 +595,10 @@ fn delivery_values(request: &OrderRequest, fee: i64) -> [sea_orm::Value; 3] {
 /// taken. A line that is short takes the level below zero, which `CHECK (stock >= 0)`
 /// refuses: the statement fails and nothing of it remains (under READ COMMITTED the
 /// check sees the level left by any concurrent order it waited for). The movements, lines,
-/// history and one catalog version come from the same statement (the version is announced
-/// to other instances after commit: `catalog_version::Announcer`).
+/// history, one catalog version and the events (`order.placed`, and `stock.low` /
+/// `stock.out` for the products it takes across their thresholds: `domain::events`) come
+/// from the same statement; other instances hear of them after commit
+/// (`catalog_version::Announcer`, `events::Hub::poke`), never from a `NOTIFY` inside it.
 /// Products are found by `id = ANY (ARRAY(…))`, an index scan: the prepared statement's
 /// generic plan cannot know that the JSON holds a few lines and would otherwise join them
 /// by scanning every product.
@@ -618,7 +621,7 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
     UPDATE products p SET stock = p.stock - l.quantity, updated_at = $13
     FROM l
     WHERE p.id = ANY (ARRAY(SELECT id FROM locked)) AND l.product_id = p.id
-    RETURNING p.id, p.stock
+    RETURNING p.id, p.stock, p.low_stock_threshold AS threshold
 ), moved AS (
     INSERT INTO stock_movements (product_id, kind, delta, level_after, note, order_id,
         author_id, created_at)
@@ -637,6 +640,20 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
     SELECT o.id, 'PLACED', $3, $13 FROM o
 ), changed AS (
     INSERT INTO catalog_changes (changed_at) SELECT $13 FROM o RETURNING id
+), announced AS (
+    INSERT INTO events (kind, subject, user_id, cooperatives, payload, created_at)
+    SELECT 'order.placed', o.number, o.user_id,
+        (SELECT json_agg(DISTINCT l.cooperative_id)::text FROM l),
+        json_build_object('number', o.number, 'status', 'PLACED')::text, $13
+    FROM o
+    UNION ALL
+    SELECT CASE WHEN taken.stock = 0 THEN 'stock.out' ELSE 'stock.low' END, l.sku, NULL,
+        json_build_array(l.cooperative_id)::text,
+        json_build_object('sku', l.sku, 'stock', taken.stock, 'threshold', taken.threshold)::text,
+        $13
+    FROM taken JOIN l ON l.product_id = taken.id
+    WHERE taken.stock = 0
+        OR (taken.stock <= taken.threshold AND taken.stock + l.quantity > taken.threshold)
 )
 SELECT o.*, changed.id AS catalog_version, (SELECT count(*) FROM taken) AS taken_lines
 FROM o CROSS JOIN changed"#;
@@ -691,6 +708,7 @@ async fn write_pg(
         )));
     }
     crate::domain::catalog_version::wrote(row.try_get("", "catalog_version")?);
+    crate::domain::catalog_version::emitted();
     Ok(Some(order::Model::from_query_result(&row, "")?))
 }
 
@@ -793,7 +811,8 @@ async fn write_sqlite(
         "UPDATE products SET stock = stock - w.quantity, updated_at = ? \
          FROM (SELECT value ->> 0 AS product_id, value ->> 1 AS quantity FROM json_each(?)) AS w \
          WHERE products.id = w.product_id AND products.stock >= w.quantity \
-         RETURNING products.id AS id, products.stock AS stock",
+         RETURNING products.id AS id, products.stock AS stock, \
+         products.low_stock_threshold AS threshold",
         [
             now.into(),
             serde_json::to_string(&wanted)
@@ -802,8 +821,11 @@ async fn write_sqlite(
         ],
     );
     let mut levels: HashMap<i32, i32> = HashMap::with_capacity(lines.len());
+    let mut thresholds: HashMap<i32, i32> = HashMap::with_capacity(lines.len());
     for row in txn.query_all_raw(take).await? {
-        levels.insert(row.try_get("", "id")?, row.try_get("", "stock")?);
+        let id: i32 = row.try_get("", "id")?;
+        levels.insert(id, row.try_get("", "stock")?);
+        thresholds.insert(id, row.try_get("", "threshold")?);
     }
     if levels.len() != lines.len() {
         return shortage(txn, lines).await;
@@ -853,7 +875,46 @@ async fn write_sqlite(
     )
     .await?;
     crate::domain::catalog_version::touch(txn).await?;
+    events::emit(
+        txn,
+        &placed_events(&order, lines, &levels, &thresholds),
+        now,
+    )
+    .await?;
     Ok(Some(order))
+}
+
+/// SQLite: the events of a new order — `order.placed`, and `stock.low` / `stock.out` for
+/// the products it took across their thresholds (as `PLACE_POSTGRES` writes them).
+fn placed_events(
+    order: &order::Model,
+    lines: &[Line],
+    levels: &HashMap<i32, i32>,
+    thresholds: &HashMap<i32, i32>,
+) -> Vec<NewEvent> {
+    let mut cooperatives: Vec<i32> = lines.iter().map(|l| l.cooperative_id).collect();
+    cooperatives.sort_unstable();
+    cooperatives.dedup();
+    let mut out = vec![NewEvent {
+        kind: EventKind::OrderPlaced,
+        subject: order.number.clone(),
+        user_id: order.user_id,
+        cooperatives,
+        payload: serde_json::json!({ "number": order.number, "status": "PLACED" }),
+        occurrence: None,
+    }];
+    out.extend(lines.iter().filter_map(|l| {
+        let after = levels.get(&l.product_id).copied()?;
+        let threshold = thresholds.get(&l.product_id).copied()?;
+        events::stock_crossing(
+            &l.sku,
+            l.cooperative_id,
+            after + l.quantity,
+            after,
+            threshold,
+        )
+    }));
+    out
 }
 
 async fn record_event(
@@ -1219,6 +1280,15 @@ pub async fn transition_at(
         delivery,
     )
     .await?;
+    let announced = match to {
+        OrderStatus::Paid => Some(EventKind::OrderPaid),
+        OrderStatus::Cancelled => Some(EventKind::OrderCancelled),
+        OrderStatus::Refunded => Some(EventKind::OrderRefunded),
+        _ => None,
+    };
+    if let Some(kind) = announced {
+        events::emit_for_order(txn, kind, order_id, now).await?;
+    }
     order::Entity::find_by_id(order_id)
         .one(txn)
         .await?

@@ -216,7 +216,35 @@ async fn generate_in(
             issued.push(statement);
         }
     }
+    let announced: Vec<_> = issued
+        .iter()
+        .map(|s| payout_event(crate::domain::events::EventKind::PayoutIssued, s))
+        .collect();
+    crate::domain::events::emit(txn, &announced, now).await?;
     Ok(issued)
+}
+
+/// The event of a statement issued or paid, heard by its cooperative and the managers.
+fn payout_event(
+    kind: crate::domain::events::EventKind,
+    s: &payout_statement::Model,
+) -> crate::domain::events::NewEvent {
+    crate::domain::events::NewEvent {
+        kind,
+        subject: s.id.to_string(),
+        user_id: None,
+        cooperatives: vec![s.cooperative_id],
+        payload: serde_json::json!({
+            "statementId": s.id,
+            "periodStart": s.period_start,
+            "periodEnd": s.period_end,
+            "netCents": s.net_cents,
+            "dueOn": s.due_on,
+            "status": s.status.as_str(),
+            "paidOn": s.paid_on,
+        }),
+        occurrence: None,
+    }
 }
 
 /// Issues the statement of one cooperative, or nothing when it already has one for this
@@ -521,6 +549,15 @@ pub async fn mark_paid_in(
         // Paid by someone else between our read and our update.
         return Err(AppError::User(status_refusal(&now).into_iter().collect()));
     }
+    crate::domain::events::emit(
+        txn,
+        &[payout_event(
+            crate::domain::events::EventKind::PayoutPaid,
+            &now,
+        )],
+        Utc::now(),
+    )
+    .await?;
     Ok(now)
 }
 

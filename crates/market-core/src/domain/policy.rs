@@ -15,6 +15,7 @@
 
 use crate::domain::analytics::SalesScope;
 use crate::domain::enums::{Channel, Role};
+use crate::domain::events::EventScope;
 use crate::domain::orders::OrderScope;
 use crate::domain::payouts::StatementScope;
 use crate::error::{AppError, AppResult};
@@ -160,6 +161,17 @@ impl Viewer {
             Role::Manager => OrderScope::All,
             Role::Customer => OrderScope::PlacedBy(user.user_id),
             Role::CooperativeMember => OrderScope::Cooperative(self.require_own_cooperative()?),
+        })
+    }
+
+    /// The events this viewer hears of (subscriptions): as with orders, managers every
+    /// event, members those concerning their cooperative, customers those of their own
+    /// orders; `UNAUTHENTICATED` when anonymous.
+    pub fn event_scope(&self) -> AppResult<EventScope> {
+        Ok(match self.order_scope()? {
+            OrderScope::All => EventScope::All,
+            OrderScope::PlacedBy(user) => EventScope::Customer(user),
+            OrderScope::Cooperative(coop) => EventScope::Cooperative(coop),
         })
     }
 

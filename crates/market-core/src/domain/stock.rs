@@ -152,6 +152,16 @@ pub(crate) async fn apply_untouched(
             },
         });
     };
+    // A level that falls across the product's threshold, or to zero, is announced.
+    if let Some(event) = crate::domain::events::stock_crossing(
+        &row.sku,
+        row.cooperative_id,
+        row.stock - movement.delta,
+        row.stock,
+        row.low_stock_threshold,
+    ) {
+        crate::domain::events::emit(db, &[event], now).await?;
+    }
     Ok(stock_movement::ActiveModel {
         product_id: Set(movement.product_id),
         kind: Set(movement.kind),
