@@ -905,3 +905,116 @@ async fn two_instances_delivering_together_send_each_event_once() {
         "{listed}"
     );
 }
+
+/// The webhooks' cursor: how far the fan-out has gone.
+async fn webhook_cursor(app: &TestApp) -> i64 {
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT position FROM event_cursors WHERE name = 'webhooks'",
+        ))
+        .await
+        .expect("cursor")
+        .expect("the webhooks' cursor");
+    row.try_get::<i64>("", "position").expect("position")
+}
+
+/// The largest published event id.
+async fn newest_event(app: &TestApp) -> i64 {
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COALESCE(MAX(seq), 0) AS n FROM events",
+        ))
+        .await
+        .expect("events")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_webhook_hears_what_happens_after_it_and_a_burst_is_recorded_together() {
+    let app = TestApp::spawn_with(|c| c.webhook_retry_base_ms = 20).await;
+    let p = fixtures::portal(&app.db).await;
+    let honey = fixtures::product(
+        &app.db,
+        &p.coop,
+        NewProduct::new("HON-BURST", "Thyme honey 500 g", "honey", 9000, 100),
+    )
+    .await;
+    let manager = Some(p.actors.manager.as_str());
+
+    // Orders while nobody listens: the fan-out moves past them (one statement).
+    for i in 0..3 {
+        place(&app, &p.actors.customer, honey.id, 1, &format!("before-{i}")).await;
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let newest = newest_event(&app).await;
+        if newest > 0 && webhook_cursor(&app).await >= newest {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "the fan-out never moved past the events");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (url, log, _server) = receiver(0).await;
+    let created = app
+        .graphql_as(manager, CREATE_WEBHOOK,
+            json!({ "i": { "url": url, "events": ["ORDER_PLACED"], "secret": "whsec_0123456789abcdef" } }))
+        .await;
+    assert_eq!(created["data"]["createWebhook"]["userErrors"], json!([]), "{created}");
+
+    // A burst: twelve orders at once, delivered in batches and recorded together.
+    let numbers = futures::future::join_all((0..12).map(|i| {
+        let (app, customer) = (&app, &p.actors.customer);
+        async move { place(app, customer, honey.id, 1, &format!("after-{i}")).await.1 }
+    }))
+    .await;
+    let seen = until(&log, |l| delivered(l).len() >= 12).await;
+    let subjects: std::collections::BTreeSet<String> = seen
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["subject"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    // Exactly the orders placed after the webhook, each once: none of the earlier three.
+    assert_eq!(subjects, numbers.into_iter().collect(), "{seen:#?}");
+    assert_eq!(seen.len(), 12, "{seen:#?}");
+
+    // Every delivery logged as delivered, with its receiver's answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (listed, deliveries) = loop {
+        let listed = app
+            .graphql_as(
+                manager,
+                "{ webhooks { consecutiveFailures recentDeliveries(first: 100) { status attempts lastStatusCode lastError } } }",
+                json!({}),
+            )
+            .await;
+        let deliveries = listed["data"]["webhooks"][0]["recentDeliveries"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if deliveries.iter().all(|d| d["status"] == "DELIVERED")
+            || std::time::Instant::now() > deadline
+        {
+            break (listed, deliveries);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(deliveries.len(), 12, "{listed}");
+    for d in &deliveries {
+        assert_eq!(
+            (&d["status"], &d["attempts"], &d["lastStatusCode"], &d["lastError"]),
+            (&json!("DELIVERED"), &json!(1), &json!(200), &Value::Null),
+            "{listed}"
+        );
+    }
+    assert_eq!(listed["data"]["webhooks"][0]["consecutiveFailures"], 0);
+}

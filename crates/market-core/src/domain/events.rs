@@ -14,9 +14,11 @@
 //! **Delivery.** Each instance keeps a [`Hub`]: the largest published `seq`, which
 //! subscriptions and the webhook dispatcher wait on. After a request's writes that
 //! emitted events commit, the instance pokes its hub ([`Hub::poke`]), which publishes
-//! them; the publisher's `pg_notify('market_events')` (in the sequencer's transaction)
-//! then makes every instance's listener read the new events — an event committed
-//! through one instance reaches subscribers on all of them. (Not a `NOTIFY` in the
+//! them (waiting [`Hub::GATHER`] first, so that one sequencer run publishes the commits
+//! of several requests); the publisher's `pg_notify('market_events', '<newest seq>')`
+//! (in the sequencer's transaction) then tells every instance's listener how far the
+//! events go, without a query — an event committed through one instance reaches
+//! subscribers on all of them. (Not a `NOTIFY` in the
 //! writing transaction: PostgreSQL holds a database-wide lock from a notifying
 //! transaction's pre-commit until its commit is flushed, which would make every order
 //! commit one disk flush at a time — `catalog_version`.) A poll every
@@ -311,12 +313,22 @@ pub fn stock_crossing(
     })
 }
 
+/// What one run of the sequencer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Events given their `seq`.
+    pub count: u64,
+    /// The largest `seq` it gave (0 when none): the largest published, since one
+    /// sequencer runs at a time.
+    pub last: i64,
+}
+
 /// PostgreSQL: gives the committed events their `seq`, one instance at a time (see the
-/// module's documentation), and notifies the instances when it published any. Returns
-/// how many it published. A no-op on SQLite, where `seq` is given on write.
-pub async fn publish(db: &DatabaseConnection) -> AppResult<u64> {
+/// module's documentation), and notifies the instances when it published any. A no-op
+/// on SQLite, where `seq` is given on write.
+pub async fn publish(db: &DatabaseConnection) -> AppResult<Published> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(0);
+        return Ok(Published::default());
     }
     let txn = db.begin().await?;
     txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})"))
@@ -324,18 +336,32 @@ pub async fn publish(db: &DatabaseConnection) -> AppResult<u64> {
     // A fresh statement after the lock: it sees every sequencer run before it committed.
     // The ids come in order from the sorted subquery, so a transaction's events keep
     // their order.
-    let published = txn
-        .execute_unprepared(&format!(
-            "UPDATE events e SET seq = p.seq \
-             FROM (SELECT id, nextval('events_seq') AS seq FROM \
-             (SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT {PUBLISH_BATCH}) q) p \
-             WHERE e.id = p.id"
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "WITH p AS (UPDATE events e SET seq = p.seq \
+                 FROM (SELECT id, nextval('events_seq') AS seq FROM \
+                 (SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT {PUBLISH_BATCH}) q) p \
+                 WHERE e.id = p.id RETURNING e.seq) \
+                 SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS last FROM p"
+            ),
         ))
-        .await?
-        .rows_affected();
-    if published > 0 {
-        txn.execute_unprepared("SELECT pg_notify('market_events', 'published')")
-            .await?;
+        .await?;
+    let published = match row {
+        Some(row) => Published {
+            count: u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+            last: row.try_get::<i64>("", "last")?,
+        },
+        None => Published::default(),
+    };
+    if published.count > 0 {
+        // The payload is the newest `seq`: listeners need no query to learn it.
+        txn.execute_unprepared(&format!(
+            "SELECT pg_notify('{CHANNEL}', '{}')",
+            published.last
+        ))
+        .await?;
     }
     txn.commit().await?;
     Ok(published)
@@ -378,6 +404,33 @@ pub async fn after(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResu
     Ok(rows.into_iter().map(Event::from).collect())
 }
 
+/// The published events of `seqs` (those that exist), in `seq` order.
+pub async fn with_seqs(db: &impl ConnectionTrait, seqs: &[i64]) -> AppResult<Vec<Event>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let placeholders: Vec<String> = (1..=seqs.len())
+        .map(|n| match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT seq, kind, subject, user_id, cooperatives, payload, created_at FROM events \
+         WHERE seq IN ({}) ORDER BY seq",
+        placeholders.join(", ")
+    );
+    let rows = EventRow::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        seqs.iter().map(|s| (*s).into()),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows.into_iter().map(Event::from).collect())
+}
+
 /// Which events a viewer hears of: the same policy as its queries (`policy::Viewer::event_scope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventScope {
@@ -414,6 +467,10 @@ impl Hub {
     pub const POLL_POSTGRES: std::time::Duration = std::time::Duration::from_secs(1);
     /// How often a SQLite instance looks for new events (one index lookup).
     pub const POLL_SQLITE: std::time::Duration = std::time::Duration::from_millis(100);
+    /// How long a PostgreSQL instance waits, once poked, for more commits to publish in
+    /// the same sequencer run (each run is a transaction; one per order would double
+    /// the database's work under load).
+    pub const GATHER: std::time::Duration = std::time::Duration::from_millis(3);
 
     /// A hub over `db`, watching at once (the task ends when the hub is dropped). Needs a
     /// Tokio runtime.
@@ -448,14 +505,37 @@ impl Hub {
     /// Publishes (PostgreSQL) and reads the newest `seq`, waking the waiters if it moved.
     pub async fn refresh(&self) -> AppResult<i64> {
         // A backlog (a seed, an outage) goes in batches, all of them now.
-        while publish(&self.db).await? >= PUBLISH_BATCH {}
+        let mut published = publish(&self.db).await?;
+        while published.count >= PUBLISH_BATCH {
+            published = publish(&self.db).await?;
+        }
+        if published.count > 0 {
+            // The sequencer's largest `seq` is the largest published: no read needed.
+            self.advance(published.last);
+            return Ok(published.last);
+        }
+        self.read_latest().await
+    }
+
+    /// Reads the newest published `seq` without publishing (another instance's sequencer
+    /// just announced it published), waking the waiters if it moved.
+    pub async fn read_latest(&self) -> AppResult<i64> {
         let last = last_seq(&self.db).await?;
+        self.advance(last);
+        Ok(last)
+    }
+
+    fn advance(&self, last: i64) {
         self.latest.send_if_modified(|seen| {
             let moved = last > *seen;
             *seen = (*seen).max(last);
             moved
         });
-        Ok(last)
+    }
+
+    /// The newest published `seq` this instance knows of.
+    pub fn latest(&self) -> i64 {
+        *self.latest.borrow()
     }
 
     /// The events in `scope` (of `kinds`, all when empty) published after `after` — or,
@@ -566,28 +646,62 @@ async fn watch(hub: Weak<Hub>, poked: Arc<tokio::sync::Notify>) {
                 Err(err) => tracing::warn!(error = %err, "no connection to LISTEN on"),
             }
         }
+        // Notified: a sequencer (this instance's or another's) published, and says up to
+        // which `seq`. Poked or polled: publish first.
+        let mut notified: Option<Option<i64>> = None;
         match listener.as_mut() {
             Some(l) => tokio::select! {
                 n = l.try_recv() => match n {
-                    // One refresh for every notification already received.
-                    Ok(_) => while l.next_buffered().is_some() {},
+                    // The largest `seq` of the notifications already received (None
+                    // when one does not say: read it).
+                    Ok(Some(first)) => {
+                        let seq = |n: Option<sea_orm::sqlx::postgres::PgNotification>| {
+                            n.and_then(|n| n.payload().parse::<i64>().ok())
+                        };
+                        let mut newest = seq(Some(first));
+                        while let Some(next) = l.next_buffered() {
+                            newest = match (newest, seq(Some(next))) {
+                                (Some(a), Some(b)) => Some(a.max(b)),
+                                _ => None,
+                            };
+                        }
+                        notified = Some(newest);
+                    }
+                    // The connection was lost and is back: some may have been missed.
+                    Ok(None) => {}
                     Err(err) => {
                         tracing::warn!(error = %err, "event notifications interrupted");
                         listener = None;
                     }
                 },
-                _ = poked.notified() => {}
+                _ = poked.notified() => {
+                    // Under load, commits arrive every few hundred microseconds: the
+                    // ones of the next moments are published by the same run.
+                    tokio::time::sleep(Hub::GATHER).await;
+                }
                 _ = poll.tick() => {}
             },
             None => tokio::select! {
-                _ = poked.notified() => {}
+                _ = poked.notified() => {
+                    if postgres {
+                        tokio::time::sleep(Hub::GATHER).await;
+                    }
+                }
                 _ = poll.tick() => {}
             },
         }
         let Some(strong) = hub.upgrade() else {
             return;
         };
-        if let Err(err) = strong.refresh().await {
+        let done = match notified {
+            Some(Some(seq)) => {
+                strong.advance(seq);
+                Ok(seq)
+            }
+            Some(None) => strong.read_latest().await,
+            None => strong.refresh().await,
+        };
+        if let Err(err) = done {
             tracing::debug!(error = %err.cause_chain().unwrap_or_default(), "could not read the events");
         }
     }

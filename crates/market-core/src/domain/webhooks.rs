@@ -25,14 +25,18 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement};
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How long a claimed delivery is reserved for the instance that claimed it, beyond the
 /// request's timeout.
 pub const LEASE: Duration = Duration::from_secs(10);
+/// The shortest time between two rounds of an instance's dispatcher (fan-out, then
+/// delivery): a busy market's events are handled a few milliseconds' worth at a time.
+const MIN_ROUND: Duration = Duration::from_millis(5);
 /// Deliveries claimed at once by one instance.
-const CLAIM_BATCH: i64 = 16;
+const CLAIM_BATCH: i64 = 32;
 /// The longest back-off.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// Longest URL and secret.
@@ -343,9 +347,10 @@ impl Settings {
     }
 }
 
-/// Fans the events published since the cursor out to the webhooks listening to them (see
-/// the module's documentation). Returns how many deliveries it wrote.
-pub async fn fan_out(db: &DatabaseConnection) -> AppResult<u64> {
+/// Fans the events published since the cursor, up to `latest` (the hub's newest `seq`),
+/// out to the webhooks listening to them (see the module's documentation). Returns how
+/// many deliveries it wrote.
+pub async fn fan_out(db: &DatabaseConnection, latest: i64) -> AppResult<u64> {
     let cursor_sql = "SELECT position FROM event_cursors WHERE name = 'webhooks'";
     let position = |row: Option<sea_orm::QueryResult>| -> AppResult<Option<i64>> {
         Ok(match row {
@@ -355,7 +360,22 @@ pub async fn fan_out(db: &DatabaseConnection) -> AppResult<u64> {
     };
     // A cheap look first: nothing new, no write transaction.
     let seen = position(db.query_one_raw(statement(db, cursor_sql, [])).await?)?.unwrap_or(0);
-    if events::last_seq(db).await? <= seen {
+    if latest <= seen {
+        return Ok(0);
+    }
+    // Nobody listening (the usual case): the cursor moves past the events in one
+    // statement. A webhook enabled after this statement's snapshot was created after
+    // these events were published, so it is not owed them.
+    let skipped = db
+        .execute_raw(statement(
+            db,
+            "UPDATE event_cursors SET position = ? WHERE name = 'webhooks' AND position < ? \
+             AND NOT EXISTS (SELECT 1 FROM webhooks WHERE enabled)",
+            [latest.into(), latest.into()],
+        ))
+        .await?
+        .rows_affected();
+    if skipped > 0 {
         return Ok(0);
     }
     let txn = crate::db::begin_write(db).await?;
@@ -464,43 +484,66 @@ pub async fn deliver_due(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let attempts =
-        futures::future::join_all(claimed.iter().map(|c| attempt(db, client, settings, c))).await;
-    for result in attempts {
-        if let Err(err) = result {
-            tracing::warn!(error = %err.cause_chain().unwrap_or_default(), "a webhook delivery could not be recorded");
+    // The batch's webhooks and events in one read each.
+    let list = |n: usize| vec!["?"; n].join(", ");
+    let mut hook_ids: Vec<i32> = claimed.iter().map(|c| c.webhook_id).collect();
+    hook_ids.sort_unstable();
+    hook_ids.dedup();
+    let hooks: HashMap<i32, WebhookRow> = WebhookRow::find_by_statement(statement(
+        db,
+        &format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id IN ({})",
+            list(hook_ids.len())
+        ),
+        hook_ids.iter().map(|id| (*id).into()),
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|h| (h.id, h))
+    .collect();
+    let seqs: Vec<i64> = claimed.iter().map(|c| c.event_seq).collect();
+    let found: HashMap<i64, events::Event> = events::with_seqs(db, &seqs)
+        .await?
+        .into_iter()
+        .map(|e| (e.seq, e))
+        .collect();
+    let sends = claimed.iter().map(|c| {
+        let hook = hooks.get(&c.webhook_id).filter(|h| h.enabled);
+        let event = found.get(&c.event_seq);
+        async move {
+            match (hook, event) {
+                (Some(hook), Some(event)) => {
+                    Outcome::Sent(send(client, settings, c, hook, event).await)
+                }
+                _ => Outcome::Skipped,
+            }
         }
+    });
+    let outcomes = futures::future::join_all(sends).await;
+    if let Err(err) = record(db, settings, &claimed, &outcomes).await {
+        tracing::warn!(error = %err.cause_chain().unwrap_or_default(), "webhook deliveries could not be recorded");
     }
     Ok(claimed.len())
 }
 
-/// One attempt of one claimed delivery, and its outcome recorded.
-async fn attempt(
-    db: &DatabaseConnection,
+/// What became of one claimed delivery.
+enum Outcome {
+    /// Its webhook is disabled or gone, or its event is gone: not sent.
+    Skipped,
+    /// Sent: the answer's status code (none without an answer) and the error, if any.
+    Sent((Option<i32>, Option<String>)),
+}
+
+/// One attempt of one claimed delivery: the status code (none without an answer) and
+/// what went wrong, if anything.
+async fn send(
     client: &reqwest::Client,
     settings: &Settings,
     claimed: &Claimed,
-) -> AppResult<()> {
-    let hook = WebhookRow::find_by_statement(statement(
-        db,
-        &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?"),
-        [claimed.webhook_id.into()],
-    ))
-    .one(db)
-    .await?;
-    let event = events::after(db, claimed.event_seq - 1, 1)
-        .await?
-        .into_iter()
-        .find(|e| e.seq == claimed.event_seq);
-    let (Some(hook), Some(event)) = (hook.filter(|h| h.enabled), event) else {
-        db.execute_raw(statement(
-            db,
-            "UPDATE webhook_deliveries SET status = 'SKIPPED' WHERE id = ?",
-            [claimed.id.into()],
-        ))
-        .await?;
-        return Ok(());
-    };
+    hook: &WebhookRow,
+    event: &events::Event,
+) -> (Option<i32>, Option<String>) {
     let body = serde_json::json!({
         "id": event.seq.to_string(),
         "type": event.kind,
@@ -525,10 +568,12 @@ async fn attempt(
         .body(body)
         .send()
         .await;
-    let (code, error) = match sent {
-        Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
+    match sent {
+        Ok(response) if response.status().is_success() => {
+            (Some(i32::from(response.status().as_u16())), None)
+        }
         Ok(response) => (
-            Some(response.status().as_u16()),
+            Some(i32::from(response.status().as_u16())),
             Some(format!("answered {}", response.status())),
         ),
         Err(err) => (
@@ -541,58 +586,105 @@ async fn attempt(
                 "the request failed".to_owned()
             }),
         ),
-    };
+    }
+}
+
+/// Records a batch's outcomes in one write transaction: the deliveries that succeeded in
+/// one statement, and their webhooks' failure counts reset; each failure on its own
+/// (rare), counting towards its webhook's disabling.
+async fn record(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    claimed: &[Claimed],
+    outcomes: &[Outcome],
+) -> AppResult<()> {
     let now = Utc::now();
-    let code = code.map(i32::from);
+    let list = |n: usize| vec!["?"; n].join(", ");
+    let mut skipped = Vec::new();
+    let mut delivered: Vec<(&Claimed, i32)> = Vec::new();
+    let mut failed = Vec::new();
+    for (c, outcome) in claimed.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Skipped => skipped.push(c.id),
+            Outcome::Sent((code, None)) => delivered.push((c, code.unwrap_or(200))),
+            Outcome::Sent((code, Some(error))) => failed.push((c, *code, error.clone())),
+        }
+    }
     let txn = crate::db::begin_write(db).await?;
-    match error {
-        None => {
-            txn.execute_raw(statement(
-                &txn,
+    if !skipped.is_empty() {
+        txn.execute_raw(statement(
+            &txn,
+            &format!(
+                "UPDATE webhook_deliveries SET status = 'SKIPPED' WHERE id IN ({})",
+                list(skipped.len())
+            ),
+            skipped.iter().map(|id| (*id).into()),
+        ))
+        .await?;
+    }
+    if !delivered.is_empty() {
+        // Successful answers are 2xx; the code kept is each delivery's own.
+        let cases: String = delivered.iter().map(|_| " WHEN ? THEN ?").collect();
+        let mut values: Vec<sea_orm::Value> = vec![now.into()];
+        for (c, code) in &delivered {
+            values.push(c.id.into());
+            values.push((*code).into());
+        }
+        values.extend(delivered.iter().map(|(c, _)| c.id.into()));
+        txn.execute_raw(statement(
+            &txn,
+            &format!(
                 "UPDATE webhook_deliveries SET status = 'DELIVERED', delivered_at = ?, \
-                 last_status_code = ?, last_error = NULL WHERE id = ?",
-                [now.into(), code.into(), claimed.id.into()],
-            ))
-            .await?;
-            txn.execute_raw(statement(
-                &txn,
-                "UPDATE webhooks SET consecutive_failures = 0 WHERE id = ? \
+                 last_status_code = CASE id{cases} END, last_error = NULL WHERE id IN ({})",
+                list(delivered.len())
+            ),
+            values,
+        ))
+        .await?;
+        let mut hooks: Vec<i32> = delivered.iter().map(|(c, _)| c.webhook_id).collect();
+        hooks.sort_unstable();
+        hooks.dedup();
+        txn.execute_raw(statement(
+            &txn,
+            &format!(
+                "UPDATE webhooks SET consecutive_failures = 0 WHERE id IN ({}) \
                  AND consecutive_failures <> 0",
-                [hook.id.into()],
-            ))
-            .await?;
-        }
-        Some(error) => {
-            let attempts = u32::try_from(claimed.attempts).unwrap_or(u32::MAX);
-            let exhausted = attempts >= settings.max_attempts;
-            let next = now
-                + chrono::Duration::from_std(settings.backoff(attempts))
-                    .unwrap_or_else(|_| chrono::Duration::seconds(60));
-            txn.execute_raw(statement(
-                &txn,
-                "UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?, \
-                 last_status_code = ?, last_error = ? WHERE id = ?",
-                [
-                    if exhausted { "FAILED" } else { "PENDING" }.into(),
-                    next.into(),
-                    code.into(),
-                    error.into(),
-                    claimed.id.into(),
-                ],
-            ))
-            .await?;
-            let limit = i32::try_from(settings.disable_after).unwrap_or(i32::MAX);
-            txn.execute_raw(statement(
-                &txn,
-                "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
-                 enabled = CASE WHEN consecutive_failures + 1 >= ? THEN FALSE ELSE enabled END, \
-                 disabled_reason = CASE WHEN consecutive_failures + 1 >= ? \
-                 THEN 'too many failed deliveries in a row' ELSE disabled_reason END, \
-                 updated_at = ? WHERE id = ?",
-                [limit.into(), limit.into(), now.into(), hook.id.into()],
-            ))
-            .await?;
-        }
+                list(hooks.len())
+            ),
+            hooks.iter().map(|id| (*id).into()),
+        ))
+        .await?;
+    }
+    let limit = i32::try_from(settings.disable_after).unwrap_or(i32::MAX);
+    for (c, code, error) in failed {
+        let attempts = u32::try_from(c.attempts).unwrap_or(u32::MAX);
+        let exhausted = attempts >= settings.max_attempts;
+        let next = now
+            + chrono::Duration::from_std(settings.backoff(attempts))
+                .unwrap_or_else(|_| chrono::Duration::seconds(60));
+        txn.execute_raw(statement(
+            &txn,
+            "UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?, \
+             last_status_code = ?, last_error = ? WHERE id = ?",
+            [
+                if exhausted { "FAILED" } else { "PENDING" }.into(),
+                next.into(),
+                code.into(),
+                error.into(),
+                c.id.into(),
+            ],
+        ))
+        .await?;
+        txn.execute_raw(statement(
+            &txn,
+            "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
+             enabled = CASE WHEN consecutive_failures + 1 >= ? THEN FALSE ELSE enabled END, \
+             disabled_reason = CASE WHEN consecutive_failures + 1 >= ? \
+             THEN 'too many failed deliveries in a row' ELSE disabled_reason END, \
+             updated_at = ? WHERE id = ?",
+            [limit.into(), limit.into(), now.into(), c.webhook_id.into()],
+        ))
+        .await?;
     }
     txn.commit().await?;
     Ok(())
@@ -630,13 +722,16 @@ async fn run(hub: Weak<Hub>, mut rx: tokio::sync::watch::Receiver<i64>, settings
             changed = rx.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(tick) => {}
         }
+        // Under load the hub moves every few milliseconds: one round answers them all.
+        let round = tokio::time::Instant::now();
         let Some(strong) = hub.upgrade() else {
             return;
         };
         let db = strong.db().clone();
+        let latest = strong.latest();
         drop(strong);
         if settings.deliver {
-            deliver(&db, &client, &settings).await;
+            deliver(&db, latest, &client, &settings).await;
         }
         if let Some(every) = settings.scheduled_every
             && last_checks.is_none_or(|at| at.elapsed() >= every)
@@ -656,12 +751,18 @@ async fn run(hub: Weak<Hub>, mut rx: tokio::sync::watch::Receiver<i64>, settings
                 }
             }
         }
+        tokio::time::sleep_until(round + MIN_ROUND).await;
     }
 }
 
 /// Fans out, then delivers until nothing is due (a burst drains without waiting for ticks).
-async fn deliver(db: &DatabaseConnection, client: &reqwest::Client, settings: &Settings) {
-    if let Err(err) = fan_out(db).await {
+async fn deliver(
+    db: &DatabaseConnection,
+    latest: i64,
+    client: &reqwest::Client,
+    settings: &Settings,
+) {
+    if let Err(err) = fan_out(db, latest).await {
         tracing::warn!(error = %err.cause_chain().unwrap_or_default(), "webhook fan-out failed");
     }
     loop {
