@@ -17,6 +17,7 @@ mod m20261207_300001_translations;
 mod m20261208_400001_delivery;
 mod m20261208_400002_carts;
 mod m20261208_500001_events;
+mod m20261209_600001_packs;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_400001_delivery::Migration),
             Box::new(m20261208_400002_carts::Migration),
             Box::new(m20261208_500001_events::Migration),
+            Box::new(m20261209_600001_packs::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ mod operability;
 mod orders;
 mod outage;
 mod own_postgres;
+mod packs;
 mod payouts;
 mod portal;
 mod readme;

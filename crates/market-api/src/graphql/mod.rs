@@ -22,6 +22,7 @@ pub mod member_order;
 pub mod money;
 pub mod node;
 pub mod orders;
+pub mod packs;
 pub mod pagination;
 pub mod payload;
 pub mod payouts;
@@ -63,6 +64,7 @@ pub struct MutationRoot(
     image::ImagesMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
+    packs::PacksMutation,
     addresses::AddressesMutation,
     delivery::DeliveryMutation,
     cart::CartMutation,

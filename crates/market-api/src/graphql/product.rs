@@ -66,6 +66,9 @@ impl Product {
 
     /// The reasons this product cannot be sold today.
     pub async fn issues(&self, ctx: &Context<'_>) -> AppResult<Vec<compliance::ComplianceIssue>> {
+        if self.0.is_pack {
+            return market_core::domain::packs::issues(ctx.db(), &self.0, ctx.today()).await;
+        }
         let (coop, covering) = futures::try_join!(self.cooperative_model(ctx), self.covering(ctx))?;
         let refs: Vec<_> = covering.iter().collect();
         Ok(compliance::assess(&self.0, &coop, &refs, ctx.today()))
@@ -140,12 +143,45 @@ impl Product {
             .map(Certification)
             .collect())
     }
-    /// Stock available for sale.
-    async fn stock(&self) -> StockInfo {
-        StockInfo {
-            available: self.0.stock,
-            in_stock: self.0.stock > 0,
+    /// Stock available for sale; for a gift pack, the number of whole packs its
+    /// components' stock makes.
+    async fn stock(&self, ctx: &Context<'_>) -> Result<StockInfo> {
+        let available = if self.0.is_pack {
+            market_core::domain::packs::available(ctx.db(), &[self.0.id])
+                .await?
+                .get(&self.0.id)
+                .copied()
+                .unwrap_or(0)
+        } else {
+            self.0.stock
+        };
+        Ok(StockInfo {
+            available,
+            in_stock: available > 0,
+        })
+    }
+    /// Whether the product is a gift pack of other products (see `packComponents`).
+    async fn is_pack(&self) -> bool {
+        self.0.is_pack
+    }
+    /// A gift pack's products and their units per pack, in product order; empty for a
+    /// single product.
+    async fn pack_components(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::packs::PackComponent>> {
+        if !self.0.is_pack {
+            return Ok(Vec::new());
         }
+        Ok(
+            market_core::domain::packs::components_of(ctx.db(), &[self.0.id])
+                .await?
+                .remove(&self.0.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(crate::graphql::packs::PackComponent)
+                .collect(),
+        )
     }
     /// Whether the product can be ordered today (see `complianceIssues` when it cannot).
     async fn is_sellable(&self, ctx: &Context<'_>) -> Result<bool> {

@@ -20,6 +20,7 @@ pub mod input;
 pub mod lists;
 pub mod market_time;
 pub mod orders;
+pub mod packs;
 pub mod payouts;
 pub mod policy;
 pub mod reads;

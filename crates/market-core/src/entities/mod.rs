@@ -17,6 +17,7 @@ pub mod login_attempt;
 pub mod order;
 pub mod order_event;
 pub mod order_line;
+pub mod pack_component;
 pub mod payout_adjustment;
 pub mod payout_statement;
 pub mod product;

@@ -20,6 +20,15 @@ pub struct Model {
     pub kind: CooperativeKind,
     pub commission_rate_bp: i32,
     pub payout_statement_id: Option<i32>,
+    /// The gift pack this line is a component of (`None` for a product sold alone): the
+    /// line holds the component's units and its share of the pack's revenue.
+    pub pack_id: Option<i32>,
+    pub pack_sku: Option<String>,
+    pub pack_name: Option<String>,
+    /// How many packs the order line was for.
+    pub pack_quantity: Option<i32>,
+    /// The pack's price at order time.
+    pub pack_unit_price_cents: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
