@@ -452,3 +452,333 @@ async fn packs_and_single_jars_racing_for_the_same_jars_never_oversell() {
         );
     }
 }
+
+const BY_SEGMENT: &str = r#"query($r: DateRangeInput!, $d: SalesDimension!) {
+  salesBySegment(range: $r, dimension: $d, compareWith: NONE) {
+    total { revenue { amount } itemsSold orders }
+    rows { key revenue { amount } itemsSold orders } } }"#;
+
+const TOP: &str = r#"query($r: DateRangeInput!, $by: ProductRanking!, $packs: Boolean!) {
+  topProducts(range: $r, by: $by, limit: 100, includePacks: $packs) {
+    rank itemsSold revenue { amount } product { sku isPack } } }"#;
+
+fn cents(v: &Value) -> i64 {
+    solidarity_market::graphql::money::to_centimes(v["amount"].as_str().unwrap().parse().unwrap())
+        .unwrap()
+}
+
+/// (revenue, items, orders) by key.
+type Figures = std::collections::BTreeMap<String, (i64, i64, std::collections::BTreeSet<i64>)>;
+
+#[tokio::test]
+async fn analytics_see_through_packs_to_the_centime() {
+    use market_core::entities::{cooperative, order, order_line, segment};
+    use rand::{Rng, SeedableRng};
+    use sea_orm::EntityTrait;
+    use solidarity_market::domain::enums::CertificationType;
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+    let s = shop().await;
+    fixtures::certify(
+        &s.app.db,
+        &s.p.other,
+        CertificationType::DmpAuthorization,
+        fixtures::days_from_today(-30),
+        None,
+        &[],
+    )
+    .await;
+    let manager = s.p.actors.manager.clone();
+    for id in [s.p.product.id, s.tajine, s.soap] {
+        s.app
+            .graphql_as(
+                Some(&manager),
+                "mutation($i: RecordStockDeliveryInput!) { recordStockDelivery(input: $i) { userErrors { code } } }",
+                json!({ "i": { "productId": pid(id), "quantity": 5_000 } }),
+            )
+            .await;
+    }
+    // Three kinds, three regions, three segments; awkward prices for the remainders.
+    let big = create_pack(
+        &s,
+        "GIFT-BIG",
+        "333.33",
+        &[(s.p.product.id, 2), (s.tajine, 1), (s.soap, 3)],
+    )
+    .await;
+    let small = create_pack(
+        &s,
+        "GIFT-SMALL",
+        "99.99",
+        &[(s.p.product.id, 1), (s.soap, 1)],
+    )
+    .await;
+    let choices = [
+        (big["id"].as_str().unwrap().to_owned(), 33_333),
+        (small["id"].as_str().unwrap().to_owned(), 9_999),
+        (pid(s.p.product.id), 9_000),
+        (pid(s.tajine), 25_000),
+        (pid(s.soap), 3_500),
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+    // What the shop sold, from the prices alone.
+    let mut expected_revenue = 0;
+    for n in 0..24 {
+        let mut lines = Vec::new();
+        let mut total = 0;
+        for (id, price) in &choices {
+            if rng.gen_bool(0.45) {
+                let q: i64 = rng.gen_range(1..=3);
+                lines.push(json!({ "productId": id, "quantity": q }));
+                total += q * price;
+            }
+        }
+        if lines.is_empty() {
+            lines.push(json!({ "productId": choices[0].0, "quantity": 1 }));
+            total += choices[0].1;
+        }
+        let placed = place(
+            &s.app,
+            &s.p.actors.customer,
+            json!(lines),
+            &format!("mix-{n}"),
+        )
+        .await;
+        assert_eq!(placed["userErrors"], json!([]), "{placed}");
+        let id = placed["order"]["id"].clone();
+        assert_eq!(cents(&placed["order"]["total"]), total);
+        let fate = rng.gen_range(0..10);
+        if fate == 0 {
+            continue; // left unpaid: not a sale
+        }
+        let pay = s
+            .app
+            .graphql_as(
+                Some(&manager),
+                "mutation($i: MarkOrderPaidInput!) { markOrderPaid(input: $i) { userErrors { code } } }",
+                json!({ "i": { "orderId": id, "method": "CARD" } }),
+            )
+            .await;
+        assert_eq!(
+            pay["data"]["markOrderPaid"]["userErrors"],
+            json!([]),
+            "{pay}"
+        );
+        if fate == 1 {
+            let refund = s
+                .app
+                .graphql_as(
+                    Some(&manager),
+                    "mutation($i: RefundOrderInput!) { refundOrder(input: $i) { userErrors { code } } }",
+                    json!({ "i": { "orderId": id, "restock": true } }),
+                )
+                .await;
+            assert_eq!(
+                refund["data"]["refundOrder"]["userErrors"],
+                json!([]),
+                "{refund}"
+            );
+            continue;
+        }
+        expected_revenue += total;
+    }
+
+    // The oracle: the raw lines of the paid orders.
+    let live: HashMap<i64, order::Model> = order::Entity::find()
+        .all(&s.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| matches!(o.status.as_str(), "PAID" | "FULFILLED"))
+        .map(|o| (o.id, o))
+        .collect();
+    let lines: Vec<order_line::Model> = order_line::Entity::find()
+        .all(&s.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| live.contains_key(&l.order_id))
+        .collect();
+    let segments: HashMap<i32, String> = segment::Entity::find()
+        .all(&s.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.slug))
+        .collect();
+    let coops: HashMap<i32, String> = cooperative::Entity::find()
+        .all(&s.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.slug))
+        .collect();
+    assert_eq!(
+        lines.iter().map(|l| l.total_cents).sum::<i64>(),
+        expected_revenue,
+        "the lines hold exactly what was sold"
+    );
+    // Each pack line's shares add up to the pack's total, each within a centime of its
+    // list-price proportion.
+    let mut groups: BTreeMap<(i64, i32), Vec<&order_line::Model>> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l.pack_id.is_some()) {
+        groups
+            .entry((l.order_id, l.pack_id.unwrap()))
+            .or_default()
+            .push(l);
+    }
+    assert!(groups.len() > 5, "packs were sold: {}", groups.len());
+    for parts in groups.values() {
+        let total =
+            parts[0].pack_unit_price_cents.unwrap() * i64::from(parts[0].pack_quantity.unwrap());
+        assert_eq!(parts.iter().map(|l| l.total_cents).sum::<i64>(), total);
+        let weight: i64 = parts
+            .iter()
+            .map(|l| l.unit_price_cents * i64::from(l.quantity))
+            .sum();
+        for l in parts {
+            let exact = i128::from(total) * i128::from(l.unit_price_cents * i64::from(l.quantity));
+            let got = i128::from(l.total_cents) * i128::from(weight);
+            assert!((exact - got).abs() < i128::from(weight), "{l:?}");
+        }
+    }
+
+    let today = solidarity_market::domain::market_time::market_date(
+        chrono::Utc::now(),
+        chrono_tz::Africa::Casablanca,
+    )
+    .to_string();
+    let range = json!({ "from": today, "to": today });
+    for dimension in [
+        "PRODUCT_SEGMENT",
+        "COOPERATIVE",
+        "REGION",
+        "COOPERATIVE_KIND",
+    ] {
+        let mut by_key: Figures = BTreeMap::new();
+        for l in &lines {
+            let key = match dimension {
+                "PRODUCT_SEGMENT" => segments[&l.segment_id].clone(),
+                "COOPERATIVE" => coops[&l.cooperative_id].clone(),
+                "REGION" => l.region_code.clone(),
+                _ => l.kind.as_str().to_owned(),
+            };
+            let e = by_key.entry(key).or_default();
+            e.0 += l.total_cents;
+            e.1 += i64::from(l.quantity);
+            e.2.insert(l.order_id);
+        }
+        let data = s
+            .app
+            .graphql_as(
+                Some(&manager),
+                BY_SEGMENT,
+                json!({ "r": range, "d": dimension }),
+            )
+            .await;
+        let b = &data["data"]["salesBySegment"];
+        assert_eq!(
+            cents(&b["total"]["revenue"]),
+            expected_revenue,
+            "{dimension}: {data}"
+        );
+        let got: BTreeMap<String, (i64, i64, i64)> = b["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().unwrap().to_owned(),
+                    (
+                        cents(&r["revenue"]),
+                        r["itemsSold"].as_i64().unwrap(),
+                        r["orders"].as_i64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, (i64, i64, i64)> = by_key
+            .into_iter()
+            .map(|(k, (rev, items, orders))| (k, (rev, items, orders.len() as i64)))
+            .collect();
+        assert_eq!(got, want, "{dimension}");
+    }
+
+    // topProducts: through packs by default; packs ranked themselves with `includePacks`.
+    let sku_of = |id: i32| -> String {
+        lines
+            .iter()
+            .find(|l| l.product_id == id)
+            .map(|l| l.sku.clone())
+            .or_else(|| {
+                lines
+                    .iter()
+                    .find(|l| l.pack_id == Some(id))
+                    .and_then(|l| l.pack_sku.clone())
+            })
+            .unwrap()
+    };
+    for packs in [false, true] {
+        let mut per: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+        let mut counted: BTreeSet<(i64, i32)> = BTreeSet::new();
+        for l in &lines {
+            match l.pack_id {
+                Some(pack) if packs => {
+                    let e = per.entry(pack).or_default();
+                    if counted.insert((l.order_id, pack)) {
+                        e.0 += i64::from(l.pack_quantity.unwrap());
+                    }
+                    e.1 += l.total_cents;
+                }
+                _ => {
+                    let e = per.entry(l.product_id).or_default();
+                    e.0 += i64::from(l.quantity);
+                    e.1 += l.total_cents;
+                }
+            }
+        }
+        let want: BTreeSet<(String, i64, i64)> = per
+            .iter()
+            .map(|(id, (items, revenue))| (sku_of(*id), *items, *revenue))
+            .collect();
+        for by in ["VALUE", "VOLUME"] {
+            let data = s
+                .app
+                .graphql_as(
+                    Some(&manager),
+                    TOP,
+                    json!({ "r": range, "by": by, "packs": packs }),
+                )
+                .await;
+            let rows = data["data"]["topProducts"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{data}"));
+            let got: BTreeSet<(String, i64, i64)> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r["product"]["sku"].as_str().unwrap().to_owned(),
+                        r["itemsSold"].as_i64().unwrap(),
+                        cents(&r["revenue"]),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "includePacks: {packs}, by {by}");
+            assert_eq!(
+                rows.iter().any(|r| r["product"]["isPack"] == true),
+                packs,
+                "{data}"
+            );
+            // Ranked: by the measure, then the other.
+            let key = |r: &Value| {
+                let (items, revenue) = (r["itemsSold"].as_i64().unwrap(), cents(&r["revenue"]));
+                if by == "VALUE" {
+                    (revenue, items)
+                } else {
+                    (items, revenue)
+                }
+            };
+            assert!(rows.windows(2).all(|w| key(&w[0]) >= key(&w[1])), "{data}");
+        }
+    }
+}
