@@ -116,6 +116,51 @@ pub async fn seed_demo_catalog(
     })
 }
 
+/// The demo's gift pack (issue #18): the *Hamam gift set* of three cosmetics
+/// cooperatives — Nour Al Hammam's black soap and kessa glove, Doukkala's seaweed soap and
+/// the Oriental's rosemary soap — sold at 99.00 MAD where its products cost 105.00 alone.
+pub const HAMAM_GIFT_SET: &str = "GIFT-HAMAM-01";
+
+/// Composes the demo's gift packs, after its catalog.
+pub async fn seed_demo_packs(db: &impl ConnectionTrait) -> crate::error::AppResult<()> {
+    let skus = ["SOP-HZH-001", "SOP-HZH-005", "SOP-JDD-004", "SOP-JRD-005"];
+    let found: HashMap<String, i32> = product::Entity::find()
+        .filter(product::Column::Sku.is_in(skus))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku, p.id))
+        .collect();
+    let components = skus
+        .iter()
+        .map(|sku| {
+            found.get(*sku).map(|id| (*id, 1)).ok_or_else(|| {
+                crate::error::AppError::Internal(format!("the demo has no product {sku}").into())
+            })
+        })
+        .collect::<crate::error::AppResult<Vec<_>>>()?;
+    crate::domain::packs::create(
+        db,
+        crate::domain::packs::PackFields {
+            sku: HAMAM_GIFT_SET.into(),
+            name: "Hamam gift set".into(),
+            description: Some(
+                "Everything for a hammam at home, from three women's and young people's \
+                 cooperatives: beldi black soap with eucalyptus and a kessa glove from \
+                 Marrakech, seaweed soap from Doukkala and rosemary soap from the Oriental."
+                    .into(),
+            ),
+            format: "Gift box of 4".into(),
+            price_cents: 9_900,
+            segment_slug: "soaps-hammam".into(),
+            active: Some(true),
+            components,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// The import refused the demo's own data: a bug of the data files, which the unit
 /// tests catch first.
 fn refused(e: ImportError) -> DbErr {
