@@ -30,6 +30,7 @@ mod own_postgres;
 mod packs;
 mod payouts;
 mod portal;
+mod promotions;
 mod readme;
 mod response_cache;
 mod schema;

@@ -360,4 +360,5 @@ mod delivery;
 mod invariants;
 mod packs;
 mod payment;
+mod promotions;
 mod statements;

@@ -28,6 +28,7 @@ pub mod payload;
 pub mod payouts;
 pub mod portal;
 pub mod product;
+pub mod promotions;
 pub mod region;
 pub mod scalars;
 pub mod segment;
@@ -65,6 +66,7 @@ pub struct MutationRoot(
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
     packs::PacksMutation,
+    promotions::PromotionsMutation,
     addresses::AddressesMutation,
     delivery::DeliveryMutation,
     cart::CartMutation,

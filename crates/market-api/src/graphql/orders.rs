@@ -352,6 +352,27 @@ impl OrderLine {
     async fn total(&self) -> Money {
         Money::mad(self.0.total_cents)
     }
+    /// What a seasonal promotion took off the line (`total` is after it); zero without.
+    async fn discount(&self) -> Money {
+        Money::mad(self.0.discount_cents)
+    }
+    /// The part of `discount` the market funds (its cooperative is paid as if it had been
+    /// sold); the rest the cooperative bears.
+    async fn market_funded_discount(&self) -> Money {
+        Money::mad(self.0.market_discount_cents)
+    }
+    /// The promotion that lowered the line's price, if any.
+    async fn promotion(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::promotions::Promotion>> {
+        let Some(id) = self.0.promotion_id else {
+            return Ok(None);
+        };
+        Ok(market_core::domain::promotions::find(ctx.db(), id)
+            .await?
+            .map(crate::graphql::promotions::Promotion))
+    }
     /// The gift pack this line is a component of, as it was sold; `null` for a product
     /// sold alone.
     async fn pack(&self) -> Option<OrderLinePack> {
@@ -876,7 +897,8 @@ impl OrdersMutation {
             note: input.note,
             delivery,
         };
-        let result = orders::place(ctx.db(), &buyer, request, ctx.today()).await;
+        let result =
+            orders::place_priced(ctx.db(), &buyer, request, ctx.today(), ctx.config().now()).await;
         let viewer = ctx.viewer().clone();
         respond(result, |o| OrderPayload::ok(Order::for_viewer(o, &viewer)))
     }
@@ -1015,7 +1037,15 @@ impl OrdersMutation {
             delivery: None,
         };
         let viewer = ctx.viewer().clone();
-        let placed = match orders::place(ctx.db(), &manager, request, ctx.today()).await {
+        let placed = match orders::place_priced(
+            ctx.db(),
+            &manager,
+            request,
+            ctx.today(),
+            ctx.config().now(),
+        )
+        .await
+        {
             Ok(order) => order,
             Err(e) => return respond(Err(e), |p: OrderPayload| p),
         };

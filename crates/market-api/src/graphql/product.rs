@@ -160,6 +160,25 @@ impl Product {
             in_stock: available > 0,
         })
     }
+    /// The seasonal promotion lowering the price now, with the compare-at (list) price
+    /// and the price a shopper pays; `null` when none runs. Several running: the one
+    /// taking the most off.
+    async fn promotion(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::promotions::ProductPromotion>> {
+        use market_core::domain::promotions;
+        let running = promotions::running_for(ctx.db(), &[&self.0], ctx.config().now()).await?;
+        Ok(promotions::best(
+            running.get(&self.0.id).into_iter().flatten(),
+            self.0.price_cents,
+        )
+        .map(|(p, off)| crate::graphql::promotions::ProductPromotion {
+            promotion: p.clone(),
+            list_cents: self.0.price_cents,
+            off_cents: off,
+        }))
+    }
     /// Whether the product is a gift pack of other products (see `packComponents`).
     async fn is_pack(&self) -> bool {
         self.0.is_pack

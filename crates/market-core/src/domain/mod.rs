@@ -23,6 +23,7 @@ pub mod orders;
 pub mod packs;
 pub mod payouts;
 pub mod policy;
+pub mod promotions;
 pub mod reads;
 pub mod rollups;
 pub mod search;

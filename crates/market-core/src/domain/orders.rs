@@ -18,7 +18,7 @@ use crate::domain::policy::SignedIn;
 use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{
     certification, certification_product, cooperative, order, order_event, order_line,
-    pack_component, product, stock_movement,
+    pack_component, product, promotion, stock_movement,
 };
 use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use chrono::{DateTime, Duration, Utc};
@@ -146,6 +146,8 @@ struct Prepared {
     hash: String,
     /// The quote of the delivery asked for (read before the write).
     delivery: Option<Quote>,
+    /// The instant whose promotions price the order.
+    priced_at: DateTime<Utc>,
 }
 
 fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
@@ -155,6 +157,7 @@ fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
         hash: request_hash(request, &merged),
         merged,
         delivery: None,
+        priced_at: Utc::now(),
     })
 }
 
@@ -278,14 +281,27 @@ fn order_number() -> String {
 /// (the products with their cooperatives and the certifications that may cover them),
 /// then the write — on PostgreSQL one statement that is its own transaction, on SQLite one
 /// `BEGIN IMMEDIATE` transaction of short statements.
-#[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
 pub async fn place(
+    db: &DatabaseConnection,
+    buyer: &SignedIn,
+    request: OrderRequest,
+    today: chrono::NaiveDate,
+) -> AppResult<order::Model> {
+    place_priced(db, buyer, request, today, Utc::now()).await
+}
+
+/// [`place`] with the promotions running at `priced_at` (the server's clock, which tests
+/// may pin; the order is placed now).
+#[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
+pub async fn place_priced(
     db: &DatabaseConnection,
     buyer: &SignedIn,
     mut request: OrderRequest,
     today: chrono::NaiveDate,
+    priced_at: DateTime<Utc>,
 ) -> AppResult<order::Model> {
     let mut prepared = prepare(&mut request)?;
+    prepared.priced_at = priced_at;
     let outcome = async {
         if let Err(e) = quote_delivery(db, &request, &mut prepared).await {
             return refused(db, buyer.user_id, &prepared, e).await;
@@ -342,6 +358,7 @@ pub async fn place_at(
     at: DateTime<Utc>,
 ) -> AppResult<order::Model> {
     let mut prepared = prepare(&mut request)?;
+    prepared.priced_at = at;
     if let Err(e) = quote_delivery(txn, &request, &mut prepared).await {
         return refused(txn, buyer.user_id, &prepared, e).await;
     }
@@ -423,6 +440,11 @@ struct Line {
     pack_name: Option<String>,
     pack_quantity: Option<i32>,
     pack_unit_price_cents: Option<i64>,
+    /// The promotion that lowered the price, what it took off `total_cents` and the part
+    /// the market funds (`domain::promotions`).
+    promotion_id: Option<i32>,
+    discount_cents: i64,
+    market_discount_cents: i64,
 }
 
 /// The stock an order takes of one product: its lines' units added up (a product sold
@@ -510,10 +532,24 @@ async fn check(
                         .equals((product::Entity, product::Column::Id)),
                 ),
         );
+    // The promotions running at the pricing instant, in the same statement.
+    let pr = Alias::new("pr");
+    query.join_as(
+        JoinType::LeftJoin,
+        promotion::Entity,
+        pr.clone(),
+        crate::domain::promotions::applies("pr", prepared.priced_at),
+    );
     for column in certification::Column::iter() {
         query.expr_as(
             Expr::col((c.clone(), column)),
             Alias::new(format!("C_{}", column.as_str())),
+        );
+    }
+    for column in promotion::Column::iter() {
+        query.expr_as(
+            Expr::col((pr.clone(), column)),
+            Alias::new(format!("P_{}", column.as_str())),
         );
     }
     query.expr_as(
@@ -527,8 +563,15 @@ async fn check(
     let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
     let mut certs: Vec<certification::Model> = Vec::new();
     let mut listed: Vec<(i32, i32)> = Vec::new();
+    let mut promos: HashMap<i32, Vec<promotion::Model>> = HashMap::new();
     for row in rows {
         let product = product::Model::from_query_result(&row, "A_")?;
+        if let Some(promo) = promotion::Model::from_query_result_optional(&row, "P_")? {
+            let known = promos.entry(product.id).or_default();
+            if !known.iter().any(|p| p.id == promo.id) {
+                known.push(promo);
+            }
+        }
         if let Some(coop) = cooperative::Model::from_query_result_optional(&row, "B_")? {
             coops.entry(coop.id).or_insert(coop);
         }
@@ -574,14 +617,25 @@ async fn check(
             ));
             continue;
         };
+        let promotion = crate::domain::promotions::best(
+            promos.get(product_id).into_iter().flatten(),
+            product.price_cents,
+        );
         if product.is_pack {
-            match pack_lines(product, *quantity, *index, &components, &products, &assess)? {
+            let sale = PackSale {
+                pack: product,
+                quantity: *quantity,
+                index: *index,
+                promotion,
+            };
+            match pack_lines(sale, &components, &products, &assess)? {
                 Ok(pack) => lines.extend(pack),
                 Err(error) => errors.push(error),
             }
             continue;
         }
         let (coop, issues) = assess(product)?;
+        let discount = promotion.map_or(0, |(_, off)| off * i64::from(*quantity));
         if !issues.is_empty() {
             let reasons: Vec<String> = issues.into_iter().map(|i| i.message).collect();
             errors.push(line_error(
@@ -604,12 +658,17 @@ async fn check(
             region_code: coop.region_code.clone(),
             kind: coop.kind,
             commission_rate_bp: commission_bp(coop),
-            total_cents: product.price_cents * i64::from(*quantity),
+            total_cents: product.price_cents * i64::from(*quantity) - discount,
             pack_id: None,
             pack_sku: None,
             pack_name: None,
             pack_quantity: None,
             pack_unit_price_cents: None,
+            promotion_id: promotion.map(|(p, _)| p.id),
+            discount_cents: discount,
+            market_discount_cents: promotion.map_or(0, |(p, _)| {
+                crate::domain::promotions::market_part(p, discount)
+            }),
         });
     }
     if errors.is_empty() {
@@ -626,14 +685,27 @@ type Assess<'a> = dyn Fn(&product::Model) -> AppResult<(&'a cooperative::Model, 
 /// with its share of the pack's total in proportion to the component's list price
 /// (`packs::allocate`), its own cooperative's snapshots and commission rate; or the
 /// `NOT_SELLABLE` error naming every component that cannot be sold.
-fn pack_lines<'a>(
-    pack: &product::Model,
+/// A pack as an order line asks for it, with the promotion that applies to it and its
+/// unit discount.
+struct PackSale<'p> {
+    pack: &'p product::Model,
     quantity: i32,
     index: usize,
+    promotion: Option<(&'p promotion::Model, i64)>,
+}
+
+fn pack_lines<'a>(
+    sale: PackSale<'_>,
     components: &BTreeMap<i32, Vec<crate::entities::pack_component::Model>>,
     products: &'a HashMap<i32, product::Model>,
     assess: &Assess<'a>,
 ) -> AppResult<Result<Vec<Line>, UserError>> {
+    let PackSale {
+        pack,
+        quantity,
+        index,
+        promotion,
+    } = sale;
     let mut issues = Vec::new();
     if !pack.active {
         issues.push(compliance::inactive());
@@ -672,11 +744,26 @@ fn pack_lines<'a>(
         .iter()
         .map(|(p, _, q)| p.price_cents * i64::from(*q))
         .collect();
-    let shares = crate::domain::packs::allocate(pack.price_cents * i64::from(quantity), &weights);
+    // The list total, the discount and the market's part of it are each split in
+    // proportion to the components' list prices, exactly: the lines' totals add up to
+    // what the shopper pays.
+    use crate::domain::packs::allocate;
+    let discount = promotion.map_or(0, |(_, off)| off * i64::from(quantity));
+    let market = promotion.map_or(0, |(p, _)| {
+        crate::domain::promotions::market_part(p, discount)
+    });
+    let list_shares = allocate(pack.price_cents * i64::from(quantity), &weights);
+    let discount_shares = allocate(discount, &weights);
+    let market_shares = allocate(market, &weights);
+    let shares = list_shares
+        .into_iter()
+        .zip(discount_shares)
+        .zip(market_shares)
+        .map(|((list, off), market)| (list - off, off, market));
     Ok(Ok(parts
         .into_iter()
         .zip(shares)
-        .map(|((component, coop, per_pack), share)| Line {
+        .map(|((component, coop, per_pack), (share, off, market))| Line {
             product_id: component.id,
             quantity: per_pack * quantity,
             index,
@@ -694,6 +781,9 @@ fn pack_lines<'a>(
             pack_name: Some(pack.name.clone()),
             pack_quantity: Some(quantity),
             pack_unit_price_cents: Some(pack.price_cents),
+            promotion_id: promotion.map(|(p, _)| p.id),
+            discount_cents: off,
+            market_discount_cents: market,
         })
         .collect()))
 }
@@ -759,7 +849,8 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
     SELECT * FROM json_to_recordset($1::json) AS l(product_id int, quantity int, sku text,
         product_name text, unit_price_cents bigint, cooperative_id int, segment_id int,
         region_code text, kind text, commission_rate_bp int, total_cents bigint, pack_id int,
-        pack_sku text, pack_name text, pack_quantity int, pack_unit_price_cents bigint)
+        pack_sku text, pack_name text, pack_quantity int, pack_unit_price_cents bigint,
+        promotion_id int, discount_cents bigint, market_discount_cents bigint)
 ), w AS (
     SELECT product_id, sum(quantity)::int AS quantity, min(sku) AS sku,
         min(cooperative_id) AS cooperative_id
@@ -789,11 +880,11 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
     INSERT INTO order_lines (order_id, product_id, sku, product_name, quantity,
         unit_price_cents, total_cents, cooperative_id, segment_id, region_code, kind,
         commission_rate_bp, pack_id, pack_sku, pack_name, pack_quantity,
-        pack_unit_price_cents)
+        pack_unit_price_cents, promotion_id, discount_cents, market_discount_cents)
     SELECT o.id, l.product_id, l.sku, l.product_name, l.quantity, l.unit_price_cents,
         l.total_cents, l.cooperative_id, l.segment_id, l.region_code,
         l.kind, l.commission_rate_bp, l.pack_id, l.pack_sku, l.pack_name, l.pack_quantity,
-        l.pack_unit_price_cents
+        l.pack_unit_price_cents, l.promotion_id, l.discount_cents, l.market_discount_cents
     FROM o CROSS JOIN l ORDER BY l.product_id, l.pack_id NULLS FIRST
 ), evented AS (
     INSERT INTO order_events (order_id, to_status, actor_id, created_at)
@@ -1026,6 +1117,9 @@ async fn write_sqlite(
         pack_name: Set(l.pack_name.clone()),
         pack_quantity: Set(l.pack_quantity),
         pack_unit_price_cents: Set(l.pack_unit_price_cents),
+        promotion_id: Set(l.promotion_id),
+        discount_cents: Set(l.discount_cents),
+        market_discount_cents: Set(l.market_discount_cents),
         ..Default::default()
     }))
     .exec_without_returning(txn)

@@ -22,6 +22,7 @@ pub mod payout_adjustment;
 pub mod payout_statement;
 pub mod product;
 pub mod product_image;
+pub mod promotion;
 pub mod province;
 pub mod region;
 pub mod segment;

@@ -29,6 +29,13 @@ pub struct Model {
     pub pack_quantity: Option<i32>,
     /// The pack's price at order time.
     pub pack_unit_price_cents: Option<i64>,
+    /// The promotion that lowered the line's price, if any.
+    pub promotion_id: Option<i32>,
+    /// What the promotion took off the line (`total_cents` is after it; 0 without one).
+    pub discount_cents: i64,
+    /// The part of `discount_cents` the market funds: its cooperative is paid as if that
+    /// part had been sold (`payouts::line_gross`).
+    pub market_discount_cents: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
