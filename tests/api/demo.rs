@@ -607,4 +607,28 @@ async fn the_demo_sells_a_hamam_gift_set_of_cosmetics_cooperatives() {
     let lines = order["lines"].as_array().unwrap();
     assert_eq!(lines.len(), components.len());
     assert_eq!(lines.iter().map(|l| cents(&l["total"])).sum::<i64>(), 9_900);
+
+    // The next Ramadan's promotion on the soaps and hammam segment, the set included,
+    // funded half by the market; it starts at midnight in Casablanca.
+    let manager = login(&app, MANAGER).await;
+    let promotions = ok(
+        &app,
+        &manager,
+        "{ promotions { name percentOff marketShare target startsAt endsAt } }",
+        json!({}),
+    )
+    .await;
+    let ramadan = promotions["promotions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str().unwrap().starts_with("Ramadan "))
+        .unwrap_or_else(|| panic!("{promotions}"))
+        .clone();
+    assert_eq!(ramadan["percentOff"], "0.1500");
+    assert_eq!(ramadan["marketShare"], "0.5000");
+    assert_eq!(ramadan["target"], "SEGMENT");
+    let starts: DateTime<Utc> = ramadan["startsAt"].as_str().unwrap().parse().unwrap();
+    let local = starts.with_timezone(&chrono_tz::Africa::Casablanca);
+    assert_eq!(local.format("%H:%M").to_string(), "00:00", "{ramadan}");
 }

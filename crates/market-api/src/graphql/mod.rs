@@ -53,6 +53,7 @@ pub struct QueryRoot(
     certifications::CertificationsQuery,
     payouts::PayoutsQuery,
     analytics::AnalyticsQuery,
+    promotions::PromotionsQuery,
     events::WebhooksQuery,
 );
 

@@ -162,7 +162,9 @@ impl Product {
     }
     /// The seasonal promotion lowering the price now, with the compare-at (list) price
     /// and the price a shopper pays; `null` when none runs. Several running: the one
-    /// taking the most off.
+    /// taking the most off. Not cached: a promotion starts and ends by the clock, not by
+    /// a change of the catalog.
+    #[graphql(cache_control(no_cache))]
     async fn promotion(
         &self,
         ctx: &Context<'_>,

@@ -230,6 +230,29 @@ async fn fields(ctx: &Context<'_>, input: CreatePromotionInput) -> AppResult<Pro
     })
 }
 
+/// Promotion queries.
+#[derive(Default)]
+pub struct PromotionsQuery;
+
+/// Promotion queries.
+#[Object]
+impl PromotionsQuery {
+    /// The promotions not over yet (or all, with `includeEnded`), by start (managers).
+    async fn promotions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_ended: bool,
+    ) -> Result<Vec<Promotion>> {
+        ctx.viewer().require_manager("read the promotions")?;
+        let after = (!include_ended).then(|| ctx.config().now());
+        Ok(promotions::list(ctx.db(), after)
+            .await?
+            .into_iter()
+            .map(Promotion)
+            .collect())
+    }
+}
+
 /// Promotion mutations.
 #[derive(Default)]
 pub struct PromotionsMutation;

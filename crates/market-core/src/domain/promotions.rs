@@ -166,6 +166,23 @@ pub async fn running_for(
     Ok(out)
 }
 
+/// The promotions ending after `after` (all when `None`), by start then id; at most
+/// 1,000 (a market runs a few a year).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    after: Option<DateTime<Utc>>,
+) -> AppResult<Vec<promotion::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut select = promotion::Entity::find()
+        .order_by_asc(promotion::Column::StartsAt)
+        .order_by_asc(promotion::Column::Id)
+        .limit(1_000);
+    if let Some(after) = after {
+        select = select.filter(promotion::Column::EndsAt.gt(after));
+    }
+    Ok(select.all(db).await?)
+}
+
 /// A promotion by id.
 pub async fn find(db: &impl ConnectionTrait, id: i32) -> AppResult<Option<promotion::Model>> {
     Ok(promotion::Entity::find_by_id(id).one(db).await?)

@@ -161,6 +161,58 @@ pub async fn seed_demo_packs(db: &impl ConnectionTrait) -> crate::error::AppResu
     Ok(())
 }
 
+/// The first days of Ramadan, to date the demo's Ramadan promotion.
+const RAMADAN_STARTS: [(i32, u32, u32); 5] = [
+    (2026, 2, 18),
+    (2027, 2, 8),
+    (2028, 1, 28),
+    (2029, 1, 16),
+    (2030, 1, 6),
+];
+
+/// The demo's Ramadan promotion: 15 % off the soaps and hammam segment (the Hamam gift set
+/// included), funded half by the market and half by the cooperatives, for the next
+/// Ramadan not over on `today` (from midnight in Casablanca on its first day, for 30
+/// days).
+pub async fn seed_demo_promotions(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> crate::error::AppResult<()> {
+    use crate::domain::promotions::{self, Discount, PromotionFields, Target};
+    use crate::entities::segment;
+    let (year, start) = RAMADAN_STARTS
+        .iter()
+        .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d).map(|s| (*y, s)))
+        .find(|(_, start)| *start + chrono::Duration::days(30) > today)
+        .unwrap_or((2030, NaiveDate::from_ymd_opt(2030, 1, 6).unwrap_or(today)));
+    let Some(soaps) = segment::Entity::find()
+        .filter(segment::Column::Slug.eq("soaps-hammam"))
+        .one(db)
+        .await?
+    else {
+        return Err(crate::error::AppError::Internal(
+            "the demo has no soaps-hammam segment".into(),
+        ));
+    };
+    let starts_at = crate::domain::market_time::day_start(start, tz);
+    promotions::create(
+        db,
+        PromotionFields {
+            name: format!("Ramadan {year}"),
+            discount: Discount::Percentage(1_500),
+            target: Target::Segment(soaps.id),
+            starts_at,
+            ends_at: starts_at + chrono::Duration::days(30),
+            market_share_bp: 5_000,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// The import refused the demo's own data: a bug of the data files, which the unit
 /// tests catch first.
 fn refused(e: ImportError) -> DbErr {
