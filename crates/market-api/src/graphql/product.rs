@@ -67,7 +67,20 @@ impl Product {
     /// The reasons this product cannot be sold today.
     pub async fn issues(&self, ctx: &Context<'_>) -> AppResult<Vec<compliance::ComplianceIssue>> {
         if self.0.is_pack {
-            return market_core::domain::packs::issues(ctx.db(), &self.0, ctx.today()).await;
+            let mut issues = Vec::new();
+            if !self.0.active {
+                issues.push(compliance::inactive());
+            }
+            issues.extend(
+                ctx.loaders()
+                    .load_one(crate::graphql::loaders::ComponentIssuesOfPack(
+                        self.0.id,
+                        ctx.today(),
+                    ))
+                    .await?
+                    .unwrap_or_default(),
+            );
+            return Ok(issues);
         }
         let (coop, covering) = futures::try_join!(self.cooperative_model(ctx), self.covering(ctx))?;
         let refs: Vec<_> = covering.iter().collect();
@@ -147,11 +160,11 @@ impl Product {
     /// components' stock makes.
     async fn stock(&self, ctx: &Context<'_>) -> Result<StockInfo> {
         let available = if self.0.is_pack {
-            market_core::domain::packs::available(ctx.db(), &[self.0.id])
-                .await?
-                .get(&self.0.id)
-                .copied()
-                .unwrap_or(0)
+            crate::graphql::context::load_or_default(
+                ctx,
+                crate::graphql::loaders::StockOfPack(self.0.id),
+            )
+            .await?
         } else {
             self.0.stock
         };
@@ -194,15 +207,14 @@ impl Product {
         if !self.0.is_pack {
             return Ok(Vec::new());
         }
-        Ok(
-            market_core::domain::packs::components_of(ctx.db(), &[self.0.id])
-                .await?
-                .remove(&self.0.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(crate::graphql::packs::PackComponent)
-                .collect(),
+        Ok(crate::graphql::context::load_or_default(
+            ctx,
+            crate::graphql::loaders::ComponentsOfPack(self.0.id),
         )
+        .await?
+        .into_iter()
+        .map(crate::graphql::packs::PackComponent)
+        .collect())
     }
     /// Whether the product can be ordered today (see `complianceIssues` when it cannot).
     async fn is_sellable(&self, ctx: &Context<'_>) -> Result<bool> {

@@ -278,9 +278,11 @@ fn order_number() -> String {
 /// with other content it is refused (`IDEMPOTENCY_CONFLICT`).
 ///
 /// Two statements for a new order (BENCHMARKS.md, placeOrder after issue #20): one read
-/// (the products with their cooperatives and the certifications that may cover them),
-/// then the write — on PostgreSQL one statement that is its own transaction, on SQLite one
-/// `BEGIN IMMEDIATE` transaction of short statements.
+/// (the products with their cooperatives, the certifications that may cover them, the
+/// promotions running and the components of any gift pack asked for — whose component
+/// rows alone take one more statement), then the write — on PostgreSQL one statement
+/// that is its own transaction, on SQLite one `BEGIN IMMEDIATE` transaction of short
+/// statements.
 pub async fn place(
     db: &DatabaseConnection,
     buyer: &SignedIn,
@@ -681,10 +683,6 @@ async fn check(
 type Assess<'a> = dyn Fn(&product::Model) -> AppResult<(&'a cooperative::Model, Vec<compliance::ComplianceIssue>)>
     + 'a;
 
-/// The lines of `quantity` packs `pack`: one per component, in component id order, each
-/// with its share of the pack's total in proportion to the component's list price
-/// (`packs::allocate`), its own cooperative's snapshots and commission rate; or the
-/// `NOT_SELLABLE` error naming every component that cannot be sold.
 /// A pack as an order line asks for it, with the promotion that applies to it and its
 /// unit discount.
 struct PackSale<'p> {
@@ -694,6 +692,10 @@ struct PackSale<'p> {
     promotion: Option<(&'p promotion::Model, i64)>,
 }
 
+/// The lines of a pack sold: one per component, in component id order, each with its
+/// share of the pack's total (and of its discount) in proportion to the component's list
+/// price × quantity (`packs::allocate`), its own cooperative's snapshots and commission
+/// rate; or the `NOT_SELLABLE` error naming every component that cannot be sold.
 fn pack_lines<'a>(
     sale: PackSale<'_>,
     components: &BTreeMap<i32, Vec<crate::entities::pack_component::Model>>,

@@ -12,7 +12,8 @@ use crate::error::{AppError, AppResult, UserError, UserErrorCode};
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -65,7 +66,7 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
 pub async fn components_of(
     db: &impl ConnectionTrait,
     pack_ids: &[i32],
-) -> AppResult<BTreeMap<i32, Vec<pack_component::Model>>> {
+) -> Result<BTreeMap<i32, Vec<pack_component::Model>>, DbErr> {
     let mut out: BTreeMap<i32, Vec<pack_component::Model>> = BTreeMap::new();
     if pack_ids.is_empty() {
         return Ok(out);
@@ -88,7 +89,7 @@ pub async fn components_of(
 pub async fn available(
     db: &impl ConnectionTrait,
     pack_ids: &[i32],
-) -> AppResult<HashMap<i32, i32>> {
+) -> Result<HashMap<i32, i32>, DbErr> {
     if pack_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -131,55 +132,106 @@ pub async fn available(
     Ok(out)
 }
 
-/// What makes components unsellable on `today`, by product id, for the products `ids`
-/// (components of packs): their own compliance issues, each naming the component.
-pub async fn issues_of_components(
+/// What makes the components of the packs `pack_ids` unsellable on `today`, by pack, in
+/// component id order, each issue naming its component — in one statement: the
+/// components with their cooperatives and the certifications that may cover them (the
+/// rows `orders` reads for a sale). The packs' own `active` flag is the caller's.
+pub async fn component_issues(
     db: &impl ConnectionTrait,
-    ids: &[i32],
+    pack_ids: &[i32],
     today: NaiveDate,
-) -> AppResult<HashMap<i32, Vec<ComplianceIssue>>> {
-    let products = product::Entity::find()
-        .filter(product::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
+) -> Result<HashMap<i32, Vec<ComplianceIssue>>, DbErr> {
+    use sea_orm::{FromQueryResult, IdenStatic, Iterable, QueryTrait};
+    let mut out: HashMap<i32, Vec<ComplianceIssue>> =
+        pack_ids.iter().map(|id| (*id, Vec::new())).collect();
+    if pack_ids.is_empty() {
+        return Ok(out);
+    }
+    let (pc, c, cp) = (Alias::new("pc"), Alias::new("c"), Alias::new("cp"));
+    let mut query = product::Entity::find()
+        .find_also_related(cooperative::Entity)
+        .into_query();
+    query
+        .join_as(
+            JoinType::InnerJoin,
+            pack_component::Entity,
+            pc.clone(),
+            Expr::col((pc.clone(), pack_component::Column::ComponentId))
+                .equals((product::Entity, product::Column::Id)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            certification::Entity,
+            c.clone(),
+            Expr::col((c.clone(), certification::Column::CooperativeId))
+                .equals((cooperative::Entity, cooperative::Column::Id)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            certification_product::Entity,
+            cp.clone(),
+            sea_orm::Condition::all()
+                .add(
+                    Expr::col((cp.clone(), certification_product::Column::CertificationId))
+                        .equals((c.clone(), certification::Column::Id)),
+                )
+                .add(
+                    Expr::col((cp.clone(), certification_product::Column::ProductId))
+                        .equals((product::Entity, product::Column::Id)),
+                ),
+        )
+        .and_where(
+            Expr::col((pc.clone(), pack_component::Column::PackId)).is_in(pack_ids.iter().copied()),
+        );
+    for column in certification::Column::iter() {
+        query.expr_as(
+            Expr::col((c.clone(), column)),
+            Alias::new(format!("C_{}", column.as_str())),
+        );
+    }
+    query.expr_as(
+        Expr::col((cp, certification_product::Column::ProductId)),
+        Alias::new("listed"),
+    );
+    query.expr_as(
+        Expr::col((pc, pack_component::Column::PackId)),
+        Alias::new("pack_id"),
+    );
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
         .await?;
-    let coop_ids: Vec<i32> = products.iter().map(|p| p.cooperative_id).collect();
-    let coops: HashMap<i32, cooperative::Model> = cooperative::Entity::find()
-        .filter(cooperative::Column::Id.is_in(coop_ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let certs = certification::Entity::find()
-        .filter(certification::Column::CooperativeId.is_in(coop_ids))
-        .all(db)
-        .await?;
-    let listed: Vec<(i32, i32)> = if certs.is_empty() {
-        Vec::new()
-    } else {
-        certification_product::Entity::find()
-            .filter(certification_product::Column::ProductId.is_in(ids.iter().copied()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|l| (l.certification_id, l.product_id))
-            .collect()
-    };
-    let mut out = HashMap::with_capacity(products.len());
-    for p in &products {
-        let coop = coops
-            .get(&p.cooperative_id)
-            .ok_or_else(|| AppError::Internal("product without cooperative".into()))?;
+    let mut components: BTreeMap<(i32, i32), (product::Model, cooperative::Model)> =
+        BTreeMap::new();
+    let mut certs: Vec<certification::Model> = Vec::new();
+    let mut listed: Vec<(i32, i32)> = Vec::new();
+    for row in rows {
+        let product = product::Model::from_query_result(&row, "A_")?;
+        let pack: i32 = row.try_get("", "pack_id")?;
+        if let Some(cert) = certification::Model::from_query_result_optional(&row, "C_")? {
+            if row.try_get::<Option<i32>>("", "listed")?.is_some() {
+                listed.push((cert.id, product.id));
+            }
+            if !certs.iter().any(|known| known.id == cert.id) {
+                certs.push(cert);
+            }
+        }
+        if let Some(coop) = cooperative::Model::from_query_result_optional(&row, "B_")? {
+            components
+                .entry((pack, product.id))
+                .or_insert((product, coop));
+        }
+    }
+    for ((pack, _), (p, coop)) in &components {
         let covering: Vec<&certification::Model> = certs
             .iter()
             .filter(|c| c.cooperative_id == coop.id)
             .filter(|c| c.covers_all_products || listed.contains(&(c.id, p.id)))
             .collect();
-        let issues = compliance::assess(p, coop, &covering, today)
-            .into_iter()
-            .map(|i| i.for_component(&p.sku))
-            .collect();
-        out.insert(p.id, issues);
+        out.entry(*pack).or_default().extend(
+            compliance::assess(p, coop, &covering, today)
+                .into_iter()
+                .map(|i| i.for_component(&p.sku)),
+        );
     }
     Ok(out)
 }
@@ -190,20 +242,17 @@ pub async fn issues(
     db: &impl ConnectionTrait,
     pack: &product::Model,
     today: NaiveDate,
-) -> AppResult<Vec<ComplianceIssue>> {
+) -> Result<Vec<ComplianceIssue>, DbErr> {
     let mut out = Vec::new();
     if !pack.active {
         out.push(compliance::inactive());
     }
-    let components = components_of(db, &[pack.id]).await?;
-    let ids: Vec<i32> = components
-        .get(&pack.id)
-        .map(|c| c.iter().map(|c| c.component_id).collect())
-        .unwrap_or_default();
-    let mut by_component = issues_of_components(db, &ids, today).await?;
-    for id in ids {
-        out.extend(by_component.remove(&id).unwrap_or_default());
-    }
+    out.extend(
+        component_issues(db, &[pack.id], today)
+            .await?
+            .remove(&pack.id)
+            .unwrap_or_default(),
+    );
     Ok(out)
 }
 

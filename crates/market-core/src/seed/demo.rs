@@ -139,7 +139,7 @@ pub async fn seed_demo_packs(db: &impl ConnectionTrait) -> crate::error::AppResu
             })
         })
         .collect::<crate::error::AppResult<Vec<_>>>()?;
-    crate::domain::packs::create(
+    let pack = crate::domain::packs::create(
         db,
         crate::domain::packs::PackFields {
             sku: HAMAM_GIFT_SET.into(),
@@ -158,6 +158,41 @@ pub async fn seed_demo_packs(db: &impl ConnectionTrait) -> crate::error::AppResu
         },
     )
     .await?;
+    use crate::domain::translations::{self, Subject, SubjectKind, Text};
+    let subject = || Subject::new(SubjectKind::Product, pack.id);
+    translations::upsert(
+        db,
+        [
+            (
+                subject(),
+                "fr".to_owned(),
+                Text {
+                    name: "Coffret cadeau hammam".into(),
+                    description: Some(
+                        "Tout pour un hammam à la maison, de trois coopératives : savon noir \
+                         beldi à l'eucalyptus et gant kessa de Marrakech, savon aux algues des \
+                         Doukkala et savon au romarin de l'Oriental."
+                            .into(),
+                    ),
+                },
+            ),
+            (
+                subject(),
+                "ar".to_owned(),
+                Text {
+                    name: "علبة هدايا الحمام".into(),
+                    description: Some(
+                        "كل ما يلزم لحمام في البيت من ثلاث تعاونيات: الصابون البلدي الأسود \
+                         بالأوكالبتوس وكيس الحمام من مراكش، وصابون الطحالب من دكالة وصابون \
+                         إكليل الجبل من الجهة الشرقية."
+                            .into(),
+                    ),
+                },
+            ),
+        ],
+    )
+    .await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
     Ok(())
 }
 
