@@ -18,6 +18,8 @@ mod m20261208_400001_delivery;
 mod m20261208_400002_carts;
 mod m20261208_500001_events;
 mod m20261209_100001_products_by_cooperative_name;
+mod m20261209_600001_packs;
+mod m20261209_600002_promotions;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -41,6 +43,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_400002_carts::Migration),
             Box::new(m20261208_500001_events::Migration),
             Box::new(m20261209_100001_products_by_cooperative_name::Migration),
+            Box::new(m20261209_600001_packs::Migration),
+            Box::new(m20261209_600002_promotions::Migration),
         ]
     }
 }

@@ -370,25 +370,42 @@ async fn regions_and_segments_are_reference_data() {
 #[tokio::test]
 async fn a_catalog_page_needs_the_same_number_of_statements_whatever_its_size() {
     let app = TestApp::with_demo().await;
-    let query = r#"query($n: Int!) { products(first: $n, filter: { includeUnsellable: false }) {
+    let query = r#"query($n: Int!, $sort: ProductSort) { products(first: $n, sort: $sort, filter: { includeUnsellable: false }) {
         totalCount
         edges { node { sku price { amount } isSellable complianceIssues { code }
           segment { slug name }
           cooperative { name slug region { code name } certifications { type number } }
           certifications { type expiresOn }
           stock { available inStock } } } } }"#;
+    // Oldest first: pages of single products (the demo's gift pack is its newest product).
+    let oldest = json!({ "field": "NEWEST", "direction": "DESC" });
     let (small, data) = app
-        .count_statements(app.data(query, json!({ "n": 5 })))
+        .count_statements(app.data(query, json!({ "n": 5, "sort": oldest })))
         .await;
     assert_eq!(data["products"]["edges"].as_array().unwrap().len(), 5);
     let (large, data) = app
-        .count_statements(app.data(query, json!({ "n": 100 })))
+        .count_statements(app.data(query, json!({ "n": 100, "sort": oldest })))
         .await;
     assert_eq!(data["products"]["edges"].as_array().unwrap().len(), 100);
     assert_eq!(small, large, "statements for 5 products vs 100");
     assert_eq!(
         large, 3,
         "statements for one page with its relations and count"
+    );
+    // Newest first, both pages hold the demo's gift pack (issue #18): its components'
+    // stock and compliance take two more statements, for any number of packs.
+    let newest = json!({ "field": "NEWEST" });
+    let (small, data) = app
+        .count_statements(app.data(query, json!({ "n": 5, "sort": newest })))
+        .await;
+    assert_eq!(data["products"]["edges"][0]["node"]["sku"], "GIFT-HAMAM-01");
+    let (large, _) = app
+        .count_statements(app.data(query, json!({ "n": 100, "sort": newest })))
+        .await;
+    assert_eq!(
+        (small, large),
+        (5, 5),
+        "statements with a gift pack, 5 vs 100"
     );
 }
 

@@ -366,7 +366,7 @@ async fn the_demos_stock_equals_its_ledger_with_products_to_reorder() {
     let manager = login(&app, MANAGER).await;
     let query = r#"query($after: String) { products(first: 15, after: $after, filter: { includeUnsellable: true }) {
         pageInfo { hasNextPage endCursor }
-        nodes { sku lowStockThreshold stock { available }
+        nodes { sku isPack lowStockThreshold stock { available }
                 stockMovements(first: 100) { pageInfo { hasNextPage } nodes { kind quantityDelta levelAfter createdAt } } } } }"#;
     let (mut after, mut products) = (Value::Null, Vec::new());
     loop {
@@ -382,6 +382,11 @@ async fn the_demos_stock_equals_its_ledger_with_products_to_reorder() {
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     let (mut low, mut sold_out) = (0, 0);
     for p in &products {
+        // A gift pack has no ledger of its own: its stock is its components' (issue #18).
+        if p["isPack"] == true {
+            assert_eq!(p["stockMovements"]["nodes"], json!([]), "{}", p["sku"]);
+            continue;
+        }
         let ledger = &p["stockMovements"];
         assert_eq!(ledger["pageInfo"]["hasNextPage"], false, "{}", p["sku"]);
         // Newest first: walking back from the current level never goes below zero.
@@ -549,4 +554,81 @@ async fn the_demos_payouts_are_paid_or_due_and_reconcile_to_the_centime() {
     assert!(p["paidOnTime"].as_i64().unwrap() >= 20, "{p}");
     assert!(p["paidLate"].as_i64().unwrap() >= 1, "{p}");
     assert!(p["onTimeRate"].is_string(), "{p}");
+}
+
+#[tokio::test]
+async fn the_demo_sells_a_hamam_gift_set_of_cosmetics_cooperatives() {
+    let app = TestApp::with_demo().await;
+    let customer = login(&app, CUSTOMER).await;
+    let data = ok(
+        &app,
+        &customer,
+        r#"{ product(sku: "GIFT-HAMAM-01") { id name isPack isSellable price { amount } stock { available }
+             packComponents { quantity product { sku price { amount } stock { available } cooperative { slug kind } } } } }"#,
+        json!({}),
+    )
+    .await;
+    let pack = &data["product"];
+    assert_eq!(pack["isPack"], true, "{data}");
+    assert_eq!(pack["isSellable"], true, "{data}");
+    let components = pack["packComponents"].as_array().unwrap();
+    let coops: BTreeSet<&str> = components
+        .iter()
+        .map(|c| c["product"]["cooperative"]["slug"].as_str().unwrap())
+        .collect();
+    assert!(coops.len() >= 3, "{data}");
+    assert!(
+        components
+            .iter()
+            .all(|c| c["product"]["cooperative"]["kind"] == "COSMETICS")
+    );
+    let available = components
+        .iter()
+        .map(|c| {
+            c["product"]["stock"]["available"].as_i64().unwrap() / c["quantity"].as_i64().unwrap()
+        })
+        .min()
+        .unwrap();
+    assert!(available > 0, "{data}");
+    assert_eq!(pack["stock"]["available"], available);
+    // A shopper buys one: the price splits among the three cooperatives.
+    let placed = ok(
+        &app,
+        &customer,
+        r#"mutation($i: PlaceOrderInput!) { placeOrder(input: $i) {
+            order { total { amount } lines { total { amount } pack { sku } cooperative { slug } } }
+            userErrors { code message } } }"#,
+        json!({ "i": { "channel": "ONLINE", "idempotencyKey": "hamam-1",
+                       "lines": [{ "productId": pack["id"], "quantity": 1 }] } }),
+    )
+    .await;
+    let order = &placed["placeOrder"]["order"];
+    assert_eq!(order["total"]["amount"], "99.00", "{placed}");
+    let lines = order["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), components.len());
+    assert_eq!(lines.iter().map(|l| cents(&l["total"])).sum::<i64>(), 9_900);
+
+    // The next Ramadan's promotion on the soaps and hammam segment, the set included,
+    // funded half by the market; it starts at midnight in Casablanca.
+    let manager = login(&app, MANAGER).await;
+    let promotions = ok(
+        &app,
+        &manager,
+        "{ promotions { name percentOff marketShare target startsAt endsAt } }",
+        json!({}),
+    )
+    .await;
+    let ramadan = promotions["promotions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str().unwrap().starts_with("Ramadan "))
+        .unwrap_or_else(|| panic!("{promotions}"))
+        .clone();
+    assert_eq!(ramadan["percentOff"], "0.1500");
+    assert_eq!(ramadan["marketShare"], "0.5000");
+    assert_eq!(ramadan["target"], "SEGMENT");
+    let starts: DateTime<Utc> = ramadan["startsAt"].as_str().unwrap().parse().unwrap();
+    let local = starts.with_timezone(&chrono_tz::Africa::Casablanca);
+    assert_eq!(local.format("%H:%M").to_string(), "00:00", "{ramadan}");
 }

@@ -46,6 +46,9 @@ pub async fn seed_demo(db: &DatabaseConnection, config: &Config) -> AppResult<()
     let txn = db::begin_write(db).await?;
     let now = config.now();
     let catalog = seed::demo::seed_demo_catalog(&txn, config.market_today()).await?;
+    seed::demo::seed_demo_packs(&txn).await?;
+    seed::demo::seed_demo_promotions(&txn, config.market_today(), config.market_timezone, now)
+        .await?;
     let (mut manager, mut member, mut customer) = (None, None, None);
     for account in seed::demo::DEMO_ACCOUNTS {
         let cooperative_id = match account.cooperative_slug {

@@ -37,6 +37,16 @@ pub mod order {
     pub use crate::entities::order::Model;
 }
 
+/// Rows of the `pack_components` table.
+pub mod pack_component {
+    pub use crate::entities::pack_component::Model;
+}
+
+/// Rows of the `promotions` table.
+pub mod promotion {
+    pub use crate::entities::promotion::Model;
+}
+
 /// Rows of the `order_event` table.
 pub mod order_event {
     pub use crate::entities::order_event::Model;

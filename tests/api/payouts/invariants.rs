@@ -44,10 +44,17 @@ impl Model {
 /// Places a random order of 1–3 products.
 async fn random_order(s: &Shop, model: &mut Model, rng: &mut StdRng) -> usize {
     // Not HON-BGZ-1: the portal stocks only ten jars of it.
-    let skus: Vec<&str> = ["OIL-BGZ-1", "AML-BGZ-1", "TAJ-30", "BWL-12", "RUG-TZN-1"]
-        .into_iter()
-        .filter(|sku| s.products.contains_key(sku))
-        .collect();
+    let skus: Vec<&str> = [
+        "OIL-BGZ-1",
+        "AML-BGZ-1",
+        "TAJ-30",
+        "BWL-12",
+        "RUG-TZN-1",
+        "GIFT-3",
+    ]
+    .into_iter()
+    .filter(|sku| s.products.contains_key(sku))
+    .collect();
     let count = rng.gen_range(1..=3);
     let mut chosen: Vec<&str> = Vec::new();
     while chosen.len() < count {
@@ -304,6 +311,10 @@ async fn settlement_invariants_hold_for_random_orders_payments_and_refunds() {
     let mut s = s;
     s.products.insert("RUG-TZN-1", rug.id);
     let taznakht_id = gid(NodeType::Cooperative, taznakht.id);
+    // A gift pack of three cooperatives' products (issue #18): its component lines, with
+    // their shares of its revenue, settle and reverse like any other line.
+    let cushions = super::packs::gift_pack(&mut s).await;
+    let cushions_id = gid(NodeType::Cooperative, cushions.id);
     s.set_rate(&s.coop_id(), "0.1234").await;
     let mut model = Model {
         orders: Vec::new(),
@@ -311,6 +322,7 @@ async fn settlement_invariants_hold_for_random_orders_payments_and_refunds() {
             (s.coop_id(), 1234),
             (s.safi_id(), 2500),
             (taznakht_id.clone(), 2500),
+            (cushions_id, 2500),
         ]),
     };
     let (a, b, c) = (s.a(), s.b(), s.c());

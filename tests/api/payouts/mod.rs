@@ -358,5 +358,7 @@ pub(super) fn order_numbers(statement: &Value) -> BTreeSet<String> {
 mod access;
 mod delivery;
 mod invariants;
+mod packs;
 mod payment;
+mod promotions;
 mod statements;

@@ -363,6 +363,11 @@ impl AnalyticsQuery {
         by: ProductRanking,
         #[graphql(default = 10)] limit: i32,
         filter: Option<TopProductsFilter>,
+        #[graphql(
+            default = false,
+            desc = "Rank gift packs as products of their own (the packs sold, the revenue of their lines the filter keeps), their components then counting only their sales alone; by default a pack's sales count for its components (their units and shares of its revenue)."
+        )]
+        include_packs: bool,
     ) -> Result<Vec<TopProduct>> {
         ctx.viewer().sales_scope()?;
         let range = range.check()?;
@@ -399,6 +404,7 @@ impl AnalyticsQuery {
             },
             limit,
             &filter,
+            include_packs,
         )
         .await?;
         Ok(rows.into_iter().map(TopProduct).collect())

@@ -322,6 +322,17 @@ pub struct FirstLinesOfStatement(pub i32, pub u64);
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct LineCountOfStatement(pub i32);
 
+/// The stock of a gift pack, computed from its components' (`domain::packs`).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct StockOfPack(pub i32);
+/// The compliance issues of a gift pack's components as of a day (the pack's own
+/// `active` flag aside).
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ComponentIssuesOfPack(pub i32, pub chrono::NaiveDate);
+/// The components of a gift pack, in product order.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ComponentsOfPack(pub i32);
+
 /// Declares how [`DbLoader`] reads a key type: `read` gets the connection (`$db`) and
 /// the keys not read yet in this request (`$keys`), and answers with a value per key
 /// (keys it leaves out have no value). Every loader goes through [`DbLoader::once`].
@@ -552,4 +563,31 @@ db_loader!(ProductCountOfCooperative => i64, |db, keys| {
         }
     }
     Ok(map)
+});
+
+db_loader!(StockOfPack => i32, |db, keys| {
+    let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+    let levels = market_core::domain::packs::available(db, &ids).await?;
+    Ok(keys
+        .iter()
+        .map(|k| (*k, levels.get(&k.0).copied().unwrap_or(0)))
+        .collect())
+});
+db_loader!(ComponentIssuesOfPack => Vec<market_core::domain::compliance::ComplianceIssue>, |db, keys| {
+    let mut map = HashMap::new();
+    for (day, ids) in batches(keys, |k| (k.1, k.0)) {
+        let mut issues = market_core::domain::packs::component_issues(db, &ids, day).await?;
+        for id in ids {
+            map.insert(ComponentIssuesOfPack(id, day), issues.remove(&id).unwrap_or_default());
+        }
+    }
+    Ok(map)
+});
+db_loader!(ComponentsOfPack => Vec<market_core::models::pack_component::Model>, |db, keys| {
+    let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+    let mut components = market_core::domain::packs::components_of(db, &ids).await?;
+    Ok(keys
+        .iter()
+        .map(|k| (*k, components.remove(&k.0).unwrap_or_default()))
+        .collect())
 });

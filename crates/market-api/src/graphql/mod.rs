@@ -22,11 +22,13 @@ pub mod member_order;
 pub mod money;
 pub mod node;
 pub mod orders;
+pub mod packs;
 pub mod pagination;
 pub mod payload;
 pub mod payouts;
 pub mod portal;
 pub mod product;
+pub mod promotions;
 pub mod region;
 pub mod scalars;
 pub mod segment;
@@ -51,6 +53,7 @@ pub struct QueryRoot(
     certifications::CertificationsQuery,
     payouts::PayoutsQuery,
     analytics::AnalyticsQuery,
+    promotions::PromotionsQuery,
     events::WebhooksQuery,
 );
 
@@ -63,6 +66,8 @@ pub struct MutationRoot(
     image::ImagesMutation,
     backoffice::BackofficeMutation,
     orders::OrdersMutation,
+    packs::PacksMutation,
+    promotions::PromotionsMutation,
     addresses::AddressesMutation,
     delivery::DeliveryMutation,
     cart::CartMutation,

@@ -346,15 +346,89 @@ impl OrderLine {
     async fn unit_price(&self) -> Money {
         Money::mad(self.0.unit_price_cents)
     }
-    /// Quantity × unit price.
+    /// Quantity × unit price; for a gift pack's component, its share of the pack's
+    /// revenue (the pack's total split in proportion to its components' list prices, to
+    /// the centime).
     async fn total(&self) -> Money {
         Money::mad(self.0.total_cents)
+    }
+    /// What a seasonal promotion took off the line (`total` is after it); zero without.
+    async fn discount(&self) -> Money {
+        Money::mad(self.0.discount_cents)
+    }
+    /// The part of `discount` the market funds (its cooperative is paid as if it had been
+    /// sold); the rest the cooperative bears.
+    async fn market_funded_discount(&self) -> Money {
+        Money::mad(self.0.market_discount_cents)
+    }
+    /// The promotion that lowered the line's price, if any.
+    async fn promotion(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::promotions::Promotion>> {
+        let Some(id) = self.0.promotion_id else {
+            return Ok(None);
+        };
+        Ok(market_core::domain::promotions::find(ctx.db(), id)
+            .await?
+            .map(crate::graphql::promotions::Promotion))
+    }
+    /// The gift pack this line is a component of, as it was sold; `null` for a product
+    /// sold alone.
+    async fn pack(&self) -> Option<OrderLinePack> {
+        Some(OrderLinePack {
+            product_id: self.0.pack_id?,
+            sku: self.0.pack_sku.clone().unwrap_or_default(),
+            name: self.0.pack_name.clone().unwrap_or_default(),
+            quantity: self.0.pack_quantity.unwrap_or_default(),
+            unit_price_cents: self.0.pack_unit_price_cents.unwrap_or_default(),
+        })
     }
     /// The cooperative that made the product.
     async fn cooperative(&self, ctx: &Context<'_>) -> Result<Cooperative> {
         Ok(Cooperative(
             load_required(ctx, CooperativeKey(self.0.cooperative_id), "cooperative").await?,
         ))
+    }
+}
+
+/// A gift pack as an order sold it (snapshotted when the order was placed).
+pub struct OrderLinePack {
+    product_id: i32,
+    sku: String,
+    name: String,
+    quantity: i32,
+    unit_price_cents: i64,
+}
+
+/// A gift pack as an order sold it (snapshotted when the order was placed).
+#[Object]
+impl OrderLinePack {
+    /// The pack (as it is now).
+    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
+        Ok(Product(
+            load_required(ctx, ProductKey(self.product_id), "product").await?,
+        ))
+    }
+    /// The pack's SKU at order time.
+    async fn sku(&self) -> &str {
+        &self.sku
+    }
+    /// The pack's name at order time.
+    async fn name(&self) -> &str {
+        &self.name
+    }
+    /// Packs ordered.
+    async fn quantity(&self) -> i32 {
+        self.quantity
+    }
+    /// The pack's price at order time.
+    async fn unit_price(&self) -> Money {
+        Money::mad(self.unit_price_cents)
+    }
+    /// Packs × price: the sum of its component lines' totals.
+    async fn total(&self) -> Money {
+        Money::mad(self.unit_price_cents * i64::from(self.quantity))
     }
 }
 
@@ -823,7 +897,8 @@ impl OrdersMutation {
             note: input.note,
             delivery,
         };
-        let result = orders::place(ctx.db(), &buyer, request, ctx.today()).await;
+        let result =
+            orders::place_priced(ctx.db(), &buyer, request, ctx.today(), ctx.config().now()).await;
         let viewer = ctx.viewer().clone();
         respond(result, |o| OrderPayload::ok(Order::for_viewer(o, &viewer)))
     }
@@ -962,7 +1037,15 @@ impl OrdersMutation {
             delivery: None,
         };
         let viewer = ctx.viewer().clone();
-        let placed = match orders::place(ctx.db(), &manager, request, ctx.today()).await {
+        let placed = match orders::place_priced(
+            ctx.db(),
+            &manager,
+            request,
+            ctx.today(),
+            ctx.config().now(),
+        )
+        .await
+        {
             Ok(order) => order,
             Err(e) => return respond(Err(e), |p: OrderPayload| p),
         };

@@ -209,9 +209,10 @@ impl PayoutLine {
     async fn quantity(&self) -> i32 {
         self.0.line.quantity
     }
-    /// Total of the line (quantity × unit price).
+    /// What the line counts for: its total (quantity × unit price, or a gift pack
+    /// component's share), plus the part of a promotion's discount the market funds.
     async fn gross(&self) -> Money {
-        Money::mad(self.0.line.total_cents)
+        Money::mad(payouts::line_gross(&self.0.line))
     }
     /// Commission rate in force when the order was placed, as a fraction ("0.1500").
     async fn commission_rate(&self) -> Decimal {
@@ -223,7 +224,7 @@ impl PayoutLine {
     /// Commission on the line, rounded half-even to the centime.
     async fn commission(&self) -> Money {
         Money::mad(payouts::commission_cents(
-            self.0.line.total_cents,
+            payouts::line_gross(&self.0.line),
             self.0.line.commission_rate_bp,
         ))
     }

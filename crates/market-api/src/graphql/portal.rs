@@ -215,7 +215,7 @@ payload!(
     }
 );
 
-fn price_cents(price: Option<Decimal>) -> AppResult<Option<i64>> {
+pub(crate) fn price_cents(price: Option<Decimal>) -> AppResult<Option<i64>> {
     price
         .map(|p| {
             to_centimes(p.0).ok_or_else(|| {
@@ -242,6 +242,10 @@ pub async fn managed_product(ctx: &Context<'_>, id: &ID) -> AppResult<product::M
     let found = reads::product(ctx.db(), id).await?;
     ctx.viewer()
         .require_product_editor(found.as_ref().map(|p| p.cooperative_id))?;
+    // A gift pack may hold several cooperatives' products: only managers change it.
+    if found.as_ref().is_some_and(|p| p.is_pack) {
+        ctx.viewer().require_manager("change a gift pack")?;
+    }
     found.ok_or_else(|| AppError::NotFound("No such product.".into()))
 }
 
@@ -265,6 +269,9 @@ async fn move_stock(
 ) -> Result<StockMovementPayload> {
     let product = managed_product(ctx, product_id).await?;
     let author = ctx.viewer().require_user()?.user_id;
+    if let Err(e) = market_core::domain::packs::refuse_stock_of_pack(&product) {
+        return respond(Err(e), StockMovementPayload::ok);
+    }
     let txn = db::begin_write(ctx.db()).await?;
     let result = stock::apply(
         &txn,

@@ -66,6 +66,22 @@ impl Product {
 
     /// The reasons this product cannot be sold today.
     pub async fn issues(&self, ctx: &Context<'_>) -> AppResult<Vec<compliance::ComplianceIssue>> {
+        if self.0.is_pack {
+            let mut issues = Vec::new();
+            if !self.0.active {
+                issues.push(compliance::inactive());
+            }
+            issues.extend(
+                ctx.loaders()
+                    .load_one(crate::graphql::loaders::ComponentIssuesOfPack(
+                        self.0.id,
+                        ctx.today(),
+                    ))
+                    .await?
+                    .unwrap_or_default(),
+            );
+            return Ok(issues);
+        }
         let (coop, covering) = futures::try_join!(self.cooperative_model(ctx), self.covering(ctx))?;
         let refs: Vec<_> = covering.iter().collect();
         Ok(compliance::assess(&self.0, &coop, &refs, ctx.today()))
@@ -140,12 +156,65 @@ impl Product {
             .map(Certification)
             .collect())
     }
-    /// Stock available for sale.
-    async fn stock(&self) -> StockInfo {
-        StockInfo {
-            available: self.0.stock,
-            in_stock: self.0.stock > 0,
+    /// Stock available for sale; for a gift pack, the number of whole packs its
+    /// components' stock makes.
+    async fn stock(&self, ctx: &Context<'_>) -> Result<StockInfo> {
+        let available = if self.0.is_pack {
+            crate::graphql::context::load_or_default(
+                ctx,
+                crate::graphql::loaders::StockOfPack(self.0.id),
+            )
+            .await?
+        } else {
+            self.0.stock
+        };
+        Ok(StockInfo {
+            available,
+            in_stock: available > 0,
+        })
+    }
+    /// The seasonal promotion lowering the price now, with the compare-at (list) price
+    /// and the price a shopper pays; `null` when none runs. Several running: the one
+    /// taking the most off. Not cached: a promotion starts and ends by the clock, not by
+    /// a change of the catalog.
+    #[graphql(cache_control(no_cache))]
+    async fn promotion(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::promotions::ProductPromotion>> {
+        use market_core::domain::promotions;
+        let running = promotions::running_for(ctx.db(), &[&self.0], ctx.config().now()).await?;
+        Ok(promotions::best(
+            running.get(&self.0.id).into_iter().flatten(),
+            self.0.price_cents,
+        )
+        .map(|(p, off)| crate::graphql::promotions::ProductPromotion {
+            promotion: p.clone(),
+            list_cents: self.0.price_cents,
+            off_cents: off,
+        }))
+    }
+    /// Whether the product is a gift pack of other products (see `packComponents`).
+    async fn is_pack(&self) -> bool {
+        self.0.is_pack
+    }
+    /// A gift pack's products and their units per pack, in product order; empty for a
+    /// single product.
+    async fn pack_components(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::packs::PackComponent>> {
+        if !self.0.is_pack {
+            return Ok(Vec::new());
         }
+        Ok(crate::graphql::context::load_or_default(
+            ctx,
+            crate::graphql::loaders::ComponentsOfPack(self.0.id),
+        )
+        .await?
+        .into_iter()
+        .map(crate::graphql::packs::PackComponent)
+        .collect())
     }
     /// Whether the product can be ordered today (see `complianceIssues` when it cannot).
     async fn is_sellable(&self, ctx: &Context<'_>) -> Result<bool> {

@@ -216,10 +216,10 @@ pub fn render(
             text(&line.sku),
             text(&line.product_name),
             line.quantity.to_string(),
-            amount(line.total_cents),
+            amount(payouts::line_gross(line)),
             rust_decimal::Decimal::new(line.commission_rate_bp.into(), 4).to_string(),
             amount(payouts::commission_cents(
-                line.total_cents,
+                payouts::line_gross(line),
                 line.commission_rate_bp,
             )),
             amount(payouts::line_net(line)),

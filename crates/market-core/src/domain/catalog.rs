@@ -6,10 +6,10 @@ use crate::domain::enums::{CertificationType, CooperativeKind, CooperativeStatus
 use crate::domain::input;
 use crate::domain::search::{normalize, product_search_text};
 use crate::domain::set_if;
-use crate::entities::{cooperative, product, segment};
+use crate::entities::{cooperative, pack_component, product, segment};
 use crate::error::{AppError, AppResult, UserError, UserErrorCode};
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, Select, Set, TryIntoModel,
@@ -107,9 +107,39 @@ pub fn products_query(filter: &ProductFilter, today: NaiveDate) -> Select<produc
     if let Some(cert_type) = filter.certification {
         cond = cond.add(compliance::certified_condition(cert_type, today));
     }
+    // A gift pack's stock is its components' (`domain::packs`): the packs with a whole
+    // pack in stock, found among the packs only.
+    let packs_in_stock = || {
+        let (pc, c) = (Alias::new("pc"), Alias::new("c"));
+        product::Column::Id.in_subquery(
+            Query::select()
+                .column((pc.clone(), pack_component::Column::PackId))
+                .from_as(pack_component::Entity, pc.clone())
+                .join_as(
+                    sea_orm::JoinType::InnerJoin,
+                    product::Entity,
+                    c.clone(),
+                    Expr::col((c.clone(), product::Column::Id))
+                        .equals((pc.clone(), pack_component::Column::ComponentId)),
+                )
+                .group_by_col((pc, pack_component::Column::PackId))
+                .and_having(Expr::cust("MIN(\"c\".\"stock\" / \"pc\".\"quantity\") > 0"))
+                .to_owned(),
+        )
+    };
     match filter.in_stock {
-        Some(true) => cond = cond.add(product::Column::Stock.gt(0)),
-        Some(false) => cond = cond.add(product::Column::Stock.eq(0)),
+        Some(true) => {
+            cond = cond.add(
+                Condition::any()
+                    .add(product::Column::Stock.gt(0))
+                    .add(packs_in_stock()),
+            )
+        }
+        Some(false) => {
+            cond = cond
+                .add(product::Column::Stock.eq(0))
+                .add(packs_in_stock().not())
+        }
         None => {}
     }
     if let Some(min) = filter.price_min_cents {
@@ -119,9 +149,13 @@ pub fn products_query(filter: &ProductFilter, today: NaiveDate) -> Select<produc
         cond = cond.add(product::Column::PriceCents.lte(max));
     }
     if filter.low_stock {
-        cond = cond.add(
-            Expr::col(product::Column::Stock).lte(Expr::col(product::Column::LowStockThreshold)),
-        );
+        cond = cond
+            .add(
+                Expr::col(product::Column::Stock)
+                    .lte(Expr::col(product::Column::LowStockThreshold)),
+            )
+            // A pack's stock column is not its stock.
+            .add(product::Column::IsPack.eq(false));
     }
     if !filter.include_unsellable {
         cond = cond.add(compliance::sellable_condition(today));

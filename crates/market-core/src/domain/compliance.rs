@@ -5,10 +5,10 @@
 //! (it is valid through `expires_on`), "today" being the date in the market's time zone.
 
 use crate::domain::enums::{CertificationType, CooperativeKind, CooperativeStatus};
-use crate::entities::{certification, certification_product, cooperative, product};
+use crate::entities::{certification, certification_product, cooperative, pack_component, product};
 use chrono::NaiveDate;
-use sea_orm::Condition;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+use sea_orm::{ColumnTrait, Condition};
 
 /// What a kind of cooperative must hold for its products to be sold.
 pub struct Requirement {
@@ -81,6 +81,9 @@ pub struct IssueArgs {
     pub kind: Option<CooperativeKind>,
     /// The suspended cooperative's name.
     pub cooperative: Option<String>,
+    /// The SKU of the pack component the issue is about (a pack's issues are its
+    /// components'); the message starts with it.
+    pub component: Option<String>,
 }
 
 impl IssueCode {
@@ -132,10 +135,21 @@ impl ComplianceIssue {
                 break;
             }
             if let Some(text) = self.localized(language) {
+                let text = match &self.args.component {
+                    Some(sku) => format!("{sku}: {text}"),
+                    None => text,
+                };
                 return (text, language);
             }
         }
         (self.message.clone(), "en")
+    }
+
+    /// The issue as one of a pack's: about its component `sku`, which the message names.
+    pub fn for_component(mut self, sku: &str) -> Self {
+        self.message = format!("{sku}: {}", self.message);
+        self.args.component = Some(sku.to_owned());
+        self
     }
 
     fn localized(&self, language: &str) -> Option<String> {
@@ -171,6 +185,15 @@ pub fn is_valid(cert: &certification::Model, today: NaiveDate) -> bool {
         && cert.expires_on.is_none_or(|end| today <= end)
 }
 
+/// The issue of a product that is not active.
+pub fn inactive() -> ComplianceIssue {
+    ComplianceIssue {
+        code: IssueCode::ProductInactive,
+        message: "The product is not active.".into(),
+        args: IssueArgs::default(),
+    }
+}
+
 /// The reasons `product` cannot be sold on `today`; empty when it can. `certs` are the
 /// certifications of its cooperative that cover it.
 pub fn assess(
@@ -181,11 +204,7 @@ pub fn assess(
 ) -> Vec<ComplianceIssue> {
     let mut issues = Vec::new();
     if !product.active {
-        issues.push(ComplianceIssue {
-            code: IssueCode::ProductInactive,
-            message: "The product is not active.".into(),
-            args: IssueArgs::default(),
-        });
+        issues.push(inactive());
     }
     if cooperative.status == CooperativeStatus::Suspended {
         issues.push(ComplianceIssue {
@@ -376,18 +395,47 @@ pub fn sellable_condition(today: NaiveDate) -> Condition {
                 ),
         );
     }
+    let own_rules = Condition::any()
+        .add(unindexed("cooperative_id").in_subquery(needing_nothing))
+        .add(covered_by(
+            Condition::all()
+                .add(unsuspended())
+                .add(accepted)
+                .add(valid_on(today)),
+        ));
+    // Gift packs: sellable while every component is (their own cooperative's rules do not
+    // apply). The components that are not sellable are found among the components only,
+    // once per query (uncorrelated), so the cost grows with the packs, not the catalog.
+    let unsellable_components = Query::select()
+        .column(product::Column::Id)
+        .from(product::Entity)
+        .and_where(
+            product::Column::Id.in_subquery(
+                Query::select()
+                    .column(pack_component::Column::ComponentId)
+                    .from(pack_component::Entity)
+                    .to_owned(),
+            ),
+        )
+        .cond_where(
+            Condition::any()
+                .add(Expr::col((product::Entity, product::Column::Active)).eq(false))
+                .add(own_rules.clone().not()),
+        )
+        .to_owned();
+    let packs_with_unsellable = Query::select()
+        .column(pack_component::Column::PackId)
+        .from(pack_component::Entity)
+        .and_where(pack_component::Column::ComponentId.in_subquery(unsellable_components))
+        .to_owned();
     Condition::all()
         .add(Expr::col((product::Entity, product::Column::Active)).eq(true))
         .add(
             Condition::any()
-                .add(unindexed("cooperative_id").in_subquery(needing_nothing))
-                .add(covered_by(
-                    Condition::all()
-                        .add(unsuspended())
-                        .add(accepted)
-                        .add(valid_on(today)),
-                )),
+                .add(own_rules)
+                .add(Expr::col((product::Entity, product::Column::IsPack)).eq(true)),
         )
+        .add(unindexed("id").not_in_subquery(packs_with_unsellable))
 }
 
 /// Condition on `products` that a valid certification of `cert_type` covers it.

@@ -17,8 +17,8 @@ use crate::domain::input;
 use crate::domain::policy::SignedIn;
 use crate::domain::stock::{self, Movement, Shortage};
 use crate::entities::{
-    certification, certification_product, cooperative, order, order_event, order_line, product,
-    stock_movement,
+    certification, certification_product, cooperative, order, order_event, order_line,
+    pack_component, product, promotion, stock_movement,
 };
 use crate::error::{AppError, AppResult, UserError, UserErrorCode, record_outcome};
 use chrono::{DateTime, Duration, Utc};
@@ -146,6 +146,8 @@ struct Prepared {
     hash: String,
     /// The quote of the delivery asked for (read before the write).
     delivery: Option<Quote>,
+    /// The instant whose promotions price the order.
+    priced_at: DateTime<Utc>,
 }
 
 fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
@@ -155,6 +157,7 @@ fn prepare(request: &mut OrderRequest) -> AppResult<Prepared> {
         hash: request_hash(request, &merged),
         merged,
         delivery: None,
+        priced_at: Utc::now(),
     })
 }
 
@@ -275,17 +278,32 @@ fn order_number() -> String {
 /// with other content it is refused (`IDEMPOTENCY_CONFLICT`).
 ///
 /// Two statements for a new order (BENCHMARKS.md, placeOrder after issue #20): one read
-/// (the products with their cooperatives and the certifications that may cover them),
-/// then the write — on PostgreSQL one statement that is its own transaction, on SQLite one
-/// `BEGIN IMMEDIATE` transaction of short statements.
-#[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
+/// (the products with their cooperatives, the certifications that may cover them, the
+/// promotions running and the components of any gift pack asked for — whose component
+/// rows alone take one more statement), then the write — on PostgreSQL one statement
+/// that is its own transaction, on SQLite one `BEGIN IMMEDIATE` transaction of short
+/// statements.
 pub async fn place(
+    db: &DatabaseConnection,
+    buyer: &SignedIn,
+    request: OrderRequest,
+    today: chrono::NaiveDate,
+) -> AppResult<order::Model> {
+    place_priced(db, buyer, request, today, Utc::now()).await
+}
+
+/// [`place`] with the promotions running at `priced_at` (the server's clock, which tests
+/// may pin; the order is placed now).
+#[tracing::instrument(skip_all, fields(buyer = buyer.user_id, channel = %request.channel, lines = request.lines.len(), order_id = tracing::field::Empty, error = tracing::field::Empty))]
+pub async fn place_priced(
     db: &DatabaseConnection,
     buyer: &SignedIn,
     mut request: OrderRequest,
     today: chrono::NaiveDate,
+    priced_at: DateTime<Utc>,
 ) -> AppResult<order::Model> {
     let mut prepared = prepare(&mut request)?;
+    prepared.priced_at = priced_at;
     let outcome = async {
         if let Err(e) = quote_delivery(db, &request, &mut prepared).await {
             return refused(db, buyer.user_id, &prepared, e).await;
@@ -342,6 +360,7 @@ pub async fn place_at(
     at: DateTime<Utc>,
 ) -> AppResult<order::Model> {
     let mut prepared = prepare(&mut request)?;
+    prepared.priced_at = at;
     if let Err(e) = quote_delivery(txn, &request, &mut prepared).await {
         return refused(txn, buyer.user_id, &prepared, e).await;
     }
@@ -414,6 +433,50 @@ struct Line {
     region_code: String,
     kind: CooperativeKind,
     commission_rate_bp: i32,
+    /// The line's revenue: `unit_price_cents × quantity` for a product sold alone, the
+    /// component's share of the pack's total for a pack's component.
+    total_cents: i64,
+    /// The pack this line is a component of, and the pack as sold (snapshots).
+    pack_id: Option<i32>,
+    pack_sku: Option<String>,
+    pack_name: Option<String>,
+    pack_quantity: Option<i32>,
+    pack_unit_price_cents: Option<i64>,
+    /// The promotion that lowered the price, what it took off `total_cents` and the part
+    /// the market funds (`domain::promotions`).
+    promotion_id: Option<i32>,
+    discount_cents: i64,
+    market_discount_cents: i64,
+}
+
+/// The stock an order takes of one product: its lines' units added up (a product sold
+/// alone and in a pack of the same order is taken once).
+#[derive(Debug, Clone)]
+struct Take {
+    product_id: i32,
+    quantity: i32,
+    /// The index of its first line, for error paths.
+    index: usize,
+    sku: String,
+    cooperative_id: i32,
+}
+
+/// The stock to take, one per product, in product id order (the order rows are locked in).
+fn takes(lines: &[Line]) -> Vec<Take> {
+    let mut by_product: BTreeMap<i32, Take> = BTreeMap::new();
+    for l in lines {
+        by_product
+            .entry(l.product_id)
+            .and_modify(|t| t.quantity += l.quantity)
+            .or_insert_with(|| Take {
+                product_id: l.product_id,
+                quantity: l.quantity,
+                index: l.index,
+                sku: l.sku.clone(),
+                cooperative_id: l.cooperative_id,
+            });
+    }
+    by_product.into_values().collect()
 }
 
 /// Reads what an order needs in one statement and checks that every product exists and
@@ -431,9 +494,23 @@ async fn check(
     use sea_orm::sea_query::Alias;
     use sea_orm::{IdenStatic, Iterable, QueryTrait};
     let (c, cp) = (Alias::new("c"), Alias::new("cp"));
+    // The components of the packs asked for come in the same statement (for an order
+    // without packs the subquery finds nothing).
     let mut query = product::Entity::find()
         .find_also_related(cooperative::Entity)
-        .filter(product::Column::Id.is_in(ids.clone()))
+        .filter(
+            Condition::any()
+                .add(product::Column::Id.is_in(ids.clone()))
+                .add(
+                    product::Column::Id.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(pack_component::Column::ComponentId)
+                            .from(pack_component::Entity)
+                            .and_where(pack_component::Column::PackId.is_in(ids.clone()))
+                            .to_owned(),
+                    ),
+                ),
+        )
         .into_query();
     query
         .join_as(
@@ -457,10 +534,24 @@ async fn check(
                         .equals((product::Entity, product::Column::Id)),
                 ),
         );
+    // The promotions running at the pricing instant, in the same statement.
+    let pr = Alias::new("pr");
+    query.join_as(
+        JoinType::LeftJoin,
+        promotion::Entity,
+        pr.clone(),
+        crate::domain::promotions::applies("pr", prepared.priced_at),
+    );
     for column in certification::Column::iter() {
         query.expr_as(
             Expr::col((c.clone(), column)),
             Alias::new(format!("C_{}", column.as_str())),
+        );
+    }
+    for column in promotion::Column::iter() {
+        query.expr_as(
+            Expr::col((pr.clone(), column)),
+            Alias::new(format!("P_{}", column.as_str())),
         );
     }
     query.expr_as(
@@ -474,8 +565,15 @@ async fn check(
     let mut coops: HashMap<i32, cooperative::Model> = HashMap::new();
     let mut certs: Vec<certification::Model> = Vec::new();
     let mut listed: Vec<(i32, i32)> = Vec::new();
+    let mut promos: HashMap<i32, Vec<promotion::Model>> = HashMap::new();
     for row in rows {
         let product = product::Model::from_query_result(&row, "A_")?;
+        if let Some(promo) = promotion::Model::from_query_result_optional(&row, "P_")? {
+            let known = promos.entry(product.id).or_default();
+            if !known.iter().any(|p| p.id == promo.id) {
+                known.push(promo);
+            }
+        }
         if let Some(coop) = cooperative::Model::from_query_result_optional(&row, "B_")? {
             coops.entry(coop.id).or_insert(coop);
         }
@@ -490,6 +588,25 @@ async fn check(
         products.entry(product.id).or_insert(product);
     }
 
+    // Packs only: their components (one more statement, only for an order with packs).
+    let pack_ids: Vec<i32> = merged
+        .keys()
+        .filter(|id| products.get(id).is_some_and(|p| p.is_pack))
+        .copied()
+        .collect();
+    let components = crate::domain::packs::components_of(db, &pack_ids).await?;
+    let assess = |product: &product::Model| -> AppResult<(&cooperative::Model, Vec<compliance::ComplianceIssue>)> {
+        let coop = coops
+            .get(&product.cooperative_id)
+            .ok_or_else(|| AppError::Internal("product without cooperative".into()))?;
+        let covering: Vec<&certification::Model> = certs
+            .iter()
+            .filter(|c| c.cooperative_id == coop.id)
+            .filter(|c| c.covers_all_products || listed.contains(&(c.id, product.id)))
+            .collect();
+        Ok((coop, compliance::assess(product, coop, &covering, today)))
+    };
+
     let mut errors = Vec::new();
     let mut lines = Vec::with_capacity(merged.len());
     for (product_id, (quantity, index)) in merged {
@@ -502,15 +619,25 @@ async fn check(
             ));
             continue;
         };
-        let coop = coops
-            .get(&product.cooperative_id)
-            .ok_or_else(|| AppError::Internal("product without cooperative".into()))?;
-        let covering: Vec<&certification::Model> = certs
-            .iter()
-            .filter(|c| c.cooperative_id == coop.id)
-            .filter(|c| c.covers_all_products || listed.contains(&(c.id, product.id)))
-            .collect();
-        let issues = compliance::assess(product, coop, &covering, today);
+        let promotion = crate::domain::promotions::best(
+            promos.get(product_id).into_iter().flatten(),
+            product.price_cents,
+        );
+        if product.is_pack {
+            let sale = PackSale {
+                pack: product,
+                quantity: *quantity,
+                index: *index,
+                promotion,
+            };
+            match pack_lines(sale, &components, &products, &assess)? {
+                Ok(pack) => lines.extend(pack),
+                Err(error) => errors.push(error),
+            }
+            continue;
+        }
+        let (coop, issues) = assess(product)?;
+        let discount = promotion.map_or(0, |(_, off)| off * i64::from(*quantity));
         if !issues.is_empty() {
             let reasons: Vec<String> = issues.into_iter().map(|i| i.message).collect();
             errors.push(line_error(
@@ -533,6 +660,17 @@ async fn check(
             region_code: coop.region_code.clone(),
             kind: coop.kind,
             commission_rate_bp: commission_bp(coop),
+            total_cents: product.price_cents * i64::from(*quantity) - discount,
+            pack_id: None,
+            pack_sku: None,
+            pack_name: None,
+            pack_quantity: None,
+            pack_unit_price_cents: None,
+            promotion_id: promotion.map(|(p, _)| p.id),
+            discount_cents: discount,
+            market_discount_cents: promotion.map_or(0, |(p, _)| {
+                crate::domain::promotions::market_part(p, discount)
+            }),
         });
     }
     if errors.is_empty() {
@@ -540,6 +678,116 @@ async fn check(
     } else {
         Err(AppError::User(errors))
     }
+}
+
+type Assess<'a> = dyn Fn(&product::Model) -> AppResult<(&'a cooperative::Model, Vec<compliance::ComplianceIssue>)>
+    + 'a;
+
+/// A pack as an order line asks for it, with the promotion that applies to it and its
+/// unit discount.
+struct PackSale<'p> {
+    pack: &'p product::Model,
+    quantity: i32,
+    index: usize,
+    promotion: Option<(&'p promotion::Model, i64)>,
+}
+
+/// The lines of a pack sold: one per component, in component id order, each with its
+/// share of the pack's total (and of its discount) in proportion to the component's list
+/// price × quantity (`packs::allocate`), its own cooperative's snapshots and commission
+/// rate; or the `NOT_SELLABLE` error naming every component that cannot be sold.
+fn pack_lines<'a>(
+    sale: PackSale<'_>,
+    components: &BTreeMap<i32, Vec<crate::entities::pack_component::Model>>,
+    products: &'a HashMap<i32, product::Model>,
+    assess: &Assess<'a>,
+) -> AppResult<Result<Vec<Line>, UserError>> {
+    let PackSale {
+        pack,
+        quantity,
+        index,
+        promotion,
+    } = sale;
+    let mut issues = Vec::new();
+    if !pack.active {
+        issues.push(compliance::inactive());
+    }
+    let mut parts = Vec::new();
+    for c in components
+        .get(&pack.id)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let component = products
+            .get(&c.component_id)
+            .ok_or_else(|| AppError::Internal("pack component not read".into()))?;
+        let (coop, found) = assess(component)?;
+        issues.extend(found.into_iter().map(|i| i.for_component(&component.sku)));
+        parts.push((component, coop, c.quantity));
+    }
+    if parts.is_empty() {
+        return Ok(Err(line_error(
+            UserErrorCode::NotSellable,
+            index,
+            "productId",
+            format!("{} cannot be sold: the pack has no components.", pack.sku),
+        )));
+    }
+    if !issues.is_empty() {
+        let reasons: Vec<String> = issues.into_iter().map(|i| i.message).collect();
+        return Ok(Err(line_error(
+            UserErrorCode::NotSellable,
+            index,
+            "productId",
+            format!("{} cannot be sold: {}", pack.sku, reasons.join(" ")),
+        )));
+    }
+    let weights: Vec<i64> = parts
+        .iter()
+        .map(|(p, _, q)| p.price_cents * i64::from(*q))
+        .collect();
+    // The list total, the discount and the market's part of it are each split in
+    // proportion to the components' list prices, exactly: the lines' totals add up to
+    // what the shopper pays.
+    use crate::domain::packs::allocate;
+    let discount = promotion.map_or(0, |(_, off)| off * i64::from(quantity));
+    let market = promotion.map_or(0, |(p, _)| {
+        crate::domain::promotions::market_part(p, discount)
+    });
+    let list_shares = allocate(pack.price_cents * i64::from(quantity), &weights);
+    let discount_shares = allocate(discount, &weights);
+    let market_shares = allocate(market, &weights);
+    let shares = list_shares
+        .into_iter()
+        .zip(discount_shares)
+        .zip(market_shares)
+        .map(|((list, off), market)| (list - off, off, market));
+    Ok(Ok(parts
+        .into_iter()
+        .zip(shares)
+        .map(|((component, coop, per_pack), (share, off, market))| Line {
+            product_id: component.id,
+            quantity: per_pack * quantity,
+            index,
+            sku: component.sku.clone(),
+            product_name: component.name.clone(),
+            unit_price_cents: component.price_cents,
+            cooperative_id: coop.id,
+            segment_id: component.segment_id,
+            region_code: coop.region_code.clone(),
+            kind: coop.kind,
+            commission_rate_bp: commission_bp(coop),
+            total_cents: share,
+            pack_id: Some(pack.id),
+            pack_sku: Some(pack.sku.clone()),
+            pack_name: Some(pack.name.clone()),
+            pack_quantity: Some(quantity),
+            pack_unit_price_cents: Some(pack.price_cents),
+            promotion_id: promotion.map(|(p, _)| p.id),
+            discount_cents: off,
+            market_discount_cents: market,
+        })
+        .collect()))
 }
 
 /// A refused request whose key was already used answers as that order's replay (or an
@@ -563,10 +811,7 @@ async fn refused(
 /// The order's total (its lines and the delivery fee), its number of items and its
 /// delivery fee.
 fn totals(lines: &[Line], prepared: &Prepared) -> (i64, i32, i64) {
-    let subtotal: i64 = lines
-        .iter()
-        .map(|l| l.unit_price_cents * i64::from(l.quantity))
-        .sum();
+    let subtotal: i64 = lines.iter().map(|l| l.total_cents).sum();
     let fee = prepared
         .delivery
         .as_ref()
@@ -605,7 +850,13 @@ fn delivery_values(request: &OrderRequest, fee: i64) -> [sea_orm::Value; 3] {
 const PLACE_POSTGRES: &str = r#"WITH l AS (
     SELECT * FROM json_to_recordset($1::json) AS l(product_id int, quantity int, sku text,
         product_name text, unit_price_cents bigint, cooperative_id int, segment_id int,
-        region_code text, kind text, commission_rate_bp int)
+        region_code text, kind text, commission_rate_bp int, total_cents bigint, pack_id int,
+        pack_sku text, pack_name text, pack_quantity int, pack_unit_price_cents bigint,
+        promotion_id int, discount_cents bigint, market_discount_cents bigint)
+), w AS (
+    SELECT product_id, sum(quantity)::int AS quantity, min(sku) AS sku,
+        min(cooperative_id) AS cooperative_id
+    FROM l GROUP BY product_id
 ), o AS (
     INSERT INTO orders (number, user_id, channel, status, total_cents, item_count,
         contact_name, contact_email, contact_phone, note, idempotency_key, request_hash,
@@ -618,23 +869,25 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
     WHERE p.id = ANY (ARRAY(SELECT product_id FROM l)) AND EXISTS (SELECT 1 FROM o)
     ORDER BY p.id FOR UPDATE OF p
 ), taken AS (
-    UPDATE products p SET stock = p.stock - l.quantity, updated_at = $13
-    FROM l
-    WHERE p.id = ANY (ARRAY(SELECT id FROM locked)) AND l.product_id = p.id
+    UPDATE products p SET stock = p.stock - w.quantity, updated_at = $13
+    FROM w
+    WHERE p.id = ANY (ARRAY(SELECT id FROM locked)) AND w.product_id = p.id
     RETURNING p.id, p.stock, p.low_stock_threshold AS threshold
 ), moved AS (
     INSERT INTO stock_movements (product_id, kind, delta, level_after, note, order_id,
         author_id, created_at)
-    SELECT taken.id, 'SALE', -l.quantity, taken.stock, $14, o.id, $3, $13
-    FROM taken JOIN l ON l.product_id = taken.id CROSS JOIN o
+    SELECT taken.id, 'SALE', -w.quantity, taken.stock, $14, o.id, $3, $13
+    FROM taken JOIN w ON w.product_id = taken.id CROSS JOIN o
 ), lined AS (
     INSERT INTO order_lines (order_id, product_id, sku, product_name, quantity,
         unit_price_cents, total_cents, cooperative_id, segment_id, region_code, kind,
-        commission_rate_bp)
+        commission_rate_bp, pack_id, pack_sku, pack_name, pack_quantity,
+        pack_unit_price_cents, promotion_id, discount_cents, market_discount_cents)
     SELECT o.id, l.product_id, l.sku, l.product_name, l.quantity, l.unit_price_cents,
-        l.unit_price_cents * l.quantity, l.cooperative_id, l.segment_id, l.region_code,
-        l.kind, l.commission_rate_bp
-    FROM o CROSS JOIN l ORDER BY l.product_id
+        l.total_cents, l.cooperative_id, l.segment_id, l.region_code,
+        l.kind, l.commission_rate_bp, l.pack_id, l.pack_sku, l.pack_name, l.pack_quantity,
+        l.pack_unit_price_cents, l.promotion_id, l.discount_cents, l.market_discount_cents
+    FROM o CROSS JOIN l ORDER BY l.product_id, l.pack_id NULLS FIRST
 ), evented AS (
     INSERT INTO order_events (order_id, to_status, actor_id, created_at)
     SELECT o.id, 'PLACED', $3, $13 FROM o
@@ -647,13 +900,13 @@ const PLACE_POSTGRES: &str = r#"WITH l AS (
         json_build_object('number', o.number, 'status', 'PLACED')::text, $13
     FROM o
     UNION ALL
-    SELECT CASE WHEN taken.stock = 0 THEN 'stock.out' ELSE 'stock.low' END, l.sku, NULL,
-        json_build_array(l.cooperative_id)::text,
-        json_build_object('sku', l.sku, 'stock', taken.stock, 'threshold', taken.threshold)::text,
+    SELECT CASE WHEN taken.stock = 0 THEN 'stock.out' ELSE 'stock.low' END, w.sku, NULL,
+        json_build_array(w.cooperative_id)::text,
+        json_build_object('sku', w.sku, 'stock', taken.stock, 'threshold', taken.threshold)::text,
         $13
-    FROM taken JOIN l ON l.product_id = taken.id
+    FROM taken JOIN w ON w.product_id = taken.id
     WHERE taken.stock = 0
-        OR (taken.stock <= taken.threshold AND taken.stock + l.quantity > taken.threshold)
+        OR (taken.stock <= taken.threshold AND taken.stock + w.quantity > taken.threshold)
 )
 SELECT o.*, changed.id AS catalog_version, (SELECT count(*) FROM taken) AS taken_lines
 FROM o CROSS JOIN changed"#;
@@ -701,10 +954,10 @@ async fn write_pg(
         };
     };
     let taken: i64 = row.try_get("", "taken_lines")?;
-    if taken != lines.len() as i64 {
+    let products = takes(lines).len();
+    if taken != products as i64 {
         return Err(AppError::internal(format!(
-            "an order took the stock of {taken} of its {} lines",
-            lines.len()
+            "an order took the stock of {taken} of its {products} products"
         )));
     }
     crate::domain::catalog_version::wrote(row.try_get("", "catalog_version")?);
@@ -734,7 +987,7 @@ async fn shortage(db: &impl ConnectionTrait, lines: &[Line]) -> AppResult<Option
         .into_iter()
         .map(|p| (p.id, p.stock))
         .collect();
-    let errors: Vec<UserError> = lines
+    let errors: Vec<UserError> = takes(lines)
         .iter()
         .filter_map(|line| {
             let available = levels.get(&line.product_id).copied().unwrap_or(0);
@@ -805,7 +1058,8 @@ async fn write_sqlite(
     };
     let order = order::Model::from_query_result(&row, "")?;
 
-    let wanted: Vec<[i32; 2]> = lines.iter().map(|l| [l.product_id, l.quantity]).collect();
+    let takes = takes(lines);
+    let wanted: Vec<[i32; 2]> = takes.iter().map(|t| [t.product_id, t.quantity]).collect();
     let take = Statement::from_sql_and_values(
         DbBackend::Sqlite,
         "UPDATE products SET stock = stock - w.quantity, updated_at = ? \
@@ -820,23 +1074,23 @@ async fn write_sqlite(
                 .into(),
         ],
     );
-    let mut levels: HashMap<i32, i32> = HashMap::with_capacity(lines.len());
-    let mut thresholds: HashMap<i32, i32> = HashMap::with_capacity(lines.len());
+    let mut levels: HashMap<i32, i32> = HashMap::with_capacity(takes.len());
+    let mut thresholds: HashMap<i32, i32> = HashMap::with_capacity(takes.len());
     for row in txn.query_all_raw(take).await? {
         let id: i32 = row.try_get("", "id")?;
         levels.insert(id, row.try_get("", "stock")?);
         thresholds.insert(id, row.try_get("", "threshold")?);
     }
-    if levels.len() != lines.len() {
+    if levels.len() != takes.len() {
         return shortage(txn, lines).await;
     }
 
     let note = format!("Order {}", order.number);
-    stock_movement::Entity::insert_many(lines.iter().map(|l| stock_movement::ActiveModel {
-        product_id: Set(l.product_id),
+    stock_movement::Entity::insert_many(takes.iter().map(|t| stock_movement::ActiveModel {
+        product_id: Set(t.product_id),
         kind: Set(StockMovementKind::Sale),
-        delta: Set(-l.quantity),
-        level_after: Set(levels[&l.product_id]),
+        delta: Set(-t.quantity),
+        level_after: Set(levels[&t.product_id]),
         reason: Set(None),
         note: Set(Some(note.clone())),
         order_id: Set(Some(order.id)),
@@ -853,13 +1107,21 @@ async fn write_sqlite(
         product_name: Set(l.product_name.clone()),
         quantity: Set(l.quantity),
         unit_price_cents: Set(l.unit_price_cents),
-        total_cents: Set(l.unit_price_cents * i64::from(l.quantity)),
+        total_cents: Set(l.total_cents),
         cooperative_id: Set(l.cooperative_id),
         segment_id: Set(l.segment_id),
         region_code: Set(l.region_code.clone()),
         kind: Set(l.kind),
         commission_rate_bp: Set(l.commission_rate_bp),
         payout_statement_id: Set(None),
+        pack_id: Set(l.pack_id),
+        pack_sku: Set(l.pack_sku.clone()),
+        pack_name: Set(l.pack_name.clone()),
+        pack_quantity: Set(l.pack_quantity),
+        pack_unit_price_cents: Set(l.pack_unit_price_cents),
+        promotion_id: Set(l.promotion_id),
+        discount_cents: Set(l.discount_cents),
+        market_discount_cents: Set(l.market_discount_cents),
         ..Default::default()
     }))
     .exec_without_returning(txn)
@@ -877,7 +1139,7 @@ async fn write_sqlite(
     crate::domain::catalog_version::touch(txn).await?;
     events::emit(
         txn,
-        &placed_events(&order, lines, &levels, &thresholds),
+        &placed_events(&order, lines, &takes, &levels, &thresholds),
         now,
     )
     .await?;
@@ -889,6 +1151,7 @@ async fn write_sqlite(
 fn placed_events(
     order: &order::Model,
     lines: &[Line],
+    takes: &[Take],
     levels: &HashMap<i32, i32>,
     thresholds: &HashMap<i32, i32>,
 ) -> Vec<NewEvent> {
@@ -903,7 +1166,7 @@ fn placed_events(
         payload: serde_json::json!({ "number": order.number, "status": "PLACED" }),
         occurrence: None,
     }];
-    out.extend(lines.iter().filter_map(|l| {
+    out.extend(takes.iter().filter_map(|l| {
         let after = levels.get(&l.product_id).copied()?;
         let threshold = thresholds.get(&l.product_id).copied()?;
         events::stock_crossing(

@@ -53,9 +53,17 @@ pub fn commission_cents(total_cents: i64, rate_bp: i32) -> i64 {
     i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX })
 }
 
-/// What the cooperative earns on a line: its total less the commission.
+/// What a line counts for in its cooperative's payout: what the shopper paid for it and
+/// the part of its promotion's discount that the market funds (`domain::promotions`);
+/// the cooperative bears the rest of the discount.
+pub fn line_gross(line: &order_line::Model) -> i64 {
+    line.total_cents + line.market_discount_cents
+}
+
+/// What the cooperative earns on a line: its gross less the commission.
 pub fn line_net(line: &order_line::Model) -> i64 {
-    line.total_cents - commission_cents(line.total_cents, line.commission_rate_bp)
+    let gross = line_gross(line);
+    gross - commission_cents(gross, line.commission_rate_bp)
 }
 
 /// The market's calendar: its time zone and today's date there.
@@ -327,13 +335,14 @@ async fn issue(
 
     // Lines grouped by (total, rate): the commission of each is the same, and a statement
     // of thousands of lines reads a few dozen rows.
+    let gross_of_line = || Expr::cust("total_cents + market_discount_cents");
     let groups: Vec<(i64, i32, i64)> = order_line::Entity::find()
         .select_only()
-        .column(order_line::Column::TotalCents)
+        .column_as(gross_of_line(), "gross")
         .column(order_line::Column::CommissionRateBp)
         .column_as(Expr::cust("COUNT(*)"), "n")
         .filter(order_line::Column::PayoutStatementId.eq(id))
-        .group_by(order_line::Column::TotalCents)
+        .group_by(gross_of_line())
         .group_by(order_line::Column::CommissionRateBp)
         .into_tuple()
         .all(txn)

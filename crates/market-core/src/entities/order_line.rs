@@ -20,6 +20,22 @@ pub struct Model {
     pub kind: CooperativeKind,
     pub commission_rate_bp: i32,
     pub payout_statement_id: Option<i32>,
+    /// The gift pack this line is a component of (`None` for a product sold alone): the
+    /// line holds the component's units and its share of the pack's revenue.
+    pub pack_id: Option<i32>,
+    pub pack_sku: Option<String>,
+    pub pack_name: Option<String>,
+    /// How many packs the order line was for.
+    pub pack_quantity: Option<i32>,
+    /// The pack's price at order time.
+    pub pack_unit_price_cents: Option<i64>,
+    /// The promotion that lowered the line's price, if any.
+    pub promotion_id: Option<i32>,
+    /// What the promotion took off the line (`total_cents` is after it; 0 without one).
+    pub discount_cents: i64,
+    /// The part of `discount_cents` the market funds: its cooperative is paid as if that
+    /// part had been sold (`payouts::line_gross`).
+    pub market_discount_cents: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,9 @@ pub struct Model {
     /// Current level; always the sum of the product's stock movements.
     pub stock: i32,
     pub low_stock_threshold: i32,
+    /// A gift pack: its components are in `pack_components` and its stock (`stock` stays
+    /// 0) is computed from theirs (`domain::packs`).
+    pub is_pack: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -116,6 +116,138 @@ pub async fn seed_demo_catalog(
     })
 }
 
+/// The demo's gift pack (issue #18): the *Hamam gift set* of three cosmetics
+/// cooperatives — Nour Al Hammam's black soap and kessa glove, Doukkala's seaweed soap and
+/// the Oriental's rosemary soap — sold at 99.00 MAD where its products cost 105.00 alone.
+pub const HAMAM_GIFT_SET: &str = "GIFT-HAMAM-01";
+
+/// Composes the demo's gift packs, after its catalog.
+pub async fn seed_demo_packs(db: &impl ConnectionTrait) -> crate::error::AppResult<()> {
+    let skus = ["SOP-HZH-001", "SOP-HZH-005", "SOP-JDD-004", "SOP-JRD-005"];
+    let found: HashMap<String, i32> = product::Entity::find()
+        .filter(product::Column::Sku.is_in(skus))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku, p.id))
+        .collect();
+    let components = skus
+        .iter()
+        .map(|sku| {
+            found.get(*sku).map(|id| (*id, 1)).ok_or_else(|| {
+                crate::error::AppError::Internal(format!("the demo has no product {sku}").into())
+            })
+        })
+        .collect::<crate::error::AppResult<Vec<_>>>()?;
+    let pack = crate::domain::packs::create(
+        db,
+        crate::domain::packs::PackFields {
+            sku: HAMAM_GIFT_SET.into(),
+            name: "Hamam gift set".into(),
+            description: Some(
+                "Everything for a hammam at home, from three women's and young people's \
+                 cooperatives: beldi black soap with eucalyptus and a kessa glove from \
+                 Marrakech, seaweed soap from Doukkala and rosemary soap from the Oriental."
+                    .into(),
+            ),
+            format: "Gift box of 4".into(),
+            price_cents: 9_900,
+            segment_slug: "soaps-hammam".into(),
+            active: Some(true),
+            components,
+        },
+    )
+    .await?;
+    use crate::domain::translations::{self, Subject, SubjectKind, Text};
+    let subject = || Subject::new(SubjectKind::Product, pack.id);
+    translations::upsert(
+        db,
+        [
+            (
+                subject(),
+                "fr".to_owned(),
+                Text {
+                    name: "Coffret cadeau hammam".into(),
+                    description: Some(
+                        "Tout pour un hammam à la maison, de trois coopératives : savon noir \
+                         beldi à l'eucalyptus et gant kessa de Marrakech, savon aux algues des \
+                         Doukkala et savon au romarin de l'Oriental."
+                            .into(),
+                    ),
+                },
+            ),
+            (
+                subject(),
+                "ar".to_owned(),
+                Text {
+                    name: "علبة هدايا الحمام".into(),
+                    description: Some(
+                        "كل ما يلزم لحمام في البيت من ثلاث تعاونيات: الصابون البلدي الأسود \
+                         بالأوكالبتوس وكيس الحمام من مراكش، وصابون الطحالب من دكالة وصابون \
+                         إكليل الجبل من الجهة الشرقية."
+                            .into(),
+                    ),
+                },
+            ),
+        ],
+    )
+    .await?;
+    crate::domain::catalog_version::touch_texts(db).await?;
+    Ok(())
+}
+
+/// The first days of Ramadan, to date the demo's Ramadan promotion.
+const RAMADAN_STARTS: [(i32, u32, u32); 5] = [
+    (2026, 2, 18),
+    (2027, 2, 8),
+    (2028, 1, 28),
+    (2029, 1, 16),
+    (2030, 1, 6),
+];
+
+/// The demo's Ramadan promotion: 15 % off the soaps and hammam segment (the Hamam gift set
+/// included), funded half by the market and half by the cooperatives, for the next
+/// Ramadan not over on `today` (from midnight in Casablanca on its first day, for 30
+/// days).
+pub async fn seed_demo_promotions(
+    db: &impl ConnectionTrait,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> crate::error::AppResult<()> {
+    use crate::domain::promotions::{self, Discount, PromotionFields, Target};
+    use crate::entities::segment;
+    let (year, start) = RAMADAN_STARTS
+        .iter()
+        .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d).map(|s| (*y, s)))
+        .find(|(_, start)| *start + chrono::Duration::days(30) > today)
+        .unwrap_or((2030, NaiveDate::from_ymd_opt(2030, 1, 6).unwrap_or(today)));
+    let Some(soaps) = segment::Entity::find()
+        .filter(segment::Column::Slug.eq("soaps-hammam"))
+        .one(db)
+        .await?
+    else {
+        return Err(crate::error::AppError::Internal(
+            "the demo has no soaps-hammam segment".into(),
+        ));
+    };
+    let starts_at = crate::domain::market_time::day_start(start, tz);
+    promotions::create(
+        db,
+        PromotionFields {
+            name: format!("Ramadan {year}"),
+            discount: Discount::Percentage(1_500),
+            target: Target::Segment(soaps.id),
+            starts_at,
+            ends_at: starts_at + chrono::Duration::days(30),
+            market_share_bp: 5_000,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// The import refused the demo's own data: a bug of the data files, which the unit
 /// tests catch first.
 fn refused(e: ImportError) -> DbErr {

@@ -1270,6 +1270,7 @@ mod tests {
                     active: p.active,
                     stock: p.stock,
                     low_stock_threshold: p.low_stock_threshold,
+                    is_pack: false,
                     created_at: p.created_at,
                     updated_at: p.created_at,
                 };

@@ -104,6 +104,7 @@ impl PlannedProduct {
             active: Set(self.active),
             stock: Set(self.stock),
             low_stock_threshold: Set(self.low_stock_threshold),
+            is_pack: Set(false),
             created_at: Set(self.created_at),
             updated_at: Set(self.created_at),
         }

@@ -123,6 +123,11 @@ pub async fn sales_trend(
 
 /// The best-selling products of `range`, by volume or by value, at most `limit`
 /// (1 to 100). Ties are broken by the other measure, then by product id.
+///
+/// A gift pack's sales count for its components (their units and shares of its revenue),
+/// unless `include_packs`: then packs are ranked as products of their own (the packs sold,
+/// and the revenue of their lines that the filter keeps) and their components count only
+/// their sales alone — every centime is counted once either way.
 #[tracing::instrument(skip(db, filter))]
 pub async fn top_products(
     db: &impl ConnectionTrait,
@@ -131,6 +136,7 @@ pub async fn top_products(
     by: RankBy,
     limit: usize,
     filter: &ProductFilter,
+    include_packs: bool,
 ) -> AppResult<Vec<TopProduct>> {
     if !(1..=MAX_TOP_PRODUCTS).contains(&limit) {
         return Err(AppError::bad_input(format!(
@@ -178,7 +184,15 @@ pub async fn top_products(
              ORDER BY revenue DESC, sold DESC, product_id LIMIT ?"
         }
     });
-    values.push((limit as i64).into());
+    // With packs, every product's figures are needed before the packs' are taken out.
+    values.push(
+        (if include_packs {
+            i64::MAX
+        } else {
+            limit as i64
+        })
+        .into(),
+    );
     let rows = db
         .query_all_raw(statement(db.get_database_backend(), &sql, values))
         .await?;
@@ -191,7 +205,99 @@ pub async fn top_products(
             revenue_cents: row.try_get_by_index(2)?,
         });
     }
+    if include_packs {
+        out = with_packs(db, scope, range, by, limit, filter, out).await?;
+    }
     Ok(out)
+}
+
+/// [`top_products`] with packs ranked as products: the pack lines of the range (read from
+/// the order lines: few, and not in the rollups by pack) are taken out of their
+/// components' figures and added up per pack — its revenue the sum of its lines' shares,
+/// its items the packs sold.
+async fn with_packs(
+    db: &impl ConnectionTrait,
+    scope: SalesScope,
+    range: DateRange,
+    by: RankBy,
+    limit: usize,
+    filter: &ProductFilter,
+    products: Vec<TopProduct>,
+) -> AppResult<Vec<TopProduct>> {
+    let tz = crate::domain::rollups::timezone(db).await?;
+    let instants = crate::domain::market_time::days_range(range.from, range.to, tz);
+    let mut values: Vec<sea_orm::Value> = vec![instants.start.into(), instants.end.into()];
+    let mut conditions = String::new();
+    let mut add = |condition: &str, value: sea_orm::Value| {
+        conditions.push_str(condition);
+        values.push(value);
+    };
+    if let SalesScope::Cooperative(id) = scope {
+        add(" AND l.cooperative_id = ?", id.into());
+    }
+    if let Some(kind) = filter.kind {
+        add(" AND l.kind = ?", kind.as_str().into());
+    }
+    if let Some(id) = filter.segment_id {
+        add(" AND l.segment_id = ?", id.into());
+    }
+    if let Some(code) = &filter.region_code {
+        add(" AND l.region_code = ?", code.clone().into());
+    }
+    if let Some(id) = filter.cooperative_id {
+        add(" AND l.cooperative_id = ?", id.into());
+    }
+    let sql = format!(
+        "SELECT l.order_id, l.pack_id, l.product_id, l.pack_quantity,          CAST(l.quantity AS BIGINT), l.total_cents          FROM order_lines l JOIN orders o ON o.id = l.order_id          WHERE l.pack_id IS NOT NULL AND o.status IN ('PAID', 'FULFILLED')          AND o.placed_at >= ? AND o.placed_at < ?          AND (o.import_batch_id IS NULL OR o.import_batch_id IN               (SELECT id FROM import_batches WHERE state = 'DONE')){conditions}"
+    );
+    let rows = db
+        .query_all_raw(statement(db.get_database_backend(), &sql, values))
+        .await?;
+    let mut figures: HashMap<i32, (i64, i64)> = products
+        .iter()
+        .map(|p| (p.product_id, (p.items, p.revenue_cents)))
+        .collect();
+    let mut packs: HashMap<i32, (i64, i64)> = HashMap::new();
+    let mut counted: HashSet<(i64, i32)> = HashSet::new();
+    for row in rows {
+        let order_id: i64 = row.try_get_by_index(0)?;
+        let pack_id: i32 = row.try_get_by_index(1)?;
+        let product_id: i32 = row.try_get_by_index(2)?;
+        let packs_sold: Option<i32> = row.try_get_by_index(3)?;
+        let units: i64 = row.try_get_by_index(4)?;
+        let total: i64 = row.try_get_by_index(5)?;
+        let component = figures.entry(product_id).or_default();
+        component.0 -= units;
+        component.1 -= total;
+        let pack = packs.entry(pack_id).or_default();
+        if counted.insert((order_id, pack_id)) {
+            pack.0 += i64::from(packs_sold.unwrap_or(0));
+        }
+        pack.1 += total;
+    }
+    figures.extend(packs);
+    let mut ranked: Vec<TopProduct> = figures
+        .into_iter()
+        .filter(|(_, (items, _))| *items > 0)
+        .map(|(product_id, (items, revenue_cents))| TopProduct {
+            rank: 0,
+            product_id,
+            items,
+            revenue_cents,
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        let (first, second) = match by {
+            RankBy::Volume => (b.items.cmp(&a.items), b.revenue_cents.cmp(&a.revenue_cents)),
+            RankBy::Value => (b.revenue_cents.cmp(&a.revenue_cents), b.items.cmp(&a.items)),
+        };
+        first.then(second).then(a.product_id.cmp(&b.product_id))
+    });
+    ranked.truncate(limit);
+    for (i, p) in ranked.iter_mut().enumerate() {
+        p.rank = i + 1;
+    }
+    Ok(ranked)
 }
 
 /// The market's year: turnover, items and orders with the growth on the year before, and
