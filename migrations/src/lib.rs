@@ -20,6 +20,7 @@ mod m20261208_500001_events;
 mod m20261209_100001_products_by_cooperative_name;
 mod m20261209_600001_packs;
 mod m20261209_600002_promotions;
+mod m20261209_700001_rollup_discounts;
 
 /// Applies every migration of the product in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_100001_products_by_cooperative_name::Migration),
             Box::new(m20261209_600001_packs::Migration),
             Box::new(m20261209_600002_promotions::Migration),
+            Box::new(m20261209_700001_rollup_discounts::Migration),
         ]
     }
 }

@@ -437,6 +437,14 @@ fn assert_fig(actual: &Value, expected: &Fig, what: &str) {
         Some(money(expected.revenue).as_str()),
         "revenue of {what}: {actual}"
     );
+    // This history has no promotion: the revenue at list prices is the revenue.
+    if actual.get("discounts").is_some() {
+        assert_eq!(actual["discounts"]["amount"], "0.00", "{what}: {actual}");
+        assert_eq!(
+            actual["grossRevenue"], actual["revenue"],
+            "{what}: {actual}"
+        );
+    }
     assert_eq!(
         actual["itemsSold"].as_i64(),
         Some(expected.items),
@@ -520,10 +528,12 @@ fn compared(from: NaiveDate, to: NaiveDate, comparison: &str) -> Option<(NaiveDa
 const BY_SEGMENT: &str = r#"query($r: DateRangeInput!, $d: SalesDimension!, $c: SalesComparison!) {
   salesBySegment(range: $r, dimension: $d, compareWith: $c) {
     from to comparedFrom comparedTo growth
-    total { revenue { amount } itemsSold orders }
-    previousTotal { revenue { amount } itemsSold orders }
-    rows { key label revenue { amount } itemsSold orders share growth
-           previous { revenue { amount } itemsSold orders } } } }"#;
+    total { revenue { amount } grossRevenue { amount } discounts { amount } itemsSold orders }
+    previousTotal { revenue { amount } grossRevenue { amount } discounts { amount } itemsSold orders }
+    rows { key label revenue { amount } grossRevenue { amount } discounts { amount } itemsSold
+           orders share growth
+           previous { revenue { amount } grossRevenue { amount } discounts { amount } itemsSold
+                      orders } } } }"#;
 
 async fn check_sales_by_segment(m: &Market, token: &str, raw: &[Raw]) {
     for (from, to) in ranges() {
@@ -598,7 +608,8 @@ async fn check_sales_by_segment(m: &Market, token: &str, raw: &[Raw]) {
 
 const TREND: &str = r#"query($r: DateRangeInput!, $g: SalesGranularity!, $d: SalesDimension) {
   salesTrend(range: $r, granularity: $g, dimension: $d) {
-    periodStart key label revenue { amount } itemsSold orders } }"#;
+    periodStart key label revenue { amount } grossRevenue { amount } discounts { amount }
+    itemsSold orders } }"#;
 
 fn bucket(d: NaiveDate, granularity: &str) -> NaiveDate {
     match granularity {
@@ -1030,4 +1041,441 @@ async fn concurrent_payments_and_cancellations_keep_the_rollups_exact() {
         data["salesBySegment"]["total"],
         json!({ "revenue": { "amount": money(kept * (9000 + 2 * 5500)) }, "itemsSold": kept * 3, "orders": kept })
     );
+}
+
+const GROSS_BY: &str = r#"query($r: DateRangeInput!, $d: SalesDimension!) {
+  salesBySegment(range: $r, dimension: $d) {
+    total { revenue { amount } grossRevenue { amount } discounts { amount } itemsSold orders }
+    rows { key revenue { amount } grossRevenue { amount } discounts { amount } itemsSold orders } } }"#;
+
+const GROSS_TOP: &str = r#"query($r: DateRangeInput!, $packs: Boolean!) {
+  topProducts(range: $r, by: VALUE, limit: 100, includePacks: $packs) {
+    itemsSold revenue { amount } grossRevenue { amount } discounts { amount } product { sku } } }"#;
+
+const GROSS_TREND: &str = r#"query($r: DateRangeInput!, $d: SalesDimension) {
+  salesTrend(range: $r, granularity: DAY, dimension: $d) {
+    key revenue { amount } grossRevenue { amount } discounts { amount } itemsSold orders } }"#;
+
+const GROSS_SUMMARY: &str = r#"query($y: Int!) { marketSummary(year: $y) {
+  turnover { amount } grossTurnover { amount } discounts { amount } itemsSold orders } }"#;
+
+/// One sales line as the oracle sees it: its keys in every dimension, its product (or,
+/// for a pack's component, also its pack), and what it sold.
+struct SoldLine {
+    order_id: i64,
+    keys: BTreeMap<&'static str, String>,
+    sku: String,
+    pack: Option<(String, i64)>,
+    coop_id: i32,
+    quantity: i64,
+    revenue: i64,
+    discount: i64,
+}
+
+/// (revenue, gross, discounts, items, orders) of some lines.
+#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Gross {
+    revenue: i64,
+    gross: i64,
+    discounts: i64,
+    items: i64,
+    orders: BTreeSet<i64>,
+}
+
+impl Gross {
+    fn add(&mut self, l: &SoldLine) {
+        self.revenue += l.revenue;
+        self.gross += l.revenue + l.discount;
+        self.discounts += l.discount;
+        self.items += l.quantity;
+        self.orders.insert(l.order_id);
+    }
+
+    /// The figures as the API answers them.
+    fn json(&self) -> Value {
+        json!({ "revenue": { "amount": money(self.revenue) },
+                "grossRevenue": { "amount": money(self.gross) },
+                "discounts": { "amount": money(self.discounts) },
+                "itemsSold": self.items, "orders": self.orders.len() })
+    }
+}
+
+/// The sales lines in the database (`PAID` and `FULFILLED` orders), with their keys.
+async fn sold_lines(db: &sea_orm::DatabaseConnection) -> Vec<SoldLine> {
+    use market_core::entities::{order_line, segment};
+    let orders: BTreeMap<i64, order::Model> = order::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| matches!(o.status.as_str(), "PAID" | "FULFILLED"))
+        .map(|o| (o.id, o))
+        .collect();
+    let segments: BTreeMap<i32, String> = segment::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.slug))
+        .collect();
+    let coops: BTreeMap<i32, String> = cooperative::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.slug))
+        .collect();
+    order_line::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|l| {
+            let o = orders.get(&l.order_id)?;
+            let keys = BTreeMap::from([
+                ("COOPERATIVE_KIND", l.kind.as_str().to_owned()),
+                ("PRODUCT_SEGMENT", segments[&l.segment_id].clone()),
+                ("REGION", l.region_code.clone()),
+                ("CHANNEL", o.channel.as_str().to_owned()),
+                ("COOPERATIVE", coops[&l.cooperative_id].clone()),
+            ]);
+            Some(SoldLine {
+                order_id: l.order_id,
+                keys,
+                sku: l.sku.clone(),
+                pack: l
+                    .pack_sku
+                    .clone()
+                    .map(|sku| (sku, i64::from(l.pack_quantity.unwrap_or(0)))),
+                coop_id: l.cooperative_id,
+                quantity: i64::from(l.quantity),
+                revenue: l.total_cents,
+                discount: l.discount_cents,
+            })
+        })
+        .collect()
+}
+
+/// Every analytic's revenue, gross revenue and discounts (and items, orders) against the
+/// raw lines: by each dimension for the manager and the member, top products through
+/// packs and with packs ranked, the daily trend by channel, the year's summary.
+async fn check_gross(m: &Market, lines: &[SoldLine]) {
+    let today = solidarity_market::domain::market_time::market_date(Utc::now(), TZ);
+    let range = json!({ "from": today.to_string(), "to": today.to_string() });
+    for (token, member_of) in [(&m.manager, None), (&m.member, Some(m.member_coop_id))] {
+        let lines: Vec<&SoldLine> = lines
+            .iter()
+            .filter(|l| member_of.is_none_or(|c| c == l.coop_id))
+            .collect();
+        for dimension in DIMENSIONS {
+            let what = format!("{dimension} for {member_of:?}");
+            let data = ok(
+                &m.app,
+                token,
+                GROSS_BY,
+                json!({ "r": range, "d": dimension }),
+            )
+            .await;
+            let b = &data["salesBySegment"];
+            let mut total = Gross::default();
+            let mut by_key: BTreeMap<String, Gross> = BTreeMap::new();
+            for l in &lines {
+                total.add(l);
+                by_key.entry(l.keys[dimension].clone()).or_default().add(l);
+            }
+            assert_eq!(b["total"], total.json(), "{what}");
+            let got: BTreeMap<String, Value> = b["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    let key = r["key"].as_str().unwrap().to_owned();
+                    r.as_object_mut().unwrap().remove("key");
+                    (key, r)
+                })
+                .collect();
+            let want: BTreeMap<String, Value> =
+                by_key.iter().map(|(k, g)| (k.clone(), g.json())).collect();
+            assert_eq!(got, want, "{what}");
+        }
+        let data = ok(
+            &m.app,
+            token,
+            GROSS_TREND,
+            json!({ "r": range, "d": "CHANNEL" }),
+        )
+        .await;
+        let mut by_channel: BTreeMap<String, Gross> = BTreeMap::new();
+        for l in &lines {
+            by_channel
+                .entry(l.keys["CHANNEL"].clone())
+                .or_default()
+                .add(l);
+        }
+        let want: Vec<Value> = by_channel
+            .iter()
+            .map(|(k, g)| {
+                let mut v = g.json();
+                v["key"] = json!(k);
+                v
+            })
+            .collect();
+        assert_eq!(data["salesTrend"], json!(want), "trend for {member_of:?}");
+        let data = ok(&m.app, token, GROSS_SUMMARY, json!({ "y": today.year() })).await;
+        let mut year = Gross::default();
+        for l in &lines {
+            year.add(l);
+        }
+        assert_eq!(
+            data["marketSummary"],
+            json!({ "turnover": { "amount": money(year.revenue) },
+                    "grossTurnover": { "amount": money(year.gross) },
+                    "discounts": { "amount": money(year.discounts) },
+                    "itemsSold": year.items, "orders": year.orders.len() }),
+            "summary for {member_of:?}"
+        );
+    }
+    for packs in [false, true] {
+        // sku -> (items, revenue, gross, discounts)
+        let mut per: BTreeMap<String, (i64, i64, i64, i64)> = BTreeMap::new();
+        let mut counted: BTreeSet<(i64, String)> = BTreeSet::new();
+        for l in lines {
+            let e = match &l.pack {
+                Some((pack, packs_sold)) if packs => {
+                    let e = per.entry(pack.clone()).or_default();
+                    if counted.insert((l.order_id, pack.clone())) {
+                        e.0 += packs_sold;
+                    }
+                    e
+                }
+                _ => {
+                    let e = per.entry(l.sku.clone()).or_default();
+                    e.0 += l.quantity;
+                    e
+                }
+            };
+            e.1 += l.revenue;
+            e.2 += l.revenue + l.discount;
+            e.3 += l.discount;
+        }
+        let data = ok(
+            &m.app,
+            &m.manager,
+            GROSS_TOP,
+            json!({ "r": range, "packs": packs }),
+        )
+        .await;
+        let got: BTreeMap<String, (i64, String, String, String)> = data["topProducts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let amount = |f: &str| r[f]["amount"].as_str().unwrap().to_owned();
+                (
+                    r["product"]["sku"].as_str().unwrap().to_owned(),
+                    (
+                        r["itemsSold"].as_i64().unwrap(),
+                        amount("revenue"),
+                        amount("grossRevenue"),
+                        amount("discounts"),
+                    ),
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, (i64, String, String, String)> = per
+            .into_iter()
+            .map(|(sku, (items, revenue, gross, discounts))| {
+                (sku, (items, money(revenue), money(gross), money(discounts)))
+            })
+            .collect();
+        assert_eq!(got, want, "topProducts, includePacks: {packs}");
+    }
+}
+
+/// Issue #18, "analytics report gross and discounted revenue": with promotions running
+/// (on a segment, half funded by the market; on a gift pack; on a cooperative) and packs
+/// sold across cooperatives, every analytic's revenue (what shoppers paid), gross revenue
+/// (at list prices) and discounts equal the raw lines' — after payments, fulfilments,
+/// cancellations and refunds of discounted orders, after a rebuild from the lines, and
+/// after the migration that brought the discounts into the rollups, which has the
+/// server rebuild them when it starts.
+#[tokio::test]
+async fn gross_revenue_and_discounts_match_the_raw_lines_with_promotions_and_packs() {
+    let m = market().await;
+    let (manager, customer) = (m.manager.clone(), m.customer.clone());
+    let pid = |i: usize| ids::encode(NodeType::Product, m.items[i].id).to_string();
+    // 0 HON-1, 1 OLV-1, 5 ARC-1, 6 SOP-1, 7 POT-1: three cooperatives in each pack, listed
+    // by the first component's (whose kind must suit the pack's segment).
+    let mut packs = Vec::new();
+    for (sku, price, segment, components) in [
+        (
+            "GIFT-BIG",
+            "333.33",
+            "soaps-hammam",
+            [(6, 3), (0, 2), (7, 1)],
+        ),
+        ("GIFT-SMALL", "99.99", "honey", [(1, 1), (5, 1), (6, 1)]),
+    ] {
+        let components: Vec<Value> = components
+            .iter()
+            .map(|(i, q)| json!({ "productId": pid(*i), "quantity": q }))
+            .collect();
+        let data = ok(
+            &m.app,
+            &manager,
+            crate::packs::CREATE_PACK,
+            json!({ "i": { "sku": sku, "name": sku, "format": "gift box", "price": price,
+                           "segment": segment, "components": components } }),
+        )
+        .await;
+        assert_eq!(data["createPack"]["userErrors"], json!([]), "{data}");
+        packs.push(
+            data["createPack"]["product"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let now = Utc::now();
+    let window = |i: Value| {
+        let mut i = i;
+        i["startsAt"] = json!((now - Duration::days(1)).to_rfc3339());
+        i["endsAt"] = json!((now + Duration::days(1)).to_rfc3339());
+        json!({ "i": i })
+    };
+    let tighanimine = ids::encode(NodeType::Cooperative, m.items[5].coop_id).to_string();
+    for promotion in [
+        json!({ "name": "Honey days", "percentOff": "0.20", "target": "SEGMENT",
+                "segment": "honey", "marketShare": "0.5" }),
+        json!({ "name": "Gift", "amountOff": "30.01", "target": "PRODUCT",
+                "productId": packs[0], "marketShare": "0" }),
+        json!({ "name": "Argan", "percentOff": "0.15", "target": "COOPERATIVE",
+                "cooperativeId": tighanimine }),
+    ] {
+        let data = ok(
+            &m.app,
+            &manager,
+            r#"mutation($i: CreatePromotionInput!) { createPromotion(input: $i) {
+                userErrors { field code message } } }"#,
+            window(promotion),
+        )
+        .await;
+        assert_eq!(data["createPromotion"]["userErrors"], json!([]), "{data}");
+    }
+
+    let choices: Vec<String> = packs
+        .iter()
+        .cloned()
+        .chain([0, 1, 2, 4, 5, 6, 7].map(pid))
+        .collect();
+    let mut rng = StdRng::seed_from_u64(20_261_209);
+    let mut refunded_or_cancelled = Vec::new();
+    for n in 0..30 {
+        // The first orders (refunded, cancelled) hold the discounted pack and honey.
+        let mut lines: Vec<Value> = if n < 2 {
+            vec![
+                json!({ "productId": packs[0], "quantity": 1 }),
+                json!({ "productId": pid(0), "quantity": 2 }),
+            ]
+        } else {
+            let mut lines = Vec::new();
+            for id in &choices {
+                if rng.gen_bool(0.35) {
+                    lines.push(json!({ "productId": id, "quantity": rng.gen_range(1..=3) }));
+                }
+            }
+            lines
+        };
+        if lines.is_empty() {
+            lines.push(json!({ "productId": packs[1], "quantity": 1 }));
+        }
+        let (channel, token) = if rng.gen_bool(0.3) {
+            ("STORE", &manager)
+        } else {
+            ("ONLINE", &customer)
+        };
+        let data = ok(
+            &m.app,
+            token,
+            PLACE,
+            json!({ "i": { "channel": channel, "lines": lines,
+                           "idempotencyKey": format!("gross-{n}") } }),
+        )
+        .await;
+        assert_eq!(data["placeOrder"]["userErrors"], json!([]), "{data}");
+        let id = data["placeOrder"]["order"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let steps: &[&str] = match n % 6 {
+            0 => &["pay", "refund"],
+            1 => &["pay", "cancel"],
+            2 => &[],
+            3 => &["pay", "fulfill"],
+            4 => &["pay", "fulfill", "refund"],
+            _ => &["pay"],
+        };
+        for s in steps {
+            step(&m.app, &manager, &id, s).await;
+        }
+        if matches!(n % 6, 0 | 1 | 4) {
+            refunded_or_cancelled.push(ids::decode::<i64>(&id, NodeType::Order).unwrap());
+        }
+    }
+
+    let lines = sold_lines(&m.app.db).await;
+    // The promotions did their work, on packs and on single products.
+    assert!(lines.iter().any(|l| l.pack.is_some() && l.discount > 0));
+    assert!(lines.iter().any(|l| l.pack.is_none() && l.discount > 0));
+    assert!(lines.iter().any(|l| l.discount == 0));
+    // The orders taken out of the sales had discounts too.
+    let left: i64 = {
+        use market_core::entities::order_line;
+        order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(refunded_or_cancelled))
+            .all(&m.app.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.discount_cents)
+            .sum()
+    };
+    assert!(left > 0, "refunded and cancelled orders had discounts");
+    check_gross(&m, &lines).await;
+
+    // A rebuild from the raw lines finds the same figures.
+    let txn = solidarity_market::db::begin_write(&m.app.db).await.unwrap();
+    solidarity_market::domain::rollups::rebuild(&txn, TZ, |_| {})
+        .await
+        .expect("rebuild");
+    txn.commit().await.unwrap();
+    check_gross(&m, &lines).await;
+
+    // Rollups written before the discounts were kept: the migration's columns start at
+    // zero, and it has them rebuilt when the server next starts.
+    use migration::{MigratorTrait, SchemaManager};
+    let discounts = migration::Migrator::migrations()
+        .into_iter()
+        .find(|migration| migration.name() == "m20261209_700001_rollup_discounts")
+        .expect("the migration");
+    // On one connection: SQLite parses an `ALTER` against the schema its connection last
+    // read, so another connection's `down` would make this `up` see the column still there.
+    let txn = solidarity_market::db::begin_write(&m.app.db).await.unwrap();
+    let schema = SchemaManager::new(&txn);
+    discounts.down(&schema).await.expect("down");
+    discounts.up(&schema).await.expect("up");
+    txn.commit().await.unwrap();
+    let data = ok(
+        &m.app,
+        &manager,
+        GROSS_SUMMARY,
+        json!({ "y": solidarity_market::domain::market_time::market_date(now, TZ).year() }),
+    )
+    .await;
+    assert_eq!(data["marketSummary"]["discounts"]["amount"], "0.00");
+    solidarity_market::domain::rollups::ensure_built(&m.app.db, TZ)
+        .await
+        .expect("rebuilt at start");
+    check_gross(&m, &lines).await;
 }

@@ -130,11 +130,17 @@ pub struct TopProductsFilter {
     pub cooperative_id: Option<ID>,
 }
 
-/// Revenue, items and orders of some sales lines.
+/// Revenue, discounts, items and orders of some sales lines.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct SalesFigures {
-    /// Sum of the lines' totals.
+    /// What shoppers paid: the sum of the lines' totals, after promotions.
     pub revenue: Money,
+    /// The revenue at list prices, before promotions (`revenue` + `discounts`; a gift
+    /// pack's components count for their shares of the pack's price).
+    pub gross_revenue: Money,
+    /// What promotions took off the lines, whoever funds them (`grossRevenue` −
+    /// `revenue`).
+    pub discounts: Money,
     /// Units sold.
     pub items_sold: i32,
     /// Orders having at least one of the lines (an order spanning two segments counts
@@ -150,6 +156,8 @@ impl SalesFigures {
     fn new(f: Figures) -> AppResult<Self> {
         Ok(Self {
             revenue: Money::mad(f.revenue_cents),
+            gross_revenue: Money::mad(f.gross_cents()),
+            discounts: Money::mad(f.discount_cents),
             items_sold: int(f.items)?,
             orders: int(f.orders)?,
         })
@@ -163,8 +171,13 @@ pub struct SalesBreakdownRow {
     pub key: String,
     /// The value's name.
     pub label: String,
-    /// Revenue over the range.
+    /// Revenue over the range: what shoppers paid, after promotions.
     pub revenue: Money,
+    /// Revenue at list prices over the range, before promotions (`revenue` +
+    /// `discounts`).
+    pub gross_revenue: Money,
+    /// What promotions took off over the range, whoever funds them.
+    pub discounts: Money,
     /// Units sold over the range.
     pub items_sold: i32,
     /// Orders with at least one line of this value over the range.
@@ -212,8 +225,13 @@ pub struct SalesTrendPoint {
     pub key: Option<String>,
     /// The dimension value's name; null for a trend without dimension.
     pub label: Option<String>,
-    /// Revenue of the period.
+    /// Revenue of the period: what shoppers paid, after promotions.
     pub revenue: Money,
+    /// Revenue of the period at list prices, before promotions (`revenue` +
+    /// `discounts`).
+    pub gross_revenue: Money,
+    /// What promotions took off in the period, whoever funds them.
+    pub discounts: Money,
     /// Units sold in the period.
     pub items_sold: i32,
     /// Orders of the period (with a line of the value, when there is a dimension).
@@ -240,9 +258,18 @@ impl TopProduct {
     async fn items_sold(&self) -> Result<i32> {
         Ok(int(self.0.items)?)
     }
-    /// Revenue over the range (within the filter).
+    /// Revenue over the range (within the filter): what shoppers paid, after promotions.
     async fn revenue(&self) -> Money {
         Money::mad(self.0.revenue_cents)
+    }
+    /// Revenue over the range (within the filter) at list prices, before promotions
+    /// (`revenue` + `discounts`).
+    async fn gross_revenue(&self) -> Money {
+        Money::mad(self.0.gross_cents())
+    }
+    /// What promotions took off over the range (within the filter), whoever funds them.
+    async fn discounts(&self) -> Money {
+        Money::mad(self.0.discount_cents)
     }
 }
 
@@ -262,8 +289,12 @@ pub struct CooperativeCount {
 pub struct MarketSummary {
     /// The calendar year.
     pub year: i32,
-    /// Revenue of the year.
+    /// Revenue of the year: what shoppers paid, after promotions.
     pub turnover: Money,
+    /// Revenue of the year at list prices, before promotions (`turnover` + `discounts`).
+    pub gross_turnover: Money,
+    /// What promotions took off in the year, whoever funds them.
+    pub discounts: Money,
     /// Units sold in the year.
     pub items_sold: i32,
     /// Orders of the year.
@@ -332,6 +363,8 @@ impl AnalyticsQuery {
                     key: r.key.key,
                     label: r.key.label,
                     revenue: Money::mad(r.figures.revenue_cents),
+                    gross_revenue: Money::mad(r.figures.gross_cents()),
+                    discounts: Money::mad(r.figures.discount_cents),
                     items_sold: int(r.figures.items)?,
                     orders: int(r.figures.orders)?,
                     share: r.share,
@@ -438,6 +471,8 @@ impl AnalyticsQuery {
                     label: p.key.as_ref().map(|k| k.label.clone()),
                     key: p.key.map(|k| k.key),
                     revenue: Money::mad(p.figures.revenue_cents),
+                    gross_revenue: Money::mad(p.figures.gross_cents()),
+                    discounts: Money::mad(p.figures.discount_cents),
                     items_sold: int(p.figures.items)?,
                     orders: int(p.figures.orders)?,
                 })
@@ -454,6 +489,8 @@ impl AnalyticsQuery {
         Ok(MarketSummary {
             year: s.year,
             turnover: Money::mad(s.figures.revenue_cents),
+            gross_turnover: Money::mad(s.figures.gross_cents()),
+            discounts: Money::mad(s.figures.discount_cents),
             items_sold: int(s.figures.items)?,
             orders: int(s.figures.orders)?,
             previous_year: SalesFigures::new(s.previous)?,

@@ -107,10 +107,13 @@ pub enum RankBy {
 /// Most products `topProducts` returns.
 pub const MAX_TOP_PRODUCTS: usize = 100;
 
-/// Revenue, items and orders of a set of sales lines.
+/// Revenue, discounts, items and orders of a set of sales lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Figures {
+    /// What shoppers paid: the lines' totals, after promotions.
     pub revenue_cents: i64,
+    /// What promotions took off the lines, whoever funds them.
+    pub discount_cents: i64,
     pub items: i64,
     /// Distinct orders having at least one of the lines.
     pub orders: i64,
@@ -119,8 +122,15 @@ pub struct Figures {
 impl Figures {
     fn add(&mut self, other: &Figures) {
         self.revenue_cents += other.revenue_cents;
+        self.discount_cents += other.discount_cents;
         self.items += other.items;
         self.orders += other.orders;
+    }
+
+    /// The revenue at list prices, before promotions (a pack's price for its components'
+    /// shares).
+    pub fn gross_cents(&self) -> i64 {
+        self.revenue_cents + self.discount_cents
     }
 }
 
@@ -207,7 +217,17 @@ pub struct TopProduct {
     pub rank: usize,
     pub product_id: i32,
     pub items: i64,
+    /// What shoppers paid, after promotions.
     pub revenue_cents: i64,
+    /// What promotions took off.
+    pub discount_cents: i64,
+}
+
+impl TopProduct {
+    /// The revenue at list prices, before promotions.
+    pub fn gross_cents(&self) -> i64 {
+        self.revenue_cents + self.discount_cents
+    }
 }
 
 /// How many cooperatives share a value (a kind, a region).

@@ -155,7 +155,8 @@ pub async fn top_products(
         .collect();
     let mut sql = format!(
         "SELECT product_id, CAST(SUM(items) AS BIGINT) AS sold, \
-         CAST(SUM(revenue_cents) AS BIGINT) AS revenue FROM sales_products WHERE {}",
+         CAST(SUM(revenue_cents) AS BIGINT) AS revenue, \
+         CAST(SUM(discount_cents) AS BIGINT) FROM sales_products WHERE {}",
         where_clause(&runs, None, scope, &mut values)
     );
     if let Some(kind) = filter.kind {
@@ -203,6 +204,7 @@ pub async fn top_products(
             product_id: row.try_get_by_index(0)?,
             items: row.try_get_by_index(1)?,
             revenue_cents: row.try_get_by_index(2)?,
+            discount_cents: row.try_get_by_index(3)?,
         });
     }
     if include_packs {
@@ -213,8 +215,8 @@ pub async fn top_products(
 
 /// [`top_products`] with packs ranked as products: the pack lines of the range (read from
 /// the order lines: few, and not in the rollups by pack) are taken out of their
-/// components' figures and added up per pack — its revenue the sum of its lines' shares,
-/// its items the packs sold.
+/// components' figures and added up per pack — its revenue (and discounts) the sum of its
+/// lines' shares, its items the packs sold.
 async fn with_packs(
     db: &impl ConnectionTrait,
     scope: SalesScope,
@@ -248,16 +250,17 @@ async fn with_packs(
         add(" AND l.cooperative_id = ?", id.into());
     }
     let sql = format!(
-        "SELECT l.order_id, l.pack_id, l.product_id, l.pack_quantity,          CAST(l.quantity AS BIGINT), l.total_cents          FROM order_lines l JOIN orders o ON o.id = l.order_id          WHERE l.pack_id IS NOT NULL AND o.status IN ('PAID', 'FULFILLED')          AND o.placed_at >= ? AND o.placed_at < ?          AND (o.import_batch_id IS NULL OR o.import_batch_id IN               (SELECT id FROM import_batches WHERE state = 'DONE')){conditions}"
+        "SELECT l.order_id, l.pack_id, l.product_id, l.pack_quantity,          CAST(l.quantity AS BIGINT), l.total_cents, l.discount_cents          FROM order_lines l JOIN orders o ON o.id = l.order_id          WHERE l.pack_id IS NOT NULL AND o.status IN ('PAID', 'FULFILLED')          AND o.placed_at >= ? AND o.placed_at < ?          AND (o.import_batch_id IS NULL OR o.import_batch_id IN               (SELECT id FROM import_batches WHERE state = 'DONE')){conditions}"
     );
     let rows = db
         .query_all_raw(statement(db.get_database_backend(), &sql, values))
         .await?;
-    let mut figures: HashMap<i32, (i64, i64)> = products
+    // (items, revenue, discounts) by product.
+    let mut figures: HashMap<i32, (i64, i64, i64)> = products
         .iter()
-        .map(|p| (p.product_id, (p.items, p.revenue_cents)))
+        .map(|p| (p.product_id, (p.items, p.revenue_cents, p.discount_cents)))
         .collect();
-    let mut packs: HashMap<i32, (i64, i64)> = HashMap::new();
+    let mut packs: HashMap<i32, (i64, i64, i64)> = HashMap::new();
     let mut counted: HashSet<(i64, i32)> = HashSet::new();
     for row in rows {
         let order_id: i64 = row.try_get_by_index(0)?;
@@ -266,25 +269,31 @@ async fn with_packs(
         let packs_sold: Option<i32> = row.try_get_by_index(3)?;
         let units: i64 = row.try_get_by_index(4)?;
         let total: i64 = row.try_get_by_index(5)?;
+        let discount: i64 = row.try_get_by_index(6)?;
         let component = figures.entry(product_id).or_default();
         component.0 -= units;
         component.1 -= total;
+        component.2 -= discount;
         let pack = packs.entry(pack_id).or_default();
         if counted.insert((order_id, pack_id)) {
             pack.0 += i64::from(packs_sold.unwrap_or(0));
         }
         pack.1 += total;
+        pack.2 += discount;
     }
     figures.extend(packs);
     let mut ranked: Vec<TopProduct> = figures
         .into_iter()
-        .filter(|(_, (items, _))| *items > 0)
-        .map(|(product_id, (items, revenue_cents))| TopProduct {
-            rank: 0,
-            product_id,
-            items,
-            revenue_cents,
-        })
+        .filter(|(_, (items, _, _))| *items > 0)
+        .map(
+            |(product_id, (items, revenue_cents, discount_cents))| TopProduct {
+                rank: 0,
+                product_id,
+                items,
+                revenue_cents,
+                discount_cents,
+            },
+        )
         .collect();
     ranked.sort_by(|a, b| {
         let (first, second) = match by {

@@ -81,7 +81,8 @@ pub(super) async fn cell_sums(
     let select = group.iter().map(|c| format!("{c}, ")).collect::<String>();
     let mut sql = format!(
         "SELECT {select}CAST(SUM(revenue_cents) AS BIGINT), CAST(SUM(items) AS BIGINT), \
-         CAST(SUM({orders}) AS BIGINT) FROM sales_cells WHERE {filter}",
+         CAST(SUM({orders}) AS BIGINT), CAST(SUM(discount_cents) AS BIGINT) \
+         FROM sales_cells WHERE {filter}",
         orders = orders_column(scope, dimension),
     );
     if !group.is_empty() {
@@ -119,6 +120,7 @@ pub(super) async fn cell_sums(
             revenue_cents: row.try_get_by_index(i)?,
             items: row.try_get_by_index(i + 1)?,
             orders: row.try_get_by_index(i + 2)?,
+            discount_cents: row.try_get_by_index(i + 3)?,
         };
         out.push((period, key, figures));
     }
@@ -155,7 +157,8 @@ async fn dim_sums(
     };
     let sql = format!(
         "SELECT {group}, CAST(SUM(revenue_cents) AS BIGINT), CAST(SUM(items) AS BIGINT), \
-         CAST(SUM(orders) AS BIGINT) FROM sales_dims WHERE {filter} \
+         CAST(SUM(orders) AS BIGINT), CAST(SUM(discount_cents) AS BIGINT) \
+         FROM sales_dims WHERE {filter} \
          GROUP BY {group} HAVING SUM(items) > 0"
     );
     let rows = db
@@ -187,6 +190,7 @@ async fn dim_sums(
                 revenue_cents: row.try_get_by_index(i + 1)?,
                 items: row.try_get_by_index(i + 2)?,
                 orders: row.try_get_by_index(i + 3)?,
+                discount_cents: row.try_get_by_index(i + 4)?,
             },
         ));
     }

@@ -160,6 +160,8 @@ pub async fn insert_orders(
                     region_code: p.region_code.clone(),
                     quantity: *quantity,
                     total_cents: i64::from(*quantity) * price,
+                    // Imported history is recorded at the prices paid, without promotions.
+                    discount_cents: 0,
                 });
             }
             if rollups::is_sale(o.status) {

@@ -25,6 +25,7 @@ pub(super) struct Table {
 /// The sums of `sales_cells` (a delta adds to each of them).
 pub(super) const SALES_CELLS_SUMS: &[&str] = &[
     "revenue_cents",
+    "discount_cents",
     "items",
     "orders_total",
     "orders_kind",
@@ -59,7 +60,7 @@ pub(super) const TABLES: [Table; 3] = [
             ("kind", KeyType::Text),
             ("region_code", KeyType::Text),
         ],
-        sums: &["revenue_cents", "items"],
+        sums: &["revenue_cents", "discount_cents", "items"],
     },
     Table {
         name: "sales_dims",
@@ -69,7 +70,7 @@ pub(super) const TABLES: [Table; 3] = [
             ("period_start", KeyType::Date),
             ("\"key\"", KeyType::Text),
         ],
-        sums: &["revenue_cents", "items", "orders"],
+        sums: &["revenue_cents", "discount_cents", "items", "orders"],
     },
 ];
 

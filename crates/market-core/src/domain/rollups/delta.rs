@@ -14,7 +14,8 @@ const CELL_GRAINS: [Grain; 4] = [Grain::Day, Grain::Week, Grain::Month, Grain::Y
 /// The grains of `sales_products`.
 const PRODUCT_GRAINS: [Grain; 3] = [Grain::Day, Grain::Month, Grain::Year];
 
-/// What the rollups need of one order line: its snapshots, quantity and total.
+/// What the rollups need of one order line: its snapshots, quantity, total and the
+/// discount a promotion took off it (the line's list-price revenue is the sum of both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleLine {
     pub product_id: i32,
@@ -24,6 +25,7 @@ pub struct SaleLine {
     pub region_code: String,
     pub quantity: i32,
     pub total_cents: i64,
+    pub discount_cents: i64,
 }
 
 impl From<&order_line::Model> for SaleLine {
@@ -36,6 +38,7 @@ impl From<&order_line::Model> for SaleLine {
             region_code: l.region_code.clone(),
             quantity: l.quantity,
             total_cents: l.total_cents,
+            discount_cents: l.discount_cents,
         }
     }
 }
@@ -55,6 +58,7 @@ struct CellKey {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct CellSums {
     revenue_cents: i64,
+    discount_cents: i64,
     items: i64,
     orders_total: i64,
     orders_kind: i64,
@@ -67,6 +71,7 @@ struct CellSums {
 impl CellSums {
     fn add(&mut self, other: &CellSums, sign: i64) {
         self.revenue_cents += sign * other.revenue_cents;
+        self.discount_cents += sign * other.discount_cents;
         self.items += sign * other.items;
         self.orders_total += sign * other.orders_total;
         self.orders_kind += sign * other.orders_kind;
@@ -74,6 +79,23 @@ impl CellSums {
         self.orders_segment += sign * other.orders_segment;
         self.orders_cooperative += sign * other.orders_cooperative;
         self.orders_cell += sign * other.orders_cell;
+    }
+}
+
+/// Sums of one `sales_products` row, or the sales sums of a `sales_dims` row (or a
+/// change to one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LineSums {
+    revenue_cents: i64,
+    discount_cents: i64,
+    items: i64,
+}
+
+impl LineSums {
+    fn add(&mut self, revenue_cents: i64, discount_cents: i64, items: i64, sign: i64) {
+        self.revenue_cents += sign * revenue_cents;
+        self.discount_cents += sign * discount_cents;
+        self.items += sign * items;
     }
 }
 
@@ -101,9 +123,9 @@ struct DimKey {
 #[derive(Debug, Default)]
 pub struct Delta {
     cells: HashMap<CellKey, CellSums>,
-    products: HashMap<ProductKey, (i64, i64)>,
-    /// (revenue, items, orders) by dimension value.
-    dims: HashMap<DimKey, (i64, i64, i64)>,
+    products: HashMap<ProductKey, LineSums>,
+    /// Sales sums and orders by dimension value.
+    dims: HashMap<DimKey, (LineSums, i64)>,
 }
 
 impl Delta {
@@ -125,6 +147,7 @@ impl Delta {
                 ))
                 .or_default();
             sums.revenue_cents += l.total_cents;
+            sums.discount_cents += l.discount_cents;
             sums.items += i64::from(l.quantity);
         }
         let mut kinds = Vec::new();
@@ -155,7 +178,7 @@ impl Delta {
             }
         }
         // The order's values in each dimension, each counting the order once.
-        let mut values: BTreeMap<(char, String), (i64, i64)> = BTreeMap::new();
+        let mut values: BTreeMap<(char, String), LineSums> = BTreeMap::new();
         for ((_, segment, kind, region), sums) in &cells {
             for (dimension, key) in [
                 (dim::TOTAL, String::new()),
@@ -164,12 +187,15 @@ impl Delta {
                 (dim::REGION, (*region).to_owned()),
                 (dim::CHANNEL, channel.as_str().to_owned()),
             ] {
-                let v = values.entry((dimension, key)).or_default();
-                v.0 += sums.revenue_cents;
-                v.1 += sums.items;
+                values.entry((dimension, key)).or_default().add(
+                    sums.revenue_cents,
+                    sums.discount_cents,
+                    sums.items,
+                    1,
+                );
             }
         }
-        for ((dimension, key), (revenue, items)) in values {
+        for ((dimension, key), sums) in values {
             for grain in CELL_GRAINS {
                 let k = DimKey {
                     dimension,
@@ -178,9 +204,8 @@ impl Delta {
                     key: key.clone(),
                 };
                 let v = self.dims.entry(k).or_default();
-                v.0 += sign * revenue;
-                v.1 += sign * items;
-                v.2 += sign;
+                v.0.add(sums.revenue_cents, sums.discount_cents, sums.items, sign);
+                v.1 += sign;
             }
         }
         for l in lines {
@@ -194,9 +219,12 @@ impl Delta {
                     kind: l.kind,
                     region_code: l.region_code.clone(),
                 };
-                let sums = self.products.entry(key).or_default();
-                sums.0 += sign * l.total_cents;
-                sums.1 += sign * i64::from(l.quantity);
+                self.products.entry(key).or_default().add(
+                    l.total_cents,
+                    l.discount_cents,
+                    i64::from(l.quantity),
+                    sign,
+                );
             }
         }
     }
@@ -237,8 +265,8 @@ impl Delta {
 /// its rollups one part per transaction.
 pub struct Parts {
     cells: std::vec::IntoIter<(CellKey, CellSums)>,
-    products: std::vec::IntoIter<(ProductKey, (i64, i64))>,
-    dims: std::vec::IntoIter<(DimKey, (i64, i64, i64))>,
+    products: std::vec::IntoIter<(ProductKey, LineSums)>,
+    dims: std::vec::IntoIter<(DimKey, (LineSums, i64))>,
 }
 
 impl Parts {
@@ -262,7 +290,7 @@ impl Parts {
     }
 }
 
-/// Rows per upsert statement: 15 values a cell row, well under both databases' limits.
+/// Rows per upsert statement: 17 values a cell row, well under both databases' limits.
 const UPSERT_ROWS: usize = 500;
 
 /// Writes `delta` into the live rollups (see [`apply_as`]).
@@ -281,15 +309,15 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
     for chunk in cells.chunks(UPSERT_ROWS) {
         let mut sql = String::from(
             "INSERT INTO sales_cells (grain, period_start, cooperative_id, segment_id, channel, \
-             kind, region_code, revenue_cents, items, orders_total, orders_kind, orders_region, \
-             orders_segment, orders_cooperative, orders_cell, batch_id) VALUES ",
+             kind, region_code, revenue_cents, discount_cents, items, orders_total, orders_kind, \
+             orders_region, orders_segment, orders_cooperative, orders_cell, batch_id) VALUES ",
         );
-        let mut values = Vec::with_capacity(chunk.len() * 16);
+        let mut values = Vec::with_capacity(chunk.len() * 17);
         for (i, (k, s)) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
             values.extend([
                 k.grain.code().into(),
                 k.period_start.into(),
@@ -299,6 +327,7 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
                 k.kind.as_str().into(),
                 k.region_code.clone().into(),
                 s.revenue_cents.into(),
+                s.discount_cents.into(),
                 s.items.into(),
                 s.orders_total.into(),
                 s.orders_kind.into(),
@@ -321,19 +350,20 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
         db.execute_raw(statement(backend, &sql, values)).await?;
     }
 
-    let mut products: Vec<(ProductKey, (i64, i64))> = delta.products.into_iter().collect();
+    let mut products: Vec<(ProductKey, LineSums)> = delta.products.into_iter().collect();
     products.sort_by(|a, b| a.0.cmp(&b.0));
     for chunk in products.chunks(UPSERT_ROWS) {
         let mut sql = String::from(
             "INSERT INTO sales_products (grain, period_start, product_id, cooperative_id, \
-             segment_id, kind, region_code, revenue_cents, items, batch_id) VALUES ",
+             segment_id, kind, region_code, revenue_cents, discount_cents, items, batch_id) \
+             VALUES ",
         );
-        let mut values = Vec::with_capacity(chunk.len() * 10);
-        for (i, (k, (revenue, items))) in chunk.iter().enumerate() {
+        let mut values = Vec::with_capacity(chunk.len() * 11);
+        for (i, (k, s)) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
             values.extend([
                 k.grain.code().into(),
                 k.period_start.into(),
@@ -342,8 +372,9 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
                 k.segment_id.into(),
                 k.kind.as_str().into(),
                 k.region_code.clone().into(),
-                (*revenue).into(),
-                (*items).into(),
+                s.revenue_cents.into(),
+                s.discount_cents.into(),
+                s.items.into(),
                 batch.into(),
             ]);
         }
@@ -351,31 +382,33 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
             " ON CONFLICT (grain, period_start, product_id, cooperative_id, segment_id, kind, \
              region_code, batch_id) DO UPDATE SET \
              revenue_cents = sales_products.revenue_cents + excluded.revenue_cents, \
+             discount_cents = sales_products.discount_cents + excluded.discount_cents, \
              items = sales_products.items + excluded.items",
         );
         db.execute_raw(statement(backend, &sql, values)).await?;
     }
 
-    let mut dims: Vec<(DimKey, (i64, i64, i64))> = delta.dims.into_iter().collect();
+    let mut dims: Vec<(DimKey, (LineSums, i64))> = delta.dims.into_iter().collect();
     dims.sort_by(|a, b| a.0.cmp(&b.0));
     for chunk in dims.chunks(UPSERT_ROWS) {
         let mut sql = String::from(
-            "INSERT INTO sales_dims (dimension, grain, period_start, \"key\", revenue_cents, items, \
-             orders, batch_id) VALUES ",
+            "INSERT INTO sales_dims (dimension, grain, period_start, \"key\", revenue_cents, \
+             discount_cents, items, orders, batch_id) VALUES ",
         );
-        let mut values = Vec::with_capacity(chunk.len() * 8);
-        for (i, (k, (revenue, items, orders))) in chunk.iter().enumerate() {
+        let mut values = Vec::with_capacity(chunk.len() * 9);
+        for (i, (k, (s, orders))) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str("(?,?,?,?,?,?,?,?)");
+            sql.push_str("(?,?,?,?,?,?,?,?,?)");
             values.extend([
                 k.dimension.to_string().into(),
                 k.grain.code().into(),
                 k.period_start.into(),
                 k.key.clone().into(),
-                (*revenue).into(),
-                (*items).into(),
+                s.revenue_cents.into(),
+                s.discount_cents.into(),
+                s.items.into(),
                 (*orders).into(),
                 batch.into(),
             ]);
@@ -383,6 +416,7 @@ pub async fn apply_as(db: &impl ConnectionTrait, delta: Delta, batch: i64) -> Ap
         sql.push_str(
             " ON CONFLICT (dimension, grain, period_start, \"key\", batch_id) DO UPDATE SET \
              revenue_cents = sales_dims.revenue_cents + excluded.revenue_cents, \
+             discount_cents = sales_dims.discount_cents + excluded.discount_cents, \
              items = sales_dims.items + excluded.items, \
              orders = sales_dims.orders + excluded.orders",
         );
@@ -404,6 +438,7 @@ mod tests {
             region_code: format!("MA-0{}", coop % 9 + 1),
             quantity: q,
             total_cents: 1000 * i64::from(q),
+            discount_cents: 100 * i64::from(q),
         }
     }
 
@@ -444,6 +479,7 @@ mod tests {
         assert_eq!(year.len(), 3);
         let sum = |f: fn(&CellSums) -> i64| year.iter().map(|s| f(s)).sum::<i64>();
         assert_eq!(sum(|s| s.items), 9);
+        assert_eq!(sum(|s| s.discount_cents), 900);
         assert_eq!(sum(|s| s.orders_total), 1);
         assert_eq!(sum(|s| s.orders_kind), 1);
         assert_eq!(sum(|s| s.orders_segment), 2);
@@ -452,6 +488,7 @@ mod tests {
         // Removing the order leaves nothing but zeros.
         delta.add_order(day(2025, 3, 3), Channel::Online, &lines, -1);
         assert!(delta.cells.values().all(|s| *s == CellSums::default()));
-        assert!(delta.products.values().all(|s| *s == (0, 0)));
+        assert!(delta.products.values().all(|s| *s == LineSums::default()));
+        assert!(delta.dims.values().all(|s| *s == (LineSums::default(), 0)));
     }
 }

@@ -19,12 +19,18 @@
 //! finer ones (see `domain::analytics::decompose`).
 //!
 //! - `sales_cells`, keyed by (cooperative, segment, channel, kind, region) — the line's
-//!   snapshots and its order's channel: revenue, items, and six order counts.
+//!   snapshots and its order's channel: revenue, discounts, items, and six order counts.
 //! - `sales_products`, keyed by product (with its snapshots, for the filters of
-//!   `topProducts`): revenue and items. No week rows: `topProducts` has no weekly view.
+//!   `topProducts`): revenue, discounts and items. No week rows: `topProducts` has no
+//!   weekly view.
 //! - `sales_dims`, keyed by one dimension value over the whole market — `T` (the total,
 //!   key empty), `K` kind, `S` segment id, `R` region code, `C` channel — with revenue,
-//!   items and the orders having a line of that value. About 45 rows a day instead of
+//!   discounts, items and the orders having a line of that value.
+//!
+//! Revenue is what shoppers paid (the lines' `total_cents`); discounts are what
+//! promotions took off the lines (`discount_cents`, whoever funds them). Their sum is the
+//! revenue at list prices (a pack's price for its components' shares), so it is not
+//! stored. About 45 rows a day instead of
 //!   the ~1,000 cells: the market's trends and breakdowns read it; a cooperative's
 //!   figures and the breakdown by cooperative read `sales_cells`.
 //!

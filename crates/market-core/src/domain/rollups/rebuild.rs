@@ -84,7 +84,7 @@ async fn sales_between(
         .query_all_raw(statement(
             db.get_database_backend(),
             "SELECT o.id, o.placed_at, o.channel, l.product_id, l.cooperative_id, l.segment_id, \
-             l.kind, l.region_code, l.quantity, l.total_cents \
+             l.kind, l.region_code, l.quantity, l.total_cents, l.discount_cents \
              FROM orders o JOIN order_lines l ON l.order_id = o.id \
              WHERE o.status IN ('PAID', 'FULFILLED') AND o.id >= ? AND o.id < ? \
              AND (o.import_batch_id IS NULL OR o.import_batch_id IN \
@@ -125,6 +125,7 @@ async fn sales_between(
             region_code: row.try_get_by_index(7)?,
             quantity: row.try_get_by_index(8)?,
             total_cents: row.try_get_by_index(9)?,
+            discount_cents: row.try_get_by_index(10)?,
         });
     }
     if let Some((_, placed_at, channel)) = current {
